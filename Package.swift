@@ -1,0 +1,79 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "fhir-risk-gateway",
+    products: [
+        .executable(name: "fhir-risk-gateway", targets: ["fhir-risk-gateway"]),
+        .library(name: "FHIRCore", targets: ["FHIRCore"]),
+        .library(name: "FHIRModels", targets: ["FHIRModels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // libxml2's streaming reader, for the hardened FHIR XML reader.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        // A strict JSON reader over UTF-8 bytes: exact number text, no duplicate keys, limits.
+        .target(name: "StrictJSON", swiftSettings: swiftSettings),
+        // A hardened XML reader on libxml2's streaming reader: no DOCTYPE, no entities, limits.
+        .target(name: "SafeXML", dependencies: ["CLibXML2"], swiftSettings: swiftSettings),
+        // FHIR R4: element definitions (generated from the R4 schemas), the strict JSON and XML
+        // readers and writers, the format-neutral element tree and base validation. No I/O.
+        .target(
+            name: "FHIRCore",
+            dependencies: ["StrictJSON", "SafeXML"],
+            swiftSettings: swiftSettings
+        ),
+        // Typed Sendable value types for the resources the gateway works with (generated).
+        .target(
+            name: "FHIRModels",
+            dependencies: ["FHIRCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fhir-risk-gateway",
+            dependencies: [
+                "FHIRCore",
+                "FHIRModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FHIRCoreBenchmarks",
+            dependencies: ["FHIRCore", "FHIRModels"],
+            path: "Benchmarks/FHIRCoreBenchmarks",
+            swiftSettings: swiftSettings
+        ),
+        // Locates the test corpus in Tests/Fixtures; used by the test targets only.
+        .target(name: "TestSupport", dependencies: ["StrictJSON", "SafeXML"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SafeXMLTests", dependencies: ["SafeXML", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FHIRCoreTests",
+            dependencies: ["FHIRCore", "StrictJSON", "SafeXML", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FHIRModelsTests",
+            dependencies: ["FHIRCore", "FHIRModels", "StrictJSON", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["FHIRCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

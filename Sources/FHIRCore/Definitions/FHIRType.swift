@@ -1,0 +1,95 @@
+/// One FHIR R4 type (primitive, datatype, backbone element or resource) with its elements, as the
+/// R4 schemas define it. Instances are built once from the generated table and never change.
+public final class FHIRType: Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// A primitive such as `decimal` or `code`; `jsonKind` says how JSON writes its value.
+        case primitive(JSONKind)
+        /// A datatype or a backbone element (`Quantity`, `Observation.Component`).
+        case complex
+        /// A concrete resource (`Observation`).
+        case resource
+        /// `Resource` and `DomainResource`: only the base of others; an element typed `Resource`
+        /// holds any concrete resource.
+        case abstractResource
+    }
+
+    /// How a primitive's value is written in JSON.
+    public enum JSONKind: Sendable, Hashable {
+        case string, number, boolean
+    }
+
+    public let name: String
+    public let kind: Kind
+    public let baseName: String?
+    /// Every element, inherited ones first, in the order of the specification.
+    public let elements: [FHIRElementDefinition]
+    /// The name of each element as it appears in JSON and XML (a choice element has one name per
+    /// type, `valueQuantity`), mapped to the element and the type that name stands for.
+    let elementsByName: [String: ElementMatch]
+
+    init(name: String, kind: Kind, baseName: String?, elements: [FHIRElementDefinition]) {
+        self.name = name
+        self.kind = kind
+        self.baseName = baseName
+        self.elements = elements
+        var byName: [String: ElementMatch] = [:]
+        for (index, element) in elements.enumerated() {
+            if element.isChoice {
+                for typeName in element.typeNames {
+                    byName[element.name + typeName.capitalizedFirst] = ElementMatch(index: index, typeName: typeName)
+                }
+            } else {
+                byName[element.name] = ElementMatch(index: index, typeName: element.typeNames[0])
+            }
+        }
+        self.elementsByName = byName
+    }
+
+    public var isPrimitive: Bool {
+        if case .primitive = kind { return true }
+        return false
+    }
+
+    public var isResource: Bool { kind == .resource }
+
+    public var description: String { name }
+
+    /// The element and type a JSON property or XML element name stands for, or nil if the type has
+    /// no such element.
+    public func element(named name: String) -> ElementMatch? { elementsByName[name] }
+}
+
+/// An element name resolved against its parent type.
+public struct ElementMatch: Sendable, Hashable {
+    /// Index in the parent type's `elements`.
+    public let index: Int
+    /// The type of this occurrence (for a choice element, the type its name selects).
+    public let typeName: String
+}
+
+/// One element of a type: name, types, cardinality and required binding.
+public struct FHIRElementDefinition: Sendable, Hashable {
+    /// The name without `[x]`: `status`, `value`.
+    public let name: String
+    /// One type, or several for a choice element.
+    public let typeNames: [String]
+    public let min: Int
+    /// `Int.max` for `*`.
+    public let max: Int
+    public let isChoice: Bool
+    /// The code list of a required binding (`ObservationStatus`), if any.
+    public let binding: String?
+    /// XML writes this element as an attribute: `Element.id` and `Extension.url`.
+    public let isXMLAttribute: Bool
+
+    public var isRepeating: Bool { max > 1 }
+    /// The definition's own notation, `value[x]` for a choice.
+    public var displayName: String { isChoice ? name + "[x]" : name }
+}
+
+extension String {
+    var capitalizedFirst: String {
+        guard let first = first else { return self }
+        return first.uppercased() + dropFirst()
+    }
+}

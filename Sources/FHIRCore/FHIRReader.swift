@@ -1,0 +1,126 @@
+import SafeXML
+import StrictJSON
+
+/// The limits applied to every document, whatever its format.
+public struct FHIRReadLimits: Sendable, Hashable {
+    public var json: JSONLimits
+    public var xml: XMLLimits
+
+    public init(json: JSONLimits = .default, xml: XMLLimits = .default) {
+        self.json = json
+        self.xml = xml
+    }
+
+    public static let `default` = FHIRReadLimits()
+}
+
+/// What reading a document gave: the resource (nil when it could not be read at all) and every
+/// problem found, from syntax to invariants.
+public struct FHIRReadResult: Sendable {
+    public var resource: FHIRNode?
+    public var issues: [FHIRIssue]
+    public var format: FHIRFormat?
+
+    /// True when there is a resource and no error or fatal issue.
+    public var isValid: Bool { resource != nil && !issues.hasErrors }
+
+    public var operationOutcome: FHIRNode { .operationOutcome(issues) }
+}
+
+/// Reads FHIR JSON or XML into the element tree and validates it: the entry point for everything
+/// that takes FHIR in. Pure: bytes in, tree and issues out.
+public struct FHIRReader: Sendable {
+    public let definitions: R4Definitions
+    public let limits: FHIRReadLimits
+    public let validator: FHIRValidator
+
+    public init(definitions: R4Definitions = .r4, limits: FHIRReadLimits = .default) {
+        self.definitions = definitions
+        self.limits = limits
+        self.validator = FHIRValidator(definitions: definitions)
+    }
+
+    /// Reads and validates a document; the format is detected from the content unless given.
+    public func read(_ bytes: [UInt8], format: FHIRFormat? = nil, validate: Bool = true) -> FHIRReadResult {
+        guard let format = format ?? FHIRFormat.detect(bytes) else {
+            return FHIRReadResult(
+                resource: nil,
+                issues: [
+                    FHIRIssue(
+                        severity: .fatal,
+                        code: .structure,
+                        diagnostics: bytes.isEmpty
+                            ? "The document is empty"
+                            : "The document is neither FHIR JSON (starting with '{') nor FHIR XML (starting with '<')"
+                    )
+                ],
+                format: nil
+            )
+        }
+        var result =
+            switch format {
+            case .json: readJSON(bytes)
+            case .xml: readXML(bytes)
+            }
+        if validate, let resource = result.resource {
+            result.issues.append(contentsOf: validator.validate(resource))
+        }
+        return result
+    }
+
+    private func readJSON(_ bytes: [UInt8]) -> FHIRReadResult {
+        let value: JSONValue
+        do {
+            value = try JSONReader(limits: limits.json).read(bytes)
+        } catch {
+            return FHIRReadResult(resource: nil, issues: [Self.issue(for: error)], format: .json)
+        }
+        var decoder = FHIRJSONDecoder(definitions: definitions, xhtmlReader: XMLDocumentReader(limits: limits.xml))
+        let resource = decoder.decodeDocument(value)
+        return FHIRReadResult(resource: resource, issues: decoder.issues, format: .json)
+    }
+
+    private func readXML(_ bytes: [UInt8]) -> FHIRReadResult {
+        let root: XMLElement
+        do {
+            root = try XMLDocumentReader(limits: limits.xml).read(bytes)
+        } catch {
+            return FHIRReadResult(resource: nil, issues: [Self.issue(for: error)], format: .xml)
+        }
+        var decoder = FHIRXMLDecoder(definitions: definitions)
+        let resource = decoder.decodeDocument(root)
+        return FHIRReadResult(resource: resource, issues: decoder.issues, format: .xml)
+    }
+
+    static func issue(for error: JSONSyntaxError) -> FHIRIssue {
+        let code: FHIRIssue.Code =
+            switch error.kind {
+            case .limitExceeded: .tooLong
+            case .duplicateKey: .duplicate
+            default: .structure
+            }
+        return FHIRIssue(
+            severity: .fatal,
+            code: code,
+            diagnostics: "The JSON cannot be read: \(error.message)",
+            line: error.line,
+            column: error.column
+        )
+    }
+
+    static func issue(for error: XMLReadError) -> FHIRIssue {
+        let code: FHIRIssue.Code =
+            switch error.kind {
+            case .doctypeForbidden, .entityReferenceForbidden: .security
+            case .limitExceeded: .tooLong
+            default: .structure
+            }
+        return FHIRIssue(
+            severity: .fatal,
+            code: code,
+            diagnostics: "The XML cannot be read: \(error.message)",
+            line: error.line,
+            column: error.column
+        )
+    }
+}

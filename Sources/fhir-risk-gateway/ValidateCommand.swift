@@ -1,0 +1,32 @@
+import ArgumentParser
+import FHIRCore
+
+/// `validate FILE`: reads a FHIR resource in JSON or XML (told apart by its content), validates it
+/// and prints an OperationOutcome as JSON. Exit 0 valid, 1 invalid, 2 unreadable.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Validate a FHIR R4 resource (JSON or XML) and print an OperationOutcome."
+    )
+
+    @Argument(help: "The file to validate, or - for standard input.")
+    var file: String
+
+    @Flag(help: "Print the OperationOutcome on one line.")
+    var compact = false
+
+    func run() throws {
+        let reader = FHIRReader()
+        let bytes: [UInt8]
+        do {
+            bytes = try InputFile.read(file, limit: reader.limits.json.maxBytes)
+        } catch {
+            writeToStandardError(error.description + "\n")
+            throw ExitCode(2)
+        }
+        let result = reader.read(bytes)
+        writeToStandardOutput(FHIRJSONWriter(style: compact ? .compact : .pretty).write(result.operationOutcome))
+        if result.resource == nil, result.format == nil { throw ExitCode(2) }
+        if !result.isValid { throw ExitCode(1) }
+    }
+}

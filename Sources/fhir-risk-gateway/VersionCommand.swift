@@ -1,0 +1,11 @@
+import ArgumentParser
+import FHIRCore
+
+/// `version`: the gateway's version and the FHIR version it speaks.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
+
+    func run() {
+        print("fhir-risk-gateway \(GatewayVersion.current) (FHIR \(GatewayVersion.fhirVersion))")
+    }
+}

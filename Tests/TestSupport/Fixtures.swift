@@ -1,0 +1,39 @@
+import Foundation
+
+/// The test corpus: the official FHIR R4 examples, the schemas and the invalid cases, kept in
+/// `Tests/Fixtures/fhir-examples` (a copy of ../shared/fhir-examples, see its README).
+public enum Fixtures {
+    /// `<package root>/Tests/Fixtures/fhir-examples/R4`.
+    public static let r4: URL = {
+        if let override = ProcessInfo.processInfo.environment["FHIR_EXAMPLES_R4"] {
+            return URL(fileURLWithPath: override)
+        }
+        return packageRoot.appendingPathComponent("Tests/Fixtures/fhir-examples/R4")
+    }()
+
+    public static let invalid: URL = r4.appendingPathComponent("invalid")
+
+    /// The package root, found from this source file's path.
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // TestSupport
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()
+
+    /// The example files with this extension (`json` or `xml`), sorted by name.
+    public static func examples(_ pathExtension: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: r4.path)) ?? []
+        return names.filter { $0.hasSuffix("." + pathExtension) }.sorted()
+    }
+
+    public static func bytes(_ name: String, in directory: URL = r4) throws -> [UInt8] {
+        Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+    }
+
+    /// The rows of invalid/MANIFEST.tsv as column name → value.
+    public static func invalidManifest() throws -> [[String: String]] {
+        let text = try String(contentsOf: invalid.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
+        let lines = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        guard let header = lines.first else { return [] }
+        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+    }
+}
