@@ -71,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["FHIRCore", "TestSupport"],
+            dependencies: ["FHIRCore", "StrictJSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

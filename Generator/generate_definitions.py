@@ -176,7 +176,7 @@ def read_schemas(schema_dir):
     types = []
     skip = set(primitives) | set(bound_codes) | {"ResourceContainer", "xhtml"}
     for name in complex_types:
-        if name in skip or name.endswith(".Container"):
+        if name in skip:
             continue
         elements, base = flattened(name)
         if name in resource_types:

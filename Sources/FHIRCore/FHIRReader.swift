@@ -12,6 +12,9 @@ public struct FHIRReadLimits: Sendable, Hashable {
     }
 
     public static let `default` = FHIRReadLimits()
+
+    /// The largest document either format accepts.
+    public var maxBytes: Int { max(json.maxBytes, xml.maxBytes) }
 }
 
 /// What reading a document gave: the resource (nil when it could not be read at all) and every
@@ -73,7 +76,11 @@ public struct FHIRReader: Sendable {
         do {
             value = try JSONReader(limits: limits.json).read(bytes)
         } catch {
-            return FHIRReadResult(resource: nil, issues: [Self.issue(for: error)], format: .json)
+            var issue = Self.issue(for: error)
+            if !error.path.isEmpty {
+                issue.expression = Self.expression(for: error.path, root: Self.sniffResourceType(bytes) ?? "$")
+            }
+            return FHIRReadResult(resource: nil, issues: [issue], format: .json)
         }
         var decoder = FHIRJSONDecoder(definitions: definitions, xhtmlReader: XMLDocumentReader(limits: limits.xml))
         let resource = decoder.decodeDocument(value)
@@ -106,6 +113,42 @@ public struct FHIRReader: Sendable {
             line: error.line,
             column: error.column
         )
+    }
+
+    /// `Bundle.entry[0].resource.name[0]` for the path of a JSON syntax error.
+    static func expression(for path: [JSONPathComponent], root: String) -> String {
+        var text = root
+        for component in path {
+            switch component {
+            case .key(let key): text += "." + key
+            case .index(let index): text += "[\(index)]"
+            }
+        }
+        return text
+    }
+
+    /// The type of a document that could not be parsed, from the first `"resourceType": "X"` in it
+    /// (conventionally the root's), for the expression of the syntax error; nil if there is none.
+    static func sniffResourceType(_ bytes: [UInt8]) -> String? {
+        let needle = Array(#""resourceType""#.utf8)
+        guard bytes.count >= needle.count else { return nil }
+        var i = 0
+        while i + needle.count <= bytes.count {
+            if bytes[i] == needle[0], bytes[i..<(i + needle.count)].elementsEqual(needle) { break }
+            i += 1
+        }
+        i += needle.count
+        func skipSpace() { while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 } }
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
+        i += 1
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
+        let start = i + 1
+        var end = start
+        while end < bytes.count, end - start < 64, PrimitiveFormat.isAlnum(bytes[end]) { end += 1 }
+        let name = String(decoding: bytes[start..<end], as: UTF8.self)
+        return R4Definitions.r4.resourceType(name) != nil ? name : nil
     }
 
     static func issue(for error: XMLReadError) -> FHIRIssue {

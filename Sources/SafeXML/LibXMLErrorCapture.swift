@@ -36,21 +36,24 @@ final class LibXMLErrorCapture {
         while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
         while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
         // libxml2 sometimes adds a second line with a copy of the offending bytes; keep it on one line.
-        return String(String.UnicodeScalarView(scalars)).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        let oneLine = String(String.UnicodeScalarView(scalars)).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        // Messages quote names from the document, which may be up to 50,000 bytes long.
+        return oneLine.count > maxMessageLength ? oneLine.prefix(maxMessageLength) + "…" : oneLine
     }
 
-    /// The captured error as an `XMLReadError` of the most specific kind. `beforeRootElement`: no
-    /// element has been seen yet, so "Extra content at the end of the document" means there is none.
-    func readError(beforeRootElement: Bool) -> XMLReadError? {
+    private static let maxMessageLength = 300
+
+    /// The captured error as an `XMLReadError` of the most specific kind.
+    func readError() -> XMLReadError? {
         guard let first else { return nil }
-        var kind = Self.kind(for: first)
+        let kind = Self.kind(for: first)
         var message = "libxml2: \(first.message)"
-        let code = xmlParserErrors(rawValue: UInt32(bitPattern: first.code))
-        if beforeRootElement && (code == XML_ERR_DOCUMENT_END || code == XML_ERR_DOCUMENT_EMPTY) {
-            kind = .emptyDocument
-            message = "the document has no root element (\(message))"
-        } else if kind == .limitExceeded {
-            message = "a hard limit of libxml2 was reached (\(message)): at most 256 levels of nesting, 10,000,000 bytes in one text node or attribute value"
+        if kind == .limitExceeded {
+            let limit =
+                first.message.contains("depth")
+                ? "256 levels of nesting"
+                : "10,000,000 bytes in one text node, attribute value or comment, 50,000 in a name"
+            message = "a hard limit of libxml2 was reached (at most \(limit)): \(message)"
         }
         return XMLReadError(kind: kind, message: message, line: first.line, column: first.column)
     }
@@ -60,11 +63,9 @@ final class LibXMLErrorCapture {
         let limitWords = ["Excessive depth", "huge text", "too long", "too big"]
         if limitWords.contains(where: { error.message.contains($0) }) { return .limitExceeded }
         switch xmlParserErrors(rawValue: UInt32(bitPattern: error.code)) {
-        case XML_ERR_DOCUMENT_EMPTY:
-            return .emptyDocument
         case XML_ERR_UNKNOWN_ENCODING, XML_ERR_UNSUPPORTED_ENCODING, XML_I18N_CONV_FAILED:
             return .invalidUTF8
-        case XML_ERR_INVALID_CHAR where error.message.contains("not proper UTF-8"):
+        case XML_ERR_INVALID_CHAR where error.message.contains("not proper UTF-8") || isDecodedNonScalar(error.message):
             return .invalidUTF8
         case XML_ERR_UNDECLARED_ENTITY, XML_WAR_UNDECLARED_ENTITY, XML_ERR_ENTITY_LOOP, XML_ERR_ENTITY_BOUNDARY,
             XML_ERR_UNPARSED_ENTITY, XML_ERR_ENTITY_IS_EXTERNAL, XML_ERR_ENTITY_IS_PARAMETER, XML_ERR_ENTITY_PE_INTERNAL,
@@ -84,6 +85,18 @@ final class LibXMLErrorCapture {
         default:
             return .notWellFormed
         }
+    }
+}
+
+extension LibXMLErrorCapture {
+    /// libxml2 decodes UTF-8-like byte sequences for surrogates (ED A0 80) and for values above
+    /// U+10FFFF (F4 90 80 80, F5…) and then reports "Char 0xD800 out of allowed range": such bytes
+    /// are not UTF-8 at all.
+    static func isDecodedNonScalar(_ message: String) -> Bool {
+        guard let range = message.firstRange(of: "Char 0x") else { return false }
+        let hex = message[range.upperBound...].prefix { $0.isHexDigit }
+        guard let value = UInt32(hex, radix: 16) else { return false }
+        return (0xD800...0xDFFF).contains(value) || value > 0x10FFFF
     }
 }
 

@@ -23,6 +23,7 @@ enum PrologCheck {
         while !cursor.isAtEnd {
             cursor.skipWhitespace()
             if cursor.hasPrefix(SourceCursor.Pattern.commentStart) {
+                cursor.advance(by: SourceCursor.Pattern.commentStart.count)
                 cursor.skip(past: SourceCursor.Pattern.commentEnd)
             } else if cursor.hasPrefix(SourceCursor.Pattern.doctypeStart) {
                 throw XMLReadError(
@@ -41,8 +42,7 @@ enum PrologCheck {
     }
 
     private static func isWhitespace(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
-        guard index < bytes.count else { return false }
-        return bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D
+        index < bytes.count && isSpace(bytes[index])
     }
 
     /// UTF-16 and UTF-32 documents (with a byte order mark, or starting `<` as UTF-16) are refused by name.
@@ -65,14 +65,18 @@ enum PrologCheck {
 
     /// The value of the `encoding` pseudo-attribute in an XML declaration, if there is one.
     static func declaredEncoding(_ declaration: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
-        let text = String(decoding: declaration, as: UTF8.self)
-        guard let range = text.firstRange(of: "encoding") else { return nil }
-        var rest = text[range.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard rest.first == "=" else { return nil }
-        rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
+        let name = Array("encoding".utf8)
+        guard let nameStart = declaration.indices.first(where: { declaration[$0...].starts(with: name) }) else { return nil }
+        var rest = declaration[(nameStart + name.count)...].drop(while: isSpace)
+        guard rest.first == UInt8(ascii: "=") else { return nil }
+        rest = rest.dropFirst().drop(while: isSpace)
+        guard let quote = rest.first, quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") else { return nil }
         rest = rest.dropFirst()
         guard let end = rest.firstIndex(of: quote) else { return nil }
-        return String(rest[..<end])
+        return String(decoding: rest[..<end], as: UTF8.self)
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 }

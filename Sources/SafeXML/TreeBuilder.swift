@@ -10,7 +10,9 @@ struct TreeBuilder {
     private var pendingText = ""
     private var elementCount = 0
     private var root: XMLElement?
-    private var strings = InternedStrings()
+    private var names = InternedStrings()
+    private var namespaces = InternedStrings()
+    private var prefixes = InternedStrings()
 
     init(reader: xmlTextReaderPtr, limits: XMLLimits, source: SourceCursor) {
         self.reader = reader
@@ -21,18 +23,27 @@ struct TreeBuilder {
     mutating func build(errors: LibXMLErrorCapture) throws(XMLReadError) -> XMLElement {
         while true {
             let status = xmlTextReaderRead(reader)
-            if let error = errors.readError(beforeRootElement: elementCount == 0) { throw error }
+            if let error = errors.readError() { throw refined(error) }
             if status == 0 { break }
             guard status == 1 else {
-                throw error(.notWellFormed, "libxml2 stopped reading the document without giving a reason")
+                throw refined(error(.notWellFormed, "libxml2 stopped reading the document without giving a reason"))
             }
             try handleNode()
         }
-        if let error = errors.readError(beforeRootElement: elementCount == 0) { throw error }
         guard let root else {
-            throw error(.emptyDocument, "the document has no root element")
+            throw refined(error(.emptyDocument, "the document has no root element"))
         }
         return root
+    }
+
+    /// An error in a document that has nothing but whitespace, comments and processing instructions
+    /// (libxml2 says "Start tag expected" or "Extra content at the end of the document") is `.emptyDocument`.
+    private func refined(_ error: XMLReadError) -> XMLReadError {
+        guard elementCount == 0, error.kind == .notWellFormed || error.kind == .emptyDocument, source.restIsProlog() else {
+            return error
+        }
+        let message = error.kind == .emptyDocument ? error.message : "the document has no root element (\(error.message))"
+        return XMLReadError(kind: .emptyDocument, message: message, line: error.line, column: error.column)
     }
 
     private mutating func handleNode() throws(XMLReadError) {
@@ -52,7 +63,7 @@ struct TreeBuilder {
             let name = xmlTextReaderConstName(reader).map { String(cString: $0) } ?? "?"
             throw error(
                 .entityReferenceForbidden,
-                "the document refers to the entity &\(name);; only character references and the five predefined entities are accepted"
+                "the document refers to the entity &\(name); (only character references and the five predefined entities are accepted)"
             )
         default:
             throw error(.notWellFormed, "unexpected XML node type \(type.rawValue)")
@@ -86,9 +97,9 @@ struct TreeBuilder {
             throw error(.notWellFormed, "libxml2 gave an element without a name")
         }
         var element = XMLElement(
-            localName: strings.string(localName),
-            namespaceURI: xmlTextReaderConstNamespaceUri(reader).map { strings.string($0) },
-            prefix: xmlTextReaderConstPrefix(reader).map { strings.string($0) },
+            localName: names.string(localName),
+            namespaceURI: xmlTextReaderConstNamespaceUri(reader).map { namespaces.string($0) },
+            prefix: xmlTextReaderConstPrefix(reader).map { prefixes.string($0) },
             line: position.0,
             column: position.1
         )
@@ -115,13 +126,13 @@ struct TreeBuilder {
                 guard let localName = xmlTextReaderConstLocalName(reader) else {
                     throw error(.notWellFormed, "libxml2 gave an attribute without a name", at: element)
                 }
-                let name = strings.string(localName)
-                let value = try text(xmlTextReaderConstValue(reader), what: "attribute \(name)", at: element)
+                let name = names.string(localName)
+                let value = try attributeValue(xmlTextReaderConstValue(reader), name: name, of: element)
                 attributes.append(
                     XMLAttribute(
                         localName: name,
-                        namespaceURI: xmlTextReaderConstNamespaceUri(reader).map { strings.string($0) },
-                        prefix: xmlTextReaderConstPrefix(reader).map { strings.string($0) },
+                        namespaceURI: xmlTextReaderConstNamespaceUri(reader).map { namespaces.string($0) },
+                        prefix: xmlTextReaderConstPrefix(reader).map { prefixes.string($0) },
                         value: value
                     )
                 )
@@ -161,12 +172,16 @@ struct TreeBuilder {
         pendingText = ""
     }
 
-    /// A text value, refused if longer than `maxTextBytes`.
-    private func text(_ value: UnsafePointer<xmlChar>?, what: String, at element: XMLElement) throws(XMLReadError) -> String {
+    /// An attribute value, refused if longer than `maxTextBytes`.
+    private func attributeValue(_ value: UnsafePointer<xmlChar>?, name: String, of element: XMLElement) throws(XMLReadError) -> String {
         guard let value else { return "" }
         let length = Int(xmlStrlen(value))
         guard length <= limits.maxTextBytes else {
-            throw error(.limitExceeded, "\(what) of <\(element.localName)> is longer than maxTextBytes = \(limits.maxTextBytes) bytes", at: element)
+            throw error(
+                .limitExceeded,
+                "attribute \(name) of <\(element.localName)> is longer than maxTextBytes = \(limits.maxTextBytes) bytes",
+                at: element
+            )
         }
         return String(decoding: UnsafeBufferPointer(start: value, count: length), as: UTF8.self)
     }
@@ -184,18 +199,5 @@ struct TreeBuilder {
     /// An error at an element's start tag.
     private func error(_ kind: XMLReadError.Kind, _ message: String, at element: XMLElement) -> XMLReadError {
         XMLReadError(kind: kind, message: message, line: element.line, column: element.column)
-    }
-}
-
-/// Strings for libxml2's dictionary-owned names and namespace URIs, made once per document: the
-/// `Const` accessors return pointers into the reader's dictionary, which lives as long as the reader.
-struct InternedStrings {
-    private var strings: [UnsafePointer<xmlChar>: String] = [:]
-
-    mutating func string(_ pointer: UnsafePointer<xmlChar>) -> String {
-        if let string = strings[pointer] { return string }
-        let string = String(cString: pointer)
-        strings[pointer] = string
-        return string
     }
 }

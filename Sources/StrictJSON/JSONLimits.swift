@@ -3,6 +3,10 @@ public struct JSONLimits: Sendable, Hashable {
     /// Total input size in bytes, checked before parsing. Default 8 MiB.
     public var maxBytes: Int
     /// Nesting of objects and arrays. Default 64.
+    ///
+    /// The reader itself never recurses, so any value is safe while reading. But releasing or comparing a
+    /// ``JSONValue`` recurses once per level (roughly 160 bytes of stack each), so keep this in the hundreds:
+    /// values nested tens of thousands deep can overflow a thread's stack when they are freed.
     public var maxDepth: Int
     /// One string's UTF-8 length in bytes after unescaping (keys and values). Default 1 MiB.
     public var maxStringBytes: Int

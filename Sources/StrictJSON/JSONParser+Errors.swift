@@ -83,20 +83,26 @@ extension JSONParser {
         }
     }
 
-    /// The run of number-like bytes starting at `offset`, for messages (at most 40 bytes).
+    /// The run of number-like bytes (digits, letters, '.', '+', '-', '_') starting at `offset`, for messages; at most
+    /// 40 bytes, then "…".
     func numberToken(from offset: Int) -> String {
         var stop = offset
-        while stop < end && stop - offset < 40 {
-            switch base[stop] {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "."), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-                stop += 1
-            default:
-                let text = String(decoding: UnsafeBufferPointer(start: base + offset, count: stop - offset), as: UTF8.self)
-                return text
+        while stop < end && Self.isNumberTokenByte(base[stop]) {
+            if stop - offset == 40 {
+                return String(decoding: UnsafeBufferPointer(start: base + offset, count: 40), as: UTF8.self) + "…"
             }
+            stop += 1
         }
-        let text = String(decoding: UnsafeBufferPointer(start: base + offset, count: stop - offset), as: UTF8.self)
-        return stop < end && stop - offset >= 40 ? text + "…" : text
+        return String(decoding: UnsafeBufferPointer(start: base + offset, count: stop - offset), as: UTF8.self)
+    }
+
+    static func isNumberTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "."), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default:
+            false
+        }
     }
 }

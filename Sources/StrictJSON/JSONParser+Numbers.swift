@@ -46,17 +46,12 @@ extension JSONParser {
             cursor += 1
             while cursor < end && Self.isDigit(base[cursor]) { cursor += 1 }
         }
-        if cursor < end {
-            switch base[cursor] {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "."), UInt8(ascii: "+"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"):
-                throw numberContinuationError(start, cursor)
-            default:
-                break
-            }
+        // A letter, '.', '+', '-' or '_' right after the number means a malformed number such as 1.5.3 or 0x1F.
+        if cursor < end && Self.isNumberTokenByte(base[cursor]) {
+            throw numberContinuationError(start, cursor)
         }
         index = cursor
-        return String(decoding: UnsafeBufferPointer(start: base + start, count: cursor - start), as: UTF8.self)
+        return Self.makeString(UnsafeBufferPointer(start: base + start, count: cursor - start))
     }
 
     @inline(never)
@@ -67,8 +62,8 @@ extension JSONParser {
     @inline(never)
     func numberContinuationError(_ start: Int, _ cursor: Int) -> JSONSyntaxError {
         let byte = base[cursor]
-        let isHex = (byte == UInt8(ascii: "x") || byte == UInt8(ascii: "X")) && cursor - start == 1 + (base[start] == UInt8(ascii: "-") ? 1 : 0)
-        if isHex {
+        let afterZero = base[cursor - 1] == UInt8(ascii: "0") && cursor - start == (base[start] == UInt8(ascii: "-") ? 2 : 1)
+        if afterZero && (byte == UInt8(ascii: "x") || byte == UInt8(ascii: "X")) {
             return numberError(start, "hexadecimal numbers are not allowed")
         }
         return numberError(start, "\(describeByte(at: cursor)) cannot follow '\(numberText(start, cursor))'")

@@ -50,9 +50,10 @@ extension JSONParser {
                 }
                 cursor += length
             } else {
+                let hex = UTF8Validation.hexByte(byte)
                 throw error(
                     .controlCharacterInString,
-                    "A string contains the raw control character U+00\(UTF8Validation.hexByte(byte)); write it as an escape such as \\n or \\u00\(UTF8Validation.hexByte(byte))",
+                    "A string contains the raw control character U+00\(hex); write it as an escape such as \\n or \\u00\(hex)",
                     at: cursor
                 )
             }
@@ -62,9 +63,25 @@ extension JSONParser {
         index = cursor + 1
         let source = UnsafeBufferPointer(start: base + contentStart, count: cursor - contentStart)
         if saved == 0 {
-            return String(decoding: source, as: UTF8.self)
+            return Self.makeString(source)
         }
         return Self.decodeEscapes(source, decodedCount: source.count - saved)
+    }
+
+    /// A string of the (valid UTF-8) bytes of `source`. Up to 15 bytes, `String(unsafeUninitializedCapacity:)`
+    /// builds the inline small-string form directly and skips re-validating ASCII; longer strings go through
+    /// `String(decoding:)`.
+    @inline(__always)
+    static func makeString(_ source: UnsafeBufferPointer<UInt8>) -> String {
+        let count = source.count
+        guard count <= 15, let input = source.baseAddress else {
+            return String(decoding: source, as: UTF8.self)
+        }
+        return String(unsafeUninitializedCapacity: count) { output in
+            guard let outputBase = output.baseAddress else { return 0 }
+            outputBase.update(from: input, count: count)
+            return count
+        }
     }
 
     /// A word with the high bit set in every byte that is '"', '\', below 0x20 or 0x80 and above. Bits above the
@@ -165,18 +182,20 @@ extension JSONParser {
     /// Decodes a string body that `readString` has fully validated; `decodedCount` is its exact decoded length.
     static func decodeEscapes(_ source: UnsafeBufferPointer<UInt8>, decodedCount: Int) -> String {
         String(unsafeUninitializedCapacity: decodedCount) { output in
+            guard let input = source.baseAddress, let outputBase = output.baseAddress else { return 0 }
+            let count = source.count
             var read = 0
             var written = 0
-            let count = source.count
             while read < count {
-                let byte = source[read]
-                if byte != UInt8(ascii: "\\") {
-                    output[written] = byte
-                    written += 1
-                    read += 1
-                    continue
+                // Copy the run up to the next backslash in one go.
+                let runEnd = nextBackslash(input, from: read, count: count)
+                if runEnd > read {
+                    (outputBase + written).update(from: input + read, count: runEnd - read)
+                    written += runEnd - read
+                    read = runEnd
                 }
-                let kind = source[read + 1]
+                guard read < count else { break }
+                let kind = input[read + 1]
                 read += 2
                 switch kind {
                 case UInt8(ascii: "b"): output[written] = 0x08
@@ -200,6 +219,21 @@ extension JSONParser {
             }
             return written
         }
+    }
+
+    /// The offset of the first backslash at or after `start`, or `count` when there is none.
+    @inline(__always)
+    private static func nextBackslash(_ input: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var position = start
+        while count - position >= 8 {
+            let word = UInt64(littleEndian: UnsafeRawPointer(input + position).loadUnaligned(as: UInt64.self)) ^ (ones &* 0x5C)
+            let found = (word &- ones) & ~word & (ones &* 0x80)
+            if found != 0 { return position + found.trailingZeroBitCount >> 3 }
+            position += 8
+        }
+        while position < count && input[position] != UInt8(ascii: "\\") { position += 1 }
+        return position
     }
 
     @inline(__always)

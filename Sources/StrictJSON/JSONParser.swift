@@ -28,10 +28,6 @@ struct JSONParser: ~Copyable {
         /// Where its elements or members start in `elements` or `members`.
         var start: Int
         var keys = DuplicateKeyDetector()
-        /// The key waiting for its value (objects only).
-        var key = ""
-        var keyLine: Int32 = 0
-        var keyColumn: Int32 = 0
     }
 
     mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
@@ -43,9 +39,37 @@ struct JSONParser: ~Copyable {
             throw error(.emptyDocument, "The document contains no JSON value", at: index)
         }
         var stack: [OpenContainer] = []
+        stack.reserveCapacity(16)
         var current = OpenContainer(isObject: false, start: 0)
         var depth = 0
+        do throws(JSONSyntaxError) {
+            return try parseValues(stack: &stack, current: &current, depth: &depth)
+        } catch {
+            var located = error
+            located.path = openPath(stack: stack, current: current, depth: depth)
+            throw located
+        }
+    }
 
+    /// Where reading stopped: the member names and array positions of the containers still open.
+    func openPath(stack: [OpenContainer], current: OpenContainer, depth: Int) -> [JSONPathComponent] {
+        guard depth > 0 else { return [] }
+        let open = stack + [current]
+        var path: [JSONPathComponent] = []
+        for (i, container) in open.enumerated() {
+            let deeper = open[(i + 1)...]
+            if container.isObject {
+                let next = deeper.first(where: \.isObject)?.start ?? members.count
+                if next > container.start { path.append(.key(members[next - 1].key)) }
+            } else {
+                let next = deeper.first(where: { !$0.isObject })?.start ?? elements.count
+                path.append(.index(next - container.start))
+            }
+        }
+        return path
+    }
+
+    mutating func parseValues(stack: inout [OpenContainer], current: inout OpenContainer, depth: inout Int) throws(JSONSyntaxError) -> JSONValue {
         nextValue: while true {
             guard index < end else {
                 throw error(.unexpectedEndOfInput, "The document ends where a value was expected", at: index)
@@ -114,9 +138,8 @@ struct JSONParser: ~Copyable {
                 }
                 let byte = base[index]
                 if current.isObject {
-                    members.append(
-                        JSONMember(key: current.key, value: value, line: current.keyLine, column: current.keyColumn)
-                    )
+                    // `readKey` pushed the member with a placeholder value; nested members have been removed since.
+                    members.last.value = consume value
                     if byte == UInt8(ascii: ",") {
                         index += 1
                         skipWhitespace()
@@ -129,7 +152,7 @@ struct JSONParser: ~Copyable {
                     index += 1
                     value = .object(members.removeArray(from: current.start))
                 } else {
-                    elements.append(value)
+                    elements.append(consume value)
                     if byte == UInt8(ascii: ",") {
                         index += 1
                         skipWhitespace()
@@ -166,15 +189,14 @@ struct JSONParser: ~Copyable {
         if !container.keys.insert(key, members: members, from: container.start) {
             throw error(.duplicateKey, "Duplicate key \"\(key)\" in object", at: quote)
         }
-        container.key = key
-        container.keyLine = Int32(clamping: line)
-        container.keyColumn = Int32(clamping: quote - lineStart + 1)
+        // The member waits on the stack for its value.
+        members.append(JSONMember(key: key, value: .null, line: Int32(clamping: line), column: Int32(clamping: quote - lineStart + 1)))
         skipWhitespace()
         guard index < end else {
-            throw error(.unexpectedEndOfInput, "The document ends after the member name \"\(key)\": expected ':'", at: index)
+            throw error(.unexpectedEndOfInput, "The document ends after the member name \"\(members.last.key)\": expected ':'", at: index)
         }
         guard base[index] == UInt8(ascii: ":") else {
-            throw unexpected("Expected ':' after the member name \"\(key)\"", at: index)
+            throw unexpected("Expected ':' after the member name \"\(members.last.key)\"", at: index)
         }
         index += 1
         skipWhitespace()
@@ -192,8 +214,13 @@ struct JSONParser: ~Copyable {
                 index += 1
                 line += 1
                 lineStart = index
-                // Indentation after a line break: skip runs of eight spaces at a time.
-                while end - index >= 8 && UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) == 0x2020_2020_2020_2020 {
+                // Indentation after a line break: skip spaces eight bytes at a time.
+                while end - index >= 8 {
+                    let nonSpace = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) ^ 0x2020_2020_2020_2020
+                    if nonSpace != 0 {
+                        index += UInt64(littleEndian: nonSpace).trailingZeroBitCount >> 3
+                        break
+                    }
                     index += 8
                 }
             default:

@@ -21,15 +21,26 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
     /// 1-based column where the problem was found, counted in bytes since the last LF.
     public var column: Int32
 
-    public init(kind: Kind, message: String, line: Int32, column: Int32) {
+    /// The member names and array positions leading to where reading stopped, outermost first
+    /// (`entry`, 0, `resource`, `name`, 0): empty at the top level.
+    public var path: [JSONPathComponent]
+
+    public init(kind: Kind, message: String, line: Int32, column: Int32, path: [JSONPathComponent] = []) {
         self.kind = kind
         self.message = message
         self.line = line
         self.column = column
+        self.path = path
     }
 
     /// `line L, column C: message`
     public var description: String {
         "line \(line), column \(column): \(message)"
     }
+}
+
+/// One step of a ``JSONSyntaxError/path``.
+public enum JSONPathComponent: Sendable, Hashable {
+    case key(String)
+    case index(Int)
 }

@@ -28,6 +28,12 @@ struct ScratchStack<Element>: ~Copyable {
         _read { yield base[position] }
     }
 
+    /// The last element; the stack must not be empty.
+    var last: Element {
+        @inline(__always) _read { yield base[count - 1] }
+        @inline(__always) _modify { yield &base[count - 1] }
+    }
+
     /// Removes the elements from `start` on and returns them as an array.
     @inline(__always)
     mutating func removeArray(from start: Int) -> [Element] {

@@ -22,7 +22,7 @@ struct ConvertCommand: ParsableCommand {
         let reader = FHIRReader()
         let bytes: [UInt8]
         do {
-            bytes = try InputFile.read(file, limit: reader.limits.json.maxBytes)
+            bytes = try InputFile.read(file, limit: reader.limits.maxBytes)
         } catch {
             writeToStandardError(error.description + "\n")
             throw ExitCode(2)
@@ -30,7 +30,7 @@ struct ConvertCommand: ParsableCommand {
         let result = reader.read(bytes)
         guard result.isValid, let resource = result.resource else {
             writeToStandardError(FHIRJSONWriter(style: .pretty).string(result.operationOutcome))
-            throw ExitCode(result.format == nil ? 2 : 1)
+            throw ExitCode(1)
         }
         switch to {
         case .json: writeToStandardOutput(FHIRJSONWriter(style: compact ? .compact : .pretty).write(resource))

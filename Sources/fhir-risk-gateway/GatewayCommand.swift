@@ -14,6 +14,10 @@ struct GatewayCommand: ParsableCommand {
         subcommands: [ValidateCommand.self, ConvertCommand.self, VersionCommand.self]
     )
 
+    func run() throws {
+        throw ValidationError("Missing subcommand: use validate, convert or version (see --help)")
+    }
+
     /// Exit codes: 0 success, 1 the input is invalid FHIR, 2 the input is unreadable or the command
     /// line is wrong.
     static func main() {
@@ -35,11 +39,25 @@ struct GatewayCommand: ParsableCommand {
 }
 
 func writeToStandardError(_ text: String) {
-    var bytes = Array(text.utf8)
-    _ = bytes.withUnsafeMutableBytes { fwrite($0.baseAddress, 1, $0.count, stderr) }
+    writeAll(Array(text.utf8), to: 2)
 }
 
 func writeToStandardOutput(_ bytes: [UInt8]) {
-    _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, stdout) }
-    fflush(stdout)
+    writeAll(bytes, to: 1)
+}
+
+/// Writes every byte to a file descriptor, retrying partial writes and interruptions.
+private func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+    bytes.withUnsafeBytes { buffer in
+        guard let base = buffer.baseAddress else { return }
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(descriptor, base + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            offset += written
+        }
+    }
 }

@@ -1,5 +1,3 @@
-import ArgumentParser
-
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -11,27 +9,23 @@ enum InputFile {
     }
 
     static func read(_ path: String, limit: Int) throws(Unreadable) -> [UInt8] {
-        let handle: UnsafeMutablePointer<FILE>?
-        if path == "-" {
-            handle = stdin
-        } else {
-            handle = fopen(path, "rb")
-        }
-        guard let handle else {
+        let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
             throw Unreadable(description: "Cannot open '\(path)': \(String(cString: strerror(errno)))")
         }
-        defer { if path != "-" { fclose(handle) } }
+        defer { if path != "-" { close(descriptor) } }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
-            let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, handle) }
-            if count > 0 { bytes.append(contentsOf: chunk[0..<count]) }
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Unreadable(description: "Cannot read '\(path)': \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
             if bytes.count > limit {
                 throw Unreadable(description: "'\(path)' is larger than the limit of \(limit) bytes")
-            }
-            if count < chunk.count {
-                if ferror(handle) != 0 { throw Unreadable(description: "Cannot read '\(path)': \(String(cString: strerror(errno)))") }
-                break
             }
         }
         return bytes

@@ -19,14 +19,13 @@ struct ValidateCommand: ParsableCommand {
         let reader = FHIRReader()
         let bytes: [UInt8]
         do {
-            bytes = try InputFile.read(file, limit: reader.limits.json.maxBytes)
+            bytes = try InputFile.read(file, limit: reader.limits.maxBytes)
         } catch {
             writeToStandardError(error.description + "\n")
             throw ExitCode(2)
         }
         let result = reader.read(bytes)
         writeToStandardOutput(FHIRJSONWriter(style: compact ? .compact : .pretty).write(result.operationOutcome))
-        if result.resource == nil, result.format == nil { throw ExitCode(2) }
         if !result.isValid { throw ExitCode(1) }
     }
 }

@@ -13,7 +13,7 @@ struct HostileInputTests {
     static let secretFile: (path: String, content: String) = {
         let content = "SAFEXML-SECRET-\(UInt64.random(in: 0...UInt64.max))"
         let path = FileManager.default.temporaryDirectory.path + "/safexml-secret-\(content).txt"
-        FileManager.default.createFile(atPath: path, contents: Data(content.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(content.utf8))
         return (path, content)
     }()
 
@@ -30,7 +30,7 @@ struct HostileInputTests {
             withoutPrologCheck: Self.doctypeOrEntity
         )
         #expect(error?.message.contains("DOCTYPE") == true)
-        #expect(error.map { ($0.line, $0.column) } == (1, 1))
+        #expect(error.map { [$0.line, $0.column] } == [1, 1])
     }
 
     @Test func refusesAnExternalEntityWithoutReadingTheFile() {
@@ -74,7 +74,7 @@ struct HostileInputTests {
         }
         document += "]>\n<lolz>&lol10;</lolz>"
         let error = expectRefused(Array(document.utf8), as: .doctypeForbidden, withoutPrologCheck: Self.doctypeOrEntity)
-        #expect(error.map { ($0.line, $0.column) } == (2, 1))
+        #expect(error.map { [$0.line, $0.column] } == [2, 1])
     }
 
     @Test func refusesQuadraticBlowUp() {
@@ -94,7 +94,7 @@ struct HostileInputTests {
         let deep = String(repeating: "<a>", count: 100_000) + String(repeating: "</a>", count: 100_000)
         let error = expectRefused(Array(deep.utf8), as: .limitExceeded)
         #expect(error?.message.contains("maxDepth") == true)
-        #expect(error.map { ($0.line, $0.column) } == (1, 3 * 64 + 1), "at the 65th start tag")
+        #expect(error.map { [$0.line, $0.column] } == [1, 3 * 64 + 1], "at the 65th start tag")
         // Beyond libxml2's own limit of 256 levels, that limit still holds whatever maxDepth says.
         let error300 = expectRefused(
             Array((String(repeating: "<a>", count: 300) + String(repeating: "</a>", count: 300)).utf8),
@@ -134,7 +134,7 @@ struct HostileInputTests {
         let error = expectRefused(document, limits: XMLLimits(maxBytes: 64 * 1024 * 1024), as: .limitExceeded, within: 20)
         #expect(error?.message.contains("maxElements") == true)
         let small = expectRefused(document, limits: XMLLimits(maxElements: 1_000), as: .limitExceeded)
-        #expect(small.map { ($0.line, $0.column) } == (1, 4 + 4 * 1_000))
+        #expect(small.map { [$0.line, $0.column] } == [1, 4 + 4 * 999], "the 1,001st element is the 1,000th <a/>")
     }
 
     @Test func refusesTooManyAttributes() {
@@ -148,14 +148,17 @@ struct HostileInputTests {
         let error = expectRefused([UInt8]("<r>a".utf8) + [0xC3, 0x28] + [UInt8]("</r>".utf8), as: .invalidUTF8)
         #expect(error?.message.contains("UTF-8") == true)
         expectRefused([UInt8](#"<r a=""#.utf8) + [0xFF] + [UInt8](#""/>"#.utf8), as: .invalidUTF8)
-        expectRefused([UInt8]("<r>".utf8) + [0xED, 0xA0, 0x80] + [UInt8]("</r>".utf8), as: .invalidUTF8)
+        // Overlong forms, a surrogate, beyond U+10FFFF, a lone continuation byte, a truncated sequence, FE.
+        for bad: [UInt8] in [[0xC0, 0xBC], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80], [0xE2, 0x82], [0xFE]] {
+            expectRefused([UInt8]("<r>".utf8) + bad + [UInt8]("</r>".utf8), as: .invalidUTF8)
+        }
     }
 
     @Test func refusesADeclaredEncodingOtherThanUTF8() {
         let latin1 = [UInt8](#"<?xml version="1.0" encoding="ISO-8859-1"?><r>caf"#.utf8) + [0xE9] + [UInt8]("</r>".utf8)
         let error = expectRefused(latin1, as: .invalidUTF8)
         #expect(error?.message.contains("ISO-8859-1") == true)
-        let utf16 = [0xFF, 0xFE] + "<r/>".utf8.flatMap { [$0, 0] }
+        let utf16: [UInt8] = [0xFF, 0xFE] + "<r/>".utf8.flatMap { byte -> [UInt8] in [byte, 0] }
         expectRefused(utf16, as: .invalidUTF8, withoutPrologCheck: [.invalidUTF8, .notWellFormed])
     }
 
@@ -177,6 +180,25 @@ struct HostileInputTests {
         for document in ["<a>", "<a></b>", "<a/><b/>", "<a/>text", "<p:a/>", "<a x='1' x='2'/>", "<a>&#0;</a>", "<a b=c/>", "text"] {
             expectRefused(Array(document.utf8), as: .notWellFormed)
         }
+    }
+
+    @Test func keepsErrorMessagesShortWhenTheyQuoteLongNames() {
+        let name = String(repeating: "n", count: 40_000)
+        let error = expectRefused(Array("<\(name)></b>".utf8), as: .notWellFormed)
+        #expect((error?.message.count ?? .max) < 400)
+    }
+
+    @Test func readFragmentHasTheSameProtections() {
+        let reader = XMLDocumentReader()
+        #expect(
+            throws: XMLReadError(
+                kind: .doctypeForbidden, message: "the document has a DOCTYPE declaration; DTDs and entity declarations are not accepted", line: 1,
+                column: 1)
+        ) {
+            try reader.readFragment(#"<!DOCTYPE div [<!ENTITY e "x">]><div>&e;</div>"#)
+        }
+        #expect(throws: XMLReadError.self) { try reader.readFragment("<div>&nbsp;</div>") }
+        #expect(throws: XMLReadError.self) { try reader.readFragment("<div>a</div><div>b</div>") }
     }
 
     @Test func doesNotProcessXInclude() throws {

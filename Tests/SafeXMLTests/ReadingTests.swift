@@ -69,7 +69,8 @@ struct ReadingTests {
     }
 
     @Test func resolvesCharacterReferencesAndThePredefinedEntities() throws {
-        let root = try XMLDocumentReader().read(Array(#"<r a="&lt;&gt;&amp;&quot;&apos;&#233;&#xE9;">&lt;&gt;&amp;&quot;&apos;&#233;&#xE9;&#x1F600;</r>"#.utf8))
+        let root = try XMLDocumentReader().read(
+            Array(#"<r a="&lt;&gt;&amp;&quot;&apos;&#233;&#xE9;">&lt;&gt;&amp;&quot;&apos;&#233;&#xE9;&#x1F600;</r>"#.utf8))
         #expect(root.attributes.first?.value == "<>&\"'éé")
         #expect(root.children == [.text("<>&\"'éé😀")])
     }

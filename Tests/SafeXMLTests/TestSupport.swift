@@ -1,15 +1,11 @@
 import FoundationEssentials
 @_spi(Testing) import SafeXML
+import TestSupport
 import Testing
 
-/// The FHIR R4 examples, at `<package root>/../shared/fhir-examples/R4`.
+/// The FHIR R4 examples of the project's fixtures (Tests/Fixtures).
 enum Corpus {
-    static let directory: String = {
-        // #filePath is <package root>/Tests/SafeXMLTests/TestSupport.swift.
-        var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        components.removeLast(3)
-        return components.joined(separator: "/") + "/../shared/fhir-examples/R4"
-    }()
+    static let directory: String = Fixtures.r4.path
 
     /// Every `*.xml` file directly in `directory/subdirectory`, sorted, with its bytes.
     static func xmlFiles(in subdirectory: String = "") throws -> [(name: String, bytes: [UInt8])] {

@@ -35,12 +35,12 @@ struct WriterTests {
 
     @Test func declaresNamespacesOnlyWhereTheyChange() throws {
         let text =
-            #"<div xmlns="http://www.w3.org/1999/xhtml"><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><use xlink:href="#a"/></svg><p/></div>"#
+            ##"<div xmlns="http://www.w3.org/1999/xhtml"><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><use xlink:href="#a"/></svg><p/></div>"##
         let div = try XMLDocumentReader().readFragment(text)
         let written = XMLWriter.serialize(div, declareNamespace: true)
         #expect(
             written
-                == #"<div xmlns="http://www.w3.org/1999/xhtml"><svg xmlns="http://www.w3.org/2000/svg"><use xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href="#a"/></svg><p/></div>"#
+                == ##"<div xmlns="http://www.w3.org/1999/xhtml"><svg xmlns="http://www.w3.org/2000/svg"><use xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href="#a"/></svg><p/></div>"##
         )
         #expect(withoutPositions(try XMLDocumentReader().readFragment(written)) == withoutPositions(div))
     }
@@ -58,7 +58,6 @@ struct WriterTests {
         var element = XMLElement(localName: "a")
         for _ in 0..<1_000 { element = XMLElement(localName: "a", children: [.element(element)]) }
         let written = XMLWriter.serialize(element, declareNamespace: false)
-        #expect(written.hasPrefix("<a><a><a>"))
-        #expect(written.hasSuffix("<a/></a></a>"))
+        #expect(written == String(repeating: "<a>", count: 1_000) + "<a/>" + String(repeating: "</a>", count: 1_000))
     }
 }

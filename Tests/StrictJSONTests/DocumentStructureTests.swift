@@ -124,3 +124,10 @@ struct DocumentStructureTests {
         }
     }
 }
+
+@Test func syntaxErrorCarriesThePathOfTheOpenContainers() {
+    let error = readError(#"{"entry":[{"resource":{"name":[{"given":["a"}]}}]}"#)
+    #expect(error?.path == [.key("entry"), .index(0), .key("resource"), .key("name"), .index(0), .key("given"), .index(1)])
+    #expect(readError("[1, 2, 925.]")?.path == [.index(2)])
+    #expect(readError("{} x")?.path == [])
+}

@@ -1,6 +1,12 @@
 import Foundation
 import StrictJSON
+import TestSupport
 import Testing
+
+/// The R4 examples of the project's fixtures (Tests/Fixtures): the tests fail when it is missing.
+func fhirExamplesDirectory() -> String {
+    Fixtures.r4.path
+}
 
 /// The bytes of the file at `path`, or nil when it cannot be read.
 func readFixture(_ path: String) -> [UInt8]? {

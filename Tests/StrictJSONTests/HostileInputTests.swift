@@ -33,6 +33,19 @@ struct HostileInputTests {
         #expect(readError("[" + mixed + "]", limits: limits)?.kind == .limitExceeded)
     }
 
+    @Test("nesting is tracked without recursion: 1,000 levels read when maxDepth allows them")
+    func deepNestingWithRaisedLimit() throws {
+        let depth = 1_000
+        let document = String(repeating: "{\"a\":[", count: depth / 2) + "true" + String(repeating: "]}", count: depth / 2)
+        var value = try JSONReader(limits: JSONLimits(maxDepth: depth)).read(Array(document.utf8))
+        for _ in 0..<depth / 2 {
+            let inner = try #require(value["a"]?.elements?.first)
+            value = inner
+        }
+        #expect(value == .bool(true))
+        #expect(readError(document, limits: JSONLimits(maxDepth: depth - 1))?.kind == .limitExceeded)
+    }
+
     @Test("a 10 MB string is refused: by maxBytes by default, by maxStringBytes when maxBytes allows it")
     func hugeStringRefused() throws {
         var bytes: [UInt8] = [UInt8(ascii: "["), UInt8(ascii: "\"")]

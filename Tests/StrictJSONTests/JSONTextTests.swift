@@ -33,8 +33,10 @@ struct JSONTextTests {
     @Test(
         "tricky strings survive a round trip through the reader",
         arguments: [
-            "", "\"", "\\", "\\\"", "\u{0}", "line1\nline2\r\n", "tab\there", "\u{1}\u{2}\u{1E}\u{1F} ", "<div xmlns=\"http://www.w3.org/1999/xhtml\">a &amp; b</div>",
-            "Müller 東京 😀 \u{10FFFF}", "e\u{301}", "\u{FEFF}bom", "/\\/", "\u{7F}\u{80}\u{2028}\u{2029}", String(repeating: "ab\"c\\", count: 100),
+            "", "\"", "\\", "\\\"", "\u{0}", "line1\nline2\r\n", "tab\there", "\u{1}\u{2}\u{1E}\u{1F} ",
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\">a &amp; b</div>",
+            "Müller 東京 😀 \u{10FFFF}", "e\u{301}", "\u{FEFF}bom", "/\\/", "\u{7F}\u{80}\u{2028}\u{2029}",
+            String(repeating: "ab\"c\\", count: 100),
         ]
     )
     func roundTrip(_ string: String) throws {

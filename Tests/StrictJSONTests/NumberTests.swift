@@ -48,6 +48,8 @@ struct NumberTests {
         #expect(readError("[0x1F]")?.message == "The number '0x1F' is not valid JSON: hexadecimal numbers are not allowed")
         #expect(readError("[-]")?.message == "The number '-' is not valid JSON: a minus sign must be followed by digits")
         #expect(readError("[1e+]")?.message == "The number '1e+' is not valid JSON: an exponent must have digits")
+        #expect(readError("[1x5]")?.message == "The number '1x5' is not valid JSON: 'x' cannot follow '1'")
+        #expect(readError("[1.5.3]")?.message == "The number '1.5.3' is not valid JSON: '.' cannot follow '1.5'")
         #expect(readError("[NaN]")?.message.contains("NaN and Infinity are not allowed") == true)
         #expect(readError("[-Infinity]")?.message.contains("NaN and Infinity are not allowed") == true)
     }

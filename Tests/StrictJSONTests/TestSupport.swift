@@ -45,10 +45,3 @@ extension JSONValue {
         return elements
     }
 }
-
-/// `<package root>/../shared/fhir-examples/R4`, found from this file's path.
-func fhirExamplesDirectory() -> String {
-    var components = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-    components.removeLast(3)  // Tests/StrictJSONTests/TestSupport.swift
-    return components.joined(separator: "/") + "/../shared/fhir-examples/R4"
-}

@@ -6810,6 +6810,16 @@ E	description	string	0	1	-	e
 E	procedure	CodeableConcept	0	1	-	e
 E	additive	Reference	0	*	-	e
 C	time	0	1	dateTime,Period
+T	Specimen.Container	complex	BackboneElement
+E	id	string	0	1	-	a
+E	extension	Extension	0	*	-	e
+E	modifierExtension	Extension	0	*	-	e
+E	identifier	Identifier	0	*	-	e
+E	description	string	0	1	-	e
+E	type	CodeableConcept	0	1	-	e
+E	capacity	Quantity	0	1	-	e
+E	specimenQuantity	Quantity	0	1	-	e
+C	additive	0	1	CodeableConcept,Reference
 T	SpecimenDefinition	resource	DomainResource
 E	id	id	0	1	-	e
 E	meta	Meta	0	1	-	e
@@ -6837,6 +6847,18 @@ E	requirement	string	0	1	-	e
 E	retentionTime	Duration	0	1	-	e
 E	rejectionCriterion	CodeableConcept	0	*	-	e
 E	handling	SpecimenDefinition.Handling	0	*	-	e
+T	SpecimenDefinition.Container	complex	BackboneElement
+E	id	string	0	1	-	a
+E	extension	Extension	0	*	-	e
+E	modifierExtension	Extension	0	*	-	e
+E	material	CodeableConcept	0	1	-	e
+E	type	CodeableConcept	0	1	-	e
+E	cap	CodeableConcept	0	1	-	e
+E	description	string	0	1	-	e
+E	capacity	Quantity	0	1	-	e
+C	minimumVolume	0	1	Quantity,string
+E	additive	SpecimenDefinition.Additive	0	*	-	e
+E	preparation	string	0	1	-	e
 T	SpecimenDefinition.Additive	complex	BackboneElement
 E	id	string	0	1	-	a
 E	extension	Extension	0	*	-	e

@@ -5,11 +5,18 @@
 enum BundleRules {
     static func check(_ bundle: FHIRNode, path: String, definitions: R4Definitions) -> [FHIRIssue] {
         var issues: [FHIRIssue] = []
-        func fail(_ key: String?, _ message: String, at where_: String, _ node: FHIRNode, code: FHIRIssue.Code = .invariant) {
+        func fail(
+            _ key: String?,
+            _ message: String,
+            at where_: String,
+            _ node: FHIRNode,
+            code: FHIRIssue.Code = .invariant,
+            severity: FHIRIssue.Severity = .error
+        ) {
             let text = key.map { "Constraint failed: \($0): \(message)" } ?? message
             issues.append(
                 FHIRIssue(
-                    severity: .error,
+                    severity: severity,
                     code: code,
                     diagnostics: text,
                     expression: where_,
@@ -72,11 +79,12 @@ enum BundleRules {
                             "The fullUrl '\(url)' looks like a RESTful server URL, so it must end with the resource's type and id (\(resource.type.name)/\(id))",
                             at: "\(at).fullUrl",
                             fullUrl,
-                            code: .invalid
+                            code: .invalid,
+                            severity: .warning
                         )
                     }
                 }
-            } else if resource != nil, !fullUrlOptional {
+            } else if resource != nil, !fullUrlOptional, !isSearchOutcome(entry, bundleType: type) {
                 fail(
                     nil,
                     "Except for transactions and batches, each entry in a Bundle must have a fullUrl which is the identity of the resource in the entry",
@@ -85,9 +93,7 @@ enum BundleRules {
                     code: .required
                 )
             }
-            if type == "searchset", let mode = entry.child(named: "search")?.value(of: "mode"), mode == "outcome",
-                let resource, resource.type.name != "OperationOutcome"
-            {
+            if isSearchOutcome(entry, bundleType: type), let resource, resource.type.name != "OperationOutcome" {
                 fail(nil, "An entry with search.mode = outcome must hold an OperationOutcome, not a \(resource.type.name)", at: "\(at).resource", resource, code: .invalid)
             }
         }
@@ -130,5 +136,11 @@ enum BundleRules {
         }
         issues.append(contentsOf: BundleReferences.ambiguous(in: bundle, entries: entries, path: path))
         return issues
+    }
+
+    /// A searchset entry that carries the search's own OperationOutcome (`search.mode = outcome`);
+    /// it has no identity of its own, so it needs no fullUrl.
+    static func isSearchOutcome(_ entry: FHIRNode, bundleType: String) -> Bool {
+        bundleType == "searchset" && entry.child(named: "search")?.value(of: "mode") == "outcome"
     }
 }

@@ -75,7 +75,7 @@ struct FHIRXMLDecoder {
                 continue
             }
             let qualified = attribute.prefix.map { "\($0):\(attribute.localName)" } ?? attribute.localName
-            fail(.structure, "Undefined attribute '@\(qualified)' on \(node.name) (a \(type.name))", element)
+            fail(.structure, "Undefined attribute '@\(qualified)' on \(node.name) (of type \(type.name))", element)
         }
 
         var lastIndex = -1
@@ -118,7 +118,7 @@ struct FHIRXMLDecoder {
             guard let match = type.element(named: child.localName), !type.elements[match.index].isXMLAttribute,
                 let childType = definitions.type(match.typeName)
             else {
-                fail(.structure, "Unknown element <\(child.localName)> in \(node.name) (a \(type.name))", child)
+                fail(.structure, "Unknown element <\(child.localName)> in \(node.name) (of type \(type.name))", child)
                 continue
             }
             let definition = type.elements[match.index]

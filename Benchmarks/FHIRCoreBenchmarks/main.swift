@@ -1,0 +1,98 @@
+// Reading + validating throughput of the FHIR readers, side by side with Foundation's
+// JSONSerialization on the same bytes, in one run. Prints medians over rounds; build in release:
+//   swift build -c release --product FHIRCoreBenchmarks && .build/release/FHIRCoreBenchmarks <R4 dir>
+import FHIRCore
+import Foundation
+import SafeXML
+import StrictJSON
+
+let directory = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "Tests/Fixtures/fhir-examples/R4"
+let rounds = 21
+
+func load(_ suffix: String) -> [(name: String, bytes: [UInt8])] {
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+        .filter { $0.hasPrefix("Observation-") && $0.hasSuffix(suffix) }
+        .sorted()
+    return names.compactMap { name in
+        guard let data = FileManager.default.contents(atPath: directory + "/" + name) else { return nil }
+        return (name, Array(data))
+    }
+}
+
+/// Runs `body` over all documents `repeats` times per round; returns the median seconds per round.
+func measure(_ documents: [[UInt8]], repeats: Int, _ body: ([UInt8]) -> Void) -> Double {
+    var times: [Double] = []
+    for _ in 0..<rounds {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<repeats {
+            for document in documents { body(document) }
+        }
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return times.sorted()[rounds / 2]
+}
+
+func report(_ label: String, seconds: Double, bytes: Int, documents: Int, baseline: Double?) {
+    let mb = Double(bytes) / 1_048_576 / seconds
+    let perSecond = Double(documents) / seconds
+    let micro = seconds / Double(documents) * 1e6
+    var line = label.padding(toLength: 44, withPad: " ", startingAt: 0)
+    line += String(format: "%8.1f MB/s %10.0f resources/s %8.2f µs/resource", mb, perSecond, micro)
+    if let baseline { line += String(format: "   %.2f× JSONSerialization", baseline / seconds) }
+    print(line)
+}
+
+let json = load(".json")
+let xml = load(".xml")
+guard !json.isEmpty, !xml.isEmpty else {
+    print("No Observation examples found in \(directory)")
+    exit(1)
+}
+let reader = FHIRReader()
+// Check first that every document reads and validates, so the figures are for real work.
+for document in json + xml where !reader.read(document.bytes).isValid {
+    print("\(document.name) does not validate")
+    exit(1)
+}
+
+let repeats = 20
+let jsonBytes = json.reduce(0) { $0 + $1.bytes.count } * repeats
+let xmlBytes = xml.reduce(0) { $0 + $1.bytes.count } * repeats
+let jsonDocuments = json.map(\.bytes)
+let xmlDocuments = xml.map(\.bytes)
+print("\(json.count) Observation examples in JSON (\(jsonBytes / repeats) bytes), \(xml.count) in XML (\(xmlBytes / repeats) bytes)")
+print("median of \(rounds) rounds, each reading every example \(repeats) times")
+print("")
+
+let foundation = measure(jsonDocuments, repeats: repeats) { bytes in
+    _ = try? JSONSerialization.jsonObject(with: Data(bytes))
+}
+report("JSON  Foundation JSONSerialization", seconds: foundation, bytes: jsonBytes, documents: json.count * repeats, baseline: nil)
+let syntax = measure(jsonDocuments, repeats: repeats) { bytes in _ = try? JSONReader().read(bytes) }
+report("JSON  StrictJSON reader (syntax only)", seconds: syntax, bytes: jsonBytes, documents: json.count * repeats, baseline: foundation)
+let jsonTree = measure(jsonDocuments, repeats: repeats) { bytes in _ = reader.read(bytes, format: .json, validate: false) }
+report("JSON  read into the FHIR tree", seconds: jsonTree, bytes: jsonBytes, documents: json.count * repeats, baseline: foundation)
+let jsonFull = measure(jsonDocuments, repeats: repeats) { bytes in _ = reader.read(bytes, format: .json) }
+report("JSON  read + validate", seconds: jsonFull, bytes: jsonBytes, documents: json.count * repeats, baseline: foundation)
+
+let xmlSyntax = measure(xmlDocuments, repeats: repeats) { bytes in _ = try? XMLDocumentReader().read(bytes) }
+report("XML   SafeXML reader (syntax only)", seconds: xmlSyntax, bytes: xmlBytes, documents: xml.count * repeats, baseline: nil)
+let xmlFull = measure(xmlDocuments, repeats: repeats) { bytes in _ = reader.read(bytes, format: .xml) }
+report("XML   read + validate", seconds: xmlFull, bytes: xmlBytes, documents: xml.count * repeats, baseline: nil)
+
+// A typical Observation of about 2 KB.
+if let typical = json.min(by: { abs($0.bytes.count - 2048) < abs($1.bytes.count - 2048) }) {
+    let many = 2_000
+    let seconds = measure([typical.bytes], repeats: many) { bytes in _ = reader.read(bytes, format: .json) }
+    let foundationTypical = measure([typical.bytes], repeats: many) { bytes in _ = try? JSONSerialization.jsonObject(with: Data(bytes)) }
+    print("")
+    print(
+        String(
+            format: "typical Observation %@ (%d bytes): read + validate %.2f µs, JSONSerialization %.2f µs",
+            typical.name,
+            typical.bytes.count,
+            seconds / Double(many) * 1e6,
+            foundationTypical / Double(many) * 1e6
+        )
+    )
+}

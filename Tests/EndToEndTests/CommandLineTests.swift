@@ -1,0 +1,89 @@
+import FHIRCore
+import Foundation
+import StrictJSON
+import TestSupport
+import Testing
+
+/// The `fhir-risk-gateway` executable, run as a separate process the way an integration engineer
+/// runs it.
+@Suite struct CommandLineTests {
+    func outcome(_ run: GatewayBinary.Run) throws -> FHIRReadResult {
+        let result = FHIRReader().read(Array(run.standardOutput))
+        #expect(result.resource?.type.name == "OperationOutcome", "\(run.output)")
+        return result
+    }
+
+    @Test func validateExitsZeroForAValidResource() throws {
+        let run = try GatewayBinary.run(["validate", Fixtures.r4.appendingPathComponent("Observation-example.xml").path])
+        #expect(run.status == 0, "\(run.standardError)")
+        let result = try outcome(run)
+        #expect(result.isValid)
+        #expect(result.resource?.children(named: "issue").first?.value(of: "severity") == "information")
+    }
+
+    @Test func validateExitsOneWithTheFaultForAnInvalidResource() throws {
+        let run = try GatewayBinary.run(["validate", Fixtures.invalid.appendingPathComponent("obs-6.f1.fail.json").path])
+        #expect(run.status == 1)
+        let issues = try outcome(run).resource?.children(named: "issue") ?? []
+        #expect(issues.contains { $0.value(of: "severity") == "error" && $0.value(of: "expression") == "Observation.dataAbsentReason" })
+    }
+
+    @Test func validateExitsOneForBrokenJSON() throws {
+        let run = try GatewayBinary.run(["validate", Fixtures.invalid.appendingPathComponent("bad-json-close-1.json").path])
+        #expect(run.status == 1)
+        let issues = try outcome(run).resource?.children(named: "issue") ?? []
+        #expect(issues.first?.value(of: "severity") == "fatal")
+    }
+
+    @Test func validateReadsStandardInput() throws {
+        let run = try GatewayBinary.run(["validate", "-"], input: Data(#"{"resourceType":"Patient","active":true}"#.utf8))
+        #expect(run.status == 0, "\(run.output)")
+    }
+
+    @Test func validateExitsTwoForAFileThatCannotBeRead() throws {
+        let run = try GatewayBinary.run(["validate", "/nonexistent/observation.json"])
+        #expect(run.status == 2)
+        #expect(run.standardError.contains("Cannot open"))
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        #expect(try GatewayBinary.run([]).status == 2)
+        #expect(try GatewayBinary.run(["validate"]).status == 2)
+        #expect(try GatewayBinary.run(["frobnicate"]).status == 2)
+        #expect(try GatewayBinary.run(["convert", "x.json", "--to", "yaml"]).status == 2)
+    }
+
+    @Test func helpExitsZero() throws {
+        let run = try GatewayBinary.run(["--help"])
+        #expect(run.status == 0)
+        #expect(run.output.contains("validate"))
+    }
+
+    @Test func versionNamesTheFHIRVersion() throws {
+        let run = try GatewayBinary.run(["version"])
+        #expect(run.status == 0)
+        #expect(run.output.contains("FHIR 4.0.1"))
+    }
+
+    @Test func convertXMLToJSONGivesTheOfficialJSON() throws {
+        let run = try GatewayBinary.run(["convert", Fixtures.r4.appendingPathComponent("ImagingStudy-example.xml").path, "--to", "json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let official = try JSONReader().read(try Fixtures.bytes("ImagingStudy-example.json"))
+        let differences = JSONComparison().differences(try JSONReader().read(Array(run.standardOutput)), official)
+        #expect(differences.isEmpty, "\(differences)")
+    }
+
+    @Test func convertJSONToXMLGivesValidXML() throws {
+        let run = try GatewayBinary.run(["convert", Fixtures.r4.appendingPathComponent("RiskAssessment-prognosis.json").path, "--to", "xml"])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.output.hasPrefix("<?xml"))
+        #expect(FHIRReader().read(Array(run.standardOutput)).isValid)
+    }
+
+    @Test func convertRefusesInvalidInputWithTheOutcomeOnStandardError() throws {
+        let run = try GatewayBinary.run(["convert", Fixtures.invalid.appendingPathComponent("risk-assessment-probability-range.json").path, "--to", "xml"])
+        #expect(run.status == 1)
+        #expect(run.standardOutput.isEmpty)
+        #expect(run.standardError.contains("ras-2"))
+    }
+}
