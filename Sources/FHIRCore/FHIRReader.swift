@@ -82,7 +82,7 @@ public struct FHIRReader: Sendable {
             }
             return FHIRReadResult(resource: nil, issues: [issue], format: .json)
         }
-        var decoder = FHIRJSONDecoder(definitions: definitions, xhtmlReader: XMLDocumentReader(limits: limits.xml))
+        var decoder = FHIRJSONDecoder(definitions: definitions, xhtmlReader: XMLFragmentParser(limits: limits.xml))
         let resource = decoder.decodeDocument(value)
         return FHIRReadResult(resource: resource, issues: decoder.issues, format: .json)
     }

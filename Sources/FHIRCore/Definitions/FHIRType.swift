@@ -20,7 +20,11 @@ public final class FHIRType: Sendable, CustomStringConvertible {
 
     public let name: String
     public let kind: Kind
+    /// For a primitive, which one (set once, so checks switch on it instead of on the name).
+    public let primitive: PrimitiveKind?
     public let baseName: String?
+    /// Indexes of the elements with a minimum cardinality of 1 or more.
+    let requiredIndexes: [Int]
     /// Every element, inherited ones first, in the order of the specification.
     public let elements: [FHIRElementDefinition]
     /// The name of each element as it appears in JSON and XML (a choice element has one name per
@@ -30,8 +34,10 @@ public final class FHIRType: Sendable, CustomStringConvertible {
     init(name: String, kind: Kind, baseName: String?, elements: [FHIRElementDefinition]) {
         self.name = name
         self.kind = kind
+        self.primitive = PrimitiveKind(rawValue: name)
         self.baseName = baseName
         self.elements = elements
+        self.requiredIndexes = elements.indices.filter { elements[$0].min > 0 }
         var byName: [String: ElementMatch] = [:]
         for (index, element) in elements.enumerated() {
             if element.isChoice {
@@ -67,8 +73,9 @@ public struct ElementMatch: Sendable, Hashable {
     public let typeName: String
 }
 
-/// One element of a type: name, types, cardinality and required binding.
-public struct FHIRElementDefinition: Sendable, Hashable {
+/// One element of a type: name, types, cardinality and required binding. A class, so that the
+/// validator's walk over elements shares them instead of copying their strings.
+public final class FHIRElementDefinition: Sendable {
     /// The name without `[x]`: `status`, `value`.
     public let name: String
     /// One type, or several for a choice element.
@@ -82,7 +89,18 @@ public struct FHIRElementDefinition: Sendable, Hashable {
     /// XML writes this element as an attribute: `Element.id` and `Extension.url`.
     public let isXMLAttribute: Bool
 
-    public var isRepeating: Bool { max > 1 }
+    public let isRepeating: Bool
+
+    init(name: String, typeNames: [String], min: Int, max: Int, isChoice: Bool, binding: String?, isXMLAttribute: Bool) {
+        self.name = name
+        self.typeNames = typeNames
+        self.min = min
+        self.max = max
+        self.isChoice = isChoice
+        self.binding = binding
+        self.isXMLAttribute = isXMLAttribute
+        self.isRepeating = max > 1
+    }
     /// The definition's own notation, `value[x]` for a choice.
     public var displayName: String { isChoice ? name + "[x]" : name }
 }

@@ -8,11 +8,11 @@ import StrictJSON
 /// so that one answer lists them all.
 struct FHIRJSONDecoder {
     let definitions: R4Definitions
-    let xhtmlReader: XMLDocumentReader
+    let xhtmlReader: XMLFragmentParser
     private(set) var issues: [FHIRIssue] = []
     private var path = FHIRPathBuilder(root: "")
 
-    init(definitions: R4Definitions, xhtmlReader: XMLDocumentReader) {
+    init(definitions: R4Definitions, xhtmlReader: XMLFragmentParser) {
         self.definitions = definitions
         self.xhtmlReader = xhtmlReader
     }
@@ -281,7 +281,7 @@ struct FHIRJSONDecoder {
 
     private mutating func checkXHTML(_ text: String, at member: JSONMember) {
         do {
-            let root = try xhtmlReader.readFragment(text)
+            let root = try xhtmlReader.parse(text)
             issues.append(contentsOf: XHTMLRules.check(root, path: path.rendered))
         } catch {
             fail(.value, "The narrative is not well-formed XHTML: \(error.message)", here: member)

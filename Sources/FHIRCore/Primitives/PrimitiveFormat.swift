@@ -6,6 +6,16 @@
 /// 32-bit range the specification gives, and dates to real calendar days.
 public enum PrimitiveFormat {
     /// Why `value` is not a valid `type`, or nil when it is.
+    public static func problem(_ value: String, kind: PrimitiveKind) -> String? {
+        isValid(value, kind: kind) ? nil : problem(value, type: kind.rawValue)
+    }
+
+    public static func isValid(_ value: String, type: String) -> Bool {
+        guard let kind = PrimitiveKind(rawValue: type) else { return true }
+        return isValid(value, kind: kind)
+    }
+
+    /// Why `value` is not a valid `type`, or nil when it is.
     public static func problem(_ value: String, type: String) -> String? {
         if isValid(value, type: type) { return nil }
         switch type {
@@ -31,26 +41,26 @@ public enum PrimitiveFormat {
         }
     }
 
-    public static func isValid(_ value: String, type: String) -> Bool {
+    public static func isValid(_ value: String, kind: PrimitiveKind) -> Bool {
         let utf8 = value.utf8
-        switch type {
-        case "boolean": return value == "true" || value == "false"
-        case "integer": return integer(utf8, allowNegative: true, allowZero: true)
-        case "unsignedInt": return integer(utf8, allowNegative: false, allowZero: true)
-        case "positiveInt": return integer(utf8, allowNegative: false, allowZero: false)
-        case "decimal": return decimal(utf8)
-        case "string", "markdown": return !utf8.isEmpty && utf8.allSatisfy { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
-        case "code": return code(utf8)
-        case "id": return utf8.count >= 1 && utf8.count <= 64 && utf8.allSatisfy { isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
-        case "uri", "url", "canonical": return utf8.allSatisfy { !isSpace($0) }
-        case "oid": return oid(utf8)
-        case "uuid": return uuid(utf8)
-        case "base64Binary": return base64(utf8)
-        case "date": return FHIRTemporal.date(value) != nil
-        case "dateTime": return FHIRTemporal.dateTime(value) != nil
-        case "instant": return FHIRTemporal.instant(value) != nil
-        case "time": return FHIRTemporal.time(value) != nil
-        default: return true
+        switch kind {
+        case .boolean: return value == "true" || value == "false"
+        case .integer: return integer(utf8, allowNegative: true, allowZero: true)
+        case .unsignedInt: return integer(utf8, allowNegative: false, allowZero: true)
+        case .positiveInt: return integer(utf8, allowNegative: false, allowZero: false)
+        case .decimal: return decimal(utf8)
+        case .string, .markdown: return !utf8.isEmpty && utf8.allSatisfy { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        case .code: return code(utf8)
+        case .id: return utf8.count >= 1 && utf8.count <= 64 && utf8.allSatisfy { isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
+        case .uri, .url, .canonical: return utf8.allSatisfy { !isSpace($0) }
+        case .oid: return oid(utf8)
+        case .uuid: return uuid(utf8)
+        case .base64Binary: return base64(utf8)
+        case .date: return FHIRTemporal.date(value) != nil
+        case .dateTime: return FHIRTemporal.dateTime(value) != nil
+        case .instant: return FHIRTemporal.instant(value) != nil
+        case .time: return FHIRTemporal.time(value) != nil
+        case .xhtml: return true
         }
     }
 
@@ -158,4 +168,10 @@ public enum PrimitiveFormat {
         }
         return count > 0 && count % 4 == 0
     }
+}
+
+/// The R4 primitive types.
+public enum PrimitiveKind: String, Sendable, Hashable, CaseIterable {
+    case boolean, integer, unsignedInt, positiveInt, decimal, string, markdown, code, id, uri, url, canonical
+    case oid, uuid, base64Binary, date, dateTime, instant, time, xhtml
 }

@@ -56,12 +56,13 @@ public struct FHIRValidator: Sendable {
                 }
             }
             checkCardinality(node, path: path)
-            var counts: [Int: Int] = [:]
+            // Children are in the specification's order, so repetitions are adjacent.
+            var previous = -1
+            var index = 0
             for child in node.children {
-                let definition = type.elements.indices.contains(child.elementIndex) ? type.elements[child.elementIndex] : nil
-                let repeating = definition?.isRepeating ?? false
-                let index = counts[child.elementIndex, default: 0]
-                counts[child.elementIndex] = index + 1
+                index = child.elementIndex == previous ? index + 1 : 0
+                previous = child.elementIndex
+                let repeating = child.elementIndex >= 0 && child.elementIndex < type.elements.count && type.elements[child.elementIndex].isRepeating
                 path.push(child.name, index: repeating ? index : nil)
                 visit(child, path: &path, context: context)
                 path.pop()
@@ -75,55 +76,62 @@ public struct FHIRValidator: Sendable {
                 }
                 return
             }
-            if let problem = PrimitiveFormat.problem(value, type: node.type.name) {
+            if let kind = node.type.primitive, let problem = PrimitiveFormat.problem(value, kind: kind) {
                 report(.value, problem, at: path.rendered, node: node)
             }
         }
 
         mutating func checkCardinality(_ node: FHIRNode, path: FHIRPathBuilder) {
-            let elements = node.type.elements
+            let type = node.type
+            let elements = type.elements
             guard !elements.isEmpty else { return }
-            var counts = [Int](repeating: 0, count: elements.count)
-            var choiceNames: [Int: Set<String>] = [:]
-            for child in node.children where child.elementIndex >= 0 && child.elementIndex < elements.count {
-                counts[child.elementIndex] += 1
-                if elements[child.elementIndex].isChoice { choiceNames[child.elementIndex, default: []].insert(child.name) }
-                if let binding = elements[child.elementIndex].binding, let value = child.value,
-                    let codes = definitions.bindings[binding], !codes.contains(value)
-                {
-                    report(
-                        .codeInvalid,
-                        "The value '\(value)' is not a code of \(binding) (required binding): use one of \(codes.sorted().joined(separator: ", "))",
-                        at: path.appending(child.name),
-                        node: child
-                    )
+            // Children are sorted by element, so each element's occurrences form one run.
+            var start = 0
+            let children = node.children
+            while start < children.count {
+                let elementIndex = children[start].elementIndex
+                var end = start + 1
+                while end < children.count, children[end].elementIndex == elementIndex { end += 1 }
+                defer { start = end }
+                guard elementIndex >= 0, elementIndex < elements.count else { continue }
+                let element = elements[elementIndex]
+                if let binding = element.binding, let codes = definitions.bindings[binding] {
+                    for child in children[start..<end] {
+                        guard let value = child.value, !codes.contains(value) else { continue }
+                        report(
+                            .codeInvalid,
+                            "The value '\(value)' is not a code of \(binding) (required binding): use one of \(codes.sorted().joined(separator: ", "))",
+                            at: path.appending(child.name),
+                            node: child
+                        )
+                    }
                 }
-            }
-            for (index, element) in elements.enumerated() {
-                let count = counts[index]
-                if count < element.min {
-                    report(
-                        .required,
-                        "\(node.type.name).\(element.displayName): minimum required = \(element.min), but only found \(count)",
-                        at: path.appending(element.isChoice ? element.name + "[x]" : element.name),
-                        node: node
-                    )
-                }
-                if element.isChoice, let names = choiceNames[index], names.count > 1 {
+                let count = end - start
+                if element.isChoice, count > 1, children[start..<end].contains(where: { $0.name != children[start].name }) {
+                    let names = Set(children[start..<end].map(\.name)).sorted()
                     report(
                         .structure,
-                        "Only one of \(names.sorted().joined(separator: ", ")) is allowed: \(element.displayName) is a choice of one type",
-                        at: path.appending(names.sorted()[1]),
+                        "Only one of \(names.joined(separator: ", ")) is allowed: \(element.displayName) is a choice of one type",
+                        at: path.appending(names[1]),
                         node: node
                     )
                 } else if count > element.max {
                     report(
                         .structure,
-                        "\(node.type.name).\(element.displayName): maximum allowed = \(element.max), but found \(count)",
+                        "\(type.name).\(element.displayName): maximum allowed = \(element.max), but found \(count)",
                         at: path.appending(element.name),
                         node: node
                     )
                 }
+            }
+            for required in type.requiredIndexes where !children.contains(where: { $0.elementIndex == required }) {
+                let element = elements[required]
+                report(
+                    .required,
+                    "\(type.name).\(element.displayName): minimum required = \(element.min), but only found 0",
+                    at: path.appending(element.isChoice ? element.name + "[x]" : element.name),
+                    node: node
+                )
             }
         }
     }

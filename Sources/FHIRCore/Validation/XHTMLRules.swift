@@ -38,7 +38,7 @@ enum XHTMLRules {
             for child in element.children {
                 switch child {
                 case .element(let nested): stack.append(nested)
-                case .text(let text): if text.contains(where: { !$0.isWhitespace }) { hasContent = true }
+                case .text(let text): if !text.isXMLWhitespace { hasContent = true }
                 }
             }
         }

@@ -84,7 +84,7 @@ struct FHIRXMLDecoder {
             let child: XMLElement
             switch content {
             case .text(let text):
-                if text.contains(where: { !$0.isWhitespace }) {
+                if !text.isXMLWhitespace {
                     let shown = text.trimmingWhitespace.prefix(40)
                     fail(.structure, "Text is not allowed in \(node.name) (found '\(shown)'); FHIR XML carries values in value attributes", element)
                 }
@@ -150,7 +150,7 @@ struct FHIRXMLDecoder {
                 switch content {
                 case .element(let e): wrapped.append(e)
                 case .text(let text):
-                    if text.contains(where: { !$0.isWhitespace }) {
+                    if !text.isXMLWhitespace {
                         fail(.structure, "Text is not allowed in \(element.localName)", element)
                     }
                 }
@@ -186,5 +186,12 @@ extension String {
         let start = firstIndex { !$0.isWhitespace } ?? endIndex
         let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
         return self[start..<end]
+    }
+}
+
+extension String {
+    /// True when the text is only XML white space (space, tab, CR, LF), checked on bytes.
+    var isXMLWhitespace: Bool {
+        utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
     }
 }

@@ -1,0 +1,379 @@
+/// A small, strict parser for one XML element held in a string: the narrative XHTML a FHIR JSON
+/// document carries in `text.div`.
+///
+/// Why not libxml2 here: setting up an `xmlTextReader` costs about 40 µs per narrative (measured
+/// in BENCHMARKS.md), more than reading and validating the whole rest of a 2 KB Observation. A
+/// narrative needs only a subset of XML, so this parser accepts only that subset and refuses the
+/// rest: elements, attributes, text, character references, the five predefined entities, comments
+/// and CDATA. No DOCTYPE, no entity other than the predefined five, no processing instruction —
+/// there is nothing to expand and nothing to fetch. It produces the same `XMLElement` tree as
+/// `XMLDocumentReader` (a test holds the two against each other on every narrative of the corpus)
+/// and applies the same `XMLLimits`.
+public struct XMLFragmentParser: Sendable {
+    public var limits: XMLLimits
+
+    public init(limits: XMLLimits = .default) {
+        self.limits = limits
+    }
+
+    public func parse(_ text: String) throws(XMLReadError) -> XMLElement {
+        guard text.utf8.count <= limits.maxBytes else {
+            throw XMLReadError(
+                kind: .limitExceeded,
+                message: "the fragment is \(text.utf8.count) bytes, more than the limit maxBytes = \(limits.maxBytes)",
+                line: 1,
+                column: 1
+            )
+        }
+        var scanner = Scanner(bytes: Array(text.utf8), limits: limits)
+        return try scanner.document()
+    }
+
+    private struct Open {
+        var element: XMLElement
+        var qualifiedName: [UInt8]
+        var namespaces: [String: String]
+    }
+
+    private struct Scanner {
+        let bytes: [UInt8]
+        let limits: XMLLimits
+        var i = 0
+        var line: Int32 = 1
+        var lineStart = 0
+        var elementCount = 0
+
+        init(bytes: [UInt8], limits: XMLLimits) {
+            self.bytes = bytes
+            self.limits = limits
+        }
+
+        static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
+
+        var column: Int32 { Int32(clamping: i - lineStart + 1) }
+
+        func fail(_ message: String) -> XMLReadError {
+            fail(.notWellFormed, message)
+        }
+
+        func fail(_ kind: XMLReadError.Kind, _ message: String) -> XMLReadError {
+            XMLReadError(kind: kind, message: message, line: line, column: column)
+        }
+
+        mutating func advance() {
+            if bytes[i] == 0x0A {
+                line += 1
+                lineStart = i + 1
+            }
+            i += 1
+        }
+
+        func peek(_ literal: String) -> Bool {
+            let l = Array(literal.utf8)
+            return i + l.count <= bytes.count && bytes[i..<(i + l.count)].elementsEqual(l)
+        }
+
+        mutating func skipSpace() {
+            while i < bytes.count, isSpace(bytes[i]) { advance() }
+        }
+
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+
+        func isNameStart(_ b: UInt8) -> Bool {
+            (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x3A || b >= 0x80
+        }
+
+        func isNameChar(_ b: UInt8) -> Bool {
+            isNameStart(b) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2E
+        }
+
+        mutating func name() throws(XMLReadError) -> [UInt8] {
+            guard i < bytes.count, isNameStart(bytes[i]) else { throw fail("expected a name") }
+            let start = i
+            while i < bytes.count, isNameChar(bytes[i]) { i += 1 }
+            return Array(bytes[start..<i])
+        }
+
+        mutating func document() throws(XMLReadError) -> XMLElement {
+            skipMisc()
+            guard i < bytes.count else { throw fail(.emptyDocument, "the fragment holds no element") }
+            guard bytes[i] == UInt8(ascii: "<"), i + 1 < bytes.count, isNameStart(bytes[i + 1]) else {
+                throw misplacedMarkup()
+            }
+            let root = try element(inherited: ["xml": Self.xmlNamespace])
+            skipMisc()
+            guard i == bytes.count else { throw fail("extra content after the root element") }
+            return root
+        }
+
+        /// White space and comments, allowed around the root element.
+        mutating func skipMisc() {
+            while true {
+                skipSpace()
+                guard peek("<!--") else { return }
+                guard (try? comment()) != nil else { return }
+            }
+        }
+
+        mutating func misplacedMarkup() -> XMLReadError {
+            if peek("<!DOCTYPE") { return fail(.doctypeForbidden, "a DOCTYPE is not allowed") }
+            if peek("<?") { return fail("processing instructions are not allowed in a narrative") }
+            return fail("expected an element")
+        }
+
+        mutating func comment() throws(XMLReadError) {
+            i += 4
+            while i + 2 < bytes.count {
+                if bytes[i] == UInt8(ascii: "-"), bytes[i + 1] == UInt8(ascii: "-") {
+                    guard bytes[i + 2] == UInt8(ascii: ">") else { throw fail("'--' is not allowed inside a comment") }
+                    i += 3
+                    return
+                }
+                advance()
+            }
+            throw fail("unterminated comment")
+        }
+
+        /// Reads an element whose `<` is at `i`, iteratively (an explicit stack), so deep input
+        /// cannot overflow the call stack.
+        mutating func element(inherited: [String: String]) throws(XMLReadError) -> XMLElement {
+            var stack: [Open] = []
+            var namespaces = inherited
+            var text: [UInt8] = []
+            while true {
+                guard i < bytes.count else { throw fail("the fragment ends inside <\(stack.last.map { String(decoding: $0.qualifiedName, as: UTF8.self) } ?? "")>") }
+                let b = bytes[i]
+                if b == UInt8(ascii: "<") {
+                    if peek("</") {
+                        try flushText(&text, into: &stack)
+                        let startLine = line
+                        let startColumn = column
+                        i += 2
+                        let closing = try name()
+                        skipSpace()
+                        guard i < bytes.count, bytes[i] == UInt8(ascii: ">") else { throw fail("expected '>' to end the closing tag") }
+                        i += 1
+                        guard let open = stack.popLast() else { throw fail("a closing tag without an opening tag") }
+                        guard open.qualifiedName == closing else {
+                            throw XMLReadError(
+                                kind: .notWellFormed,
+                                message: "the closing tag </\(String(decoding: closing, as: UTF8.self))> does not match <\(String(decoding: open.qualifiedName, as: UTF8.self))>",
+                                line: startLine,
+                                column: startColumn
+                            )
+                        }
+                        if stack.isEmpty { return open.element }
+                        namespaces = stack[stack.count - 1].namespaces
+                        stack[stack.count - 1].element.children.append(.element(open.element))
+                        continue
+                    }
+                    if peek("<!--") {
+                        try comment()
+                        continue
+                    }
+                    if peek("<![CDATA[") {
+                        guard !stack.isEmpty else { throw fail("CDATA outside an element") }
+                        i += 9
+                        let start = i
+                        while i + 2 < bytes.count, !(bytes[i] == 0x5D && bytes[i + 1] == 0x5D && bytes[i + 2] == 0x3E) { advance() }
+                        guard i + 2 < bytes.count else { throw fail("unterminated CDATA section") }
+                        text.append(contentsOf: bytes[start..<i])
+                        i += 3
+                        try checkTextLimit(text)
+                        continue
+                    }
+                    guard i + 1 < bytes.count, isNameStart(bytes[i + 1]) else { throw misplacedMarkup() }
+                    try flushText(&text, into: &stack)
+                    if stack.count >= limits.maxDepth {
+                        throw fail(.limitExceeded, "the fragment nests deeper than maxDepth = \(limits.maxDepth)")
+                    }
+                    let (open, isEmpty) = try startTag(namespaces: namespaces)
+                    if isEmpty {
+                        // An empty element `<br/>`.
+                        if stack.isEmpty { return open.element }
+                        stack[stack.count - 1].element.children.append(.element(open.element))
+                        continue
+                    }
+                    namespaces = open.namespaces
+                    stack.append(open)
+                    continue
+                }
+                guard !stack.isEmpty else { throw fail("text outside the root element") }
+                if b == UInt8(ascii: "&") {
+                    try reference(into: &text)
+                } else {
+                    if b < 0x20, !isSpace(b) { throw fail("the control character 0x\(String(b, radix: 16)) is not allowed in XML") }
+                    if b == UInt8(ascii: ">"), i >= 2, bytes[i - 1] == 0x5D, bytes[i - 2] == 0x5D {
+                        throw fail("']]>' is not allowed in text")
+                    }
+                    text.append(b)
+                    advance()
+                }
+                try checkTextLimit(text)
+            }
+        }
+
+        func checkTextLimit(_ text: [UInt8]) throws(XMLReadError) {
+            if text.count > limits.maxTextBytes {
+                throw fail(.limitExceeded, "a text node is longer than maxTextBytes = \(limits.maxTextBytes)")
+            }
+        }
+
+        func flushText(_ text: inout [UInt8], into stack: inout [Open]) throws(XMLReadError) {
+            guard !text.isEmpty, !stack.isEmpty else { return }
+            let string = String(decoding: text, as: UTF8.self)
+            if case .text(let previous) = stack[stack.count - 1].element.children.last {
+                stack[stack.count - 1].element.children[stack[stack.count - 1].element.children.count - 1] = .text(previous + string)
+            } else {
+                stack[stack.count - 1].element.children.append(.text(string))
+            }
+            text.removeAll(keepingCapacity: true)
+        }
+
+        /// Reads `<name attr="v" …>` or `<name …/>` (then `isEmpty` is true).
+        mutating func startTag(namespaces inherited: [String: String]) throws(XMLReadError) -> (Open, isEmpty: Bool) {
+            let startLine = line
+            let startColumn = column
+            elementCount += 1
+            if elementCount > limits.maxElements {
+                throw fail(.limitExceeded, "more than maxElements = \(limits.maxElements) elements")
+            }
+            i += 1
+            let qualified = try name()
+            var raw: [(name: [UInt8], value: String)] = []
+            var namespaces = inherited
+            var isEmpty = false
+            while true {
+                let hadSpace = i < bytes.count && isSpace(bytes[i])
+                skipSpace()
+                guard i < bytes.count else { throw fail("the fragment ends inside a start tag") }
+                if bytes[i] == UInt8(ascii: ">") {
+                    i += 1
+                    break
+                }
+                if bytes[i] == UInt8(ascii: "/") {
+                    guard i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: ">") else { throw fail("expected '/>'") }
+                    i += 2
+                    isEmpty = true
+                    break
+                }
+                guard hadSpace else { throw fail("expected white space between attributes") }
+                let attributeName = try name()
+                skipSpace()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "=") else { throw fail("expected '=' after an attribute name") }
+                i += 1
+                skipSpace()
+                let value = try attributeValue()
+                if raw.contains(where: { $0.name == attributeName }) {
+                    throw fail("the attribute '\(String(decoding: attributeName, as: UTF8.self))' appears twice")
+                }
+                if raw.count >= limits.maxAttributes {
+                    throw fail(.limitExceeded, "more than maxAttributes = \(limits.maxAttributes) attributes on one element")
+                }
+                raw.append((attributeName, value))
+                if attributeName == Array("xmlns".utf8) {
+                    namespaces[""] = value
+                } else if attributeName.starts(with: Array("xmlns:".utf8)) {
+                    namespaces[String(decoding: attributeName.dropFirst(6), as: UTF8.self)] = value
+                }
+            }
+            let (prefix, local) = split(qualified)
+            let namespace = prefix.map { namespaces[$0] } ?? namespaces[""]
+            if let prefix, namespace == nil { throw fail("the prefix '\(prefix)' is not bound to a namespace") }
+            var attributes: [XMLAttribute] = []
+            for (rawName, value) in raw {
+                if rawName == Array("xmlns".utf8) || rawName.starts(with: Array("xmlns:".utf8)) { continue }
+                let (attributePrefix, attributeLocal) = split(rawName)
+                var attributeNamespace: String?
+                if let attributePrefix {
+                    guard let bound = namespaces[attributePrefix] else {
+                        throw fail("the prefix '\(attributePrefix)' is not bound to a namespace")
+                    }
+                    attributeNamespace = bound
+                }
+                attributes.append(XMLAttribute(localName: attributeLocal, namespaceURI: attributeNamespace, prefix: attributePrefix, value: value))
+            }
+            let element = XMLElement(
+                localName: local,
+                namespaceURI: namespace.flatMap { $0.isEmpty ? nil : $0 },
+                prefix: prefix,
+                attributes: attributes,
+                children: [],
+                line: startLine,
+                column: startColumn
+            )
+            return (Open(element: element, qualifiedName: qualified, namespaces: namespaces), isEmpty)
+        }
+
+        func split(_ qualified: [UInt8]) -> (String?, String) {
+            if let colon = qualified.firstIndex(of: UInt8(ascii: ":")) {
+                return (String(decoding: qualified[..<colon], as: UTF8.self), String(decoding: qualified[(colon + 1)...], as: UTF8.self))
+            }
+            return (nil, String(decoding: qualified, as: UTF8.self))
+        }
+
+        mutating func attributeValue() throws(XMLReadError) -> String {
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") || bytes[i] == UInt8(ascii: "'") else {
+                throw fail("an attribute value must be quoted")
+            }
+            let quote = bytes[i]
+            i += 1
+            var value: [UInt8] = []
+            while true {
+                guard i < bytes.count else { throw fail("unterminated attribute value") }
+                let b = bytes[i]
+                if b == quote {
+                    i += 1
+                    break
+                }
+                if b == UInt8(ascii: "<") { throw fail("'<' is not allowed in an attribute value") }
+                if b == UInt8(ascii: "&") {
+                    try reference(into: &value)
+                    continue
+                }
+                if b < 0x20, !isSpace(b) { throw fail("the control character 0x\(String(b, radix: 16)) is not allowed in XML") }
+                // Attribute-value normalisation: white space characters become spaces.
+                value.append(isSpace(b) ? 0x20 : b)
+                advance()
+            }
+            if value.count > limits.maxTextBytes {
+                throw fail(.limitExceeded, "an attribute value is longer than maxTextBytes = \(limits.maxTextBytes)")
+            }
+            return String(decoding: value, as: UTF8.self)
+        }
+
+        /// `&lt;` and the other predefined entities, `&#233;`, `&#xE9;`; any other reference is refused.
+        mutating func reference(into out: inout [UInt8]) throws(XMLReadError) {
+            let start = i
+            i += 1
+            while i < bytes.count, bytes[i] != UInt8(ascii: ";"), i - start < 12 { i += 1 }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ";") else {
+                i = start
+                throw fail("'&' must start a character reference or one of &lt; &gt; &amp; &quot; &apos;")
+            }
+            let body = Array(bytes[(start + 1)..<i])
+            i += 1
+            switch String(decoding: body, as: UTF8.self) {
+            case "lt": out.append(UInt8(ascii: "<"))
+            case "gt": out.append(UInt8(ascii: ">"))
+            case "amp": out.append(UInt8(ascii: "&"))
+            case "quot": out.append(UInt8(ascii: "\""))
+            case "apos": out.append(UInt8(ascii: "'"))
+            case let name where name.hasPrefix("#"):
+                let digits = name.dropFirst()
+                let scalarValue = digits.hasPrefix("x") ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits, radix: 10)
+                guard let scalarValue, let scalar = Unicode.Scalar(scalarValue),
+                    scalarValue >= 0x20 || scalarValue == 0x09 || scalarValue == 0x0A || scalarValue == 0x0D,
+                    scalarValue != 0xFFFE, scalarValue != 0xFFFF
+                else {
+                    i = start
+                    throw fail("'&\(name);' is not a valid character reference")
+                }
+                out.append(contentsOf: String(Character(scalar)).utf8)
+            case let name:
+                i = start
+                throw fail(.entityReferenceForbidden, "the entity reference '&\(name);' is not allowed: only &lt; &gt; &amp; &quot; &apos; and character references")
+            }
+        }
+    }
+}

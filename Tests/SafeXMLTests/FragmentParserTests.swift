@@ -1,0 +1,87 @@
+import FoundationEssentials
+import SafeXML
+import StrictJSON
+import TestSupport
+import Testing
+
+/// The narrative parser used for FHIR JSON agrees with libxml2 on every narrative of the corpus
+/// and refuses what libxml2 (as we configure it) refuses.
+@Suite struct FragmentParserTests {
+    /// Every `text.div` string in the JSON examples.
+    static func narratives() throws -> [(file: String, div: String)] {
+        var found: [(String, String)] = []
+        func walk(_ value: JSONValue, file: String) {
+            switch value {
+            case .object(let members):
+                for member in members {
+                    if member.key == "div", case .string(let div) = member.value { found.append((file, div)) }
+                    walk(member.value, file: file)
+                }
+            case .array(let items): items.forEach { walk($0, file: file) }
+            default: break
+            }
+        }
+        for name in Fixtures.examples("json") {
+            walk(try JSONReader().read(try Fixtures.bytes(name)), file: name)
+        }
+        return found
+    }
+
+    @Test func agreesWithLibxml2OnEveryNarrativeOfTheCorpus() throws {
+        let all = try Self.narratives()
+        #expect(all.count > 100)
+        for (file, div) in all {
+            let ours = try XMLFragmentParser().parse(div)
+            let theirs = try XMLDocumentReader().readFragment(div)
+            #expect(
+                XMLWriter.serialize(ours, declareNamespace: true) == XMLWriter.serialize(theirs, declareNamespace: true),
+                "\(file)"
+            )
+            #expect(ours.namespaceURI == theirs.namespaceURI)
+        }
+    }
+
+    @Test(arguments: [
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\">&nbsp;</div>",
+        "<!DOCTYPE div [<!ENTITY x \"y\">]><div>&x;</div>",
+        "<div><p></div>",
+        "<div a=\"1\" a=\"2\"/>",
+        "<div a=1/>",
+        "<div>&#0;</div>",
+        "<div>&#xD800;</div>",
+        "<div>a & b</div>",
+        "<div>text</div>trailing",
+        "<p:div/>",
+        "<div>\u{01}</div>",
+        "",
+        "plain text",
+    ])
+    func refusesWhatLibxml2Refuses(_ fragment: String) {
+        #expect(throws: XMLReadError.self) { try XMLFragmentParser().parse(fragment) }
+        #expect(throws: XMLReadError.self) { try XMLDocumentReader().readFragment(fragment) }
+    }
+
+    /// libxml2 drops processing instructions; a narrative has no use for one, so ours refuses it.
+    @Test func refusesProcessingInstructions() {
+        #expect(throws: XMLReadError.self) { try XMLFragmentParser().parse("<div><?php echo 1 ?></div>") }
+    }
+
+    @Test func refusesDeepNestingWithoutRecursing() {
+        let deep = String(repeating: "<b>", count: 100_000)
+        #expect {
+            try XMLFragmentParser().parse("<div>" + deep)
+        } throws: { error in
+            (error as? XMLReadError)?.kind == .limitExceeded
+        }
+    }
+
+    @Test func readsReferencesCommentsAndCDATA() throws {
+        let root = try XMLFragmentParser().parse(
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><!-- note --><p class='x' title=\"a&amp;b\">&lt;&#233;&#xE9;<![CDATA[<raw>]]></p><br/></div>"
+        )
+        #expect(
+            XMLWriter.serialize(root, declareNamespace: true)
+                == "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p class=\"x\" title=\"a&amp;b\">&lt;éé&lt;raw&gt;</p><br/></div>"
+        )
+    }
+}
