@@ -49,6 +49,8 @@ public struct XMLFragmentParser: Sendable {
         }
 
         static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
+        static let xmlns: [UInt8] = Array("xmlns".utf8)
+        static let xmlnsPrefix: [UInt8] = Array("xmlns:".utf8)
 
         var column: Int32 { Int32(clamping: i - lineStart + 1) }
 
@@ -68,9 +70,12 @@ public struct XMLFragmentParser: Sendable {
             i += 1
         }
 
-        func peek(_ literal: String) -> Bool {
-            let l = Array(literal.utf8)
-            return i + l.count <= bytes.count && bytes[i..<(i + l.count)].elementsEqual(l)
+        func peek(_ literal: StaticString) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard i + count <= bytes.count else { return false }
+            let expected = literal.utf8Start
+            for k in 0..<count where bytes[i + k] != expected[k] { return false }
+            return true
         }
 
         mutating func skipSpace() {
@@ -141,7 +146,9 @@ public struct XMLFragmentParser: Sendable {
             var namespaces = inherited
             var text: [UInt8] = []
             while true {
-                guard i < bytes.count else { throw fail("the fragment ends inside <\(stack.last.map { String(decoding: $0.qualifiedName, as: UTF8.self) } ?? "")>") }
+                guard i < bytes.count else {
+                    throw fail("the fragment ends inside <\(stack.last.map { String(decoding: $0.qualifiedName, as: UTF8.self) } ?? "")>")
+                }
                 let b = bytes[i]
                 if b == UInt8(ascii: "<") {
                     if peek("</") {
@@ -157,7 +164,8 @@ public struct XMLFragmentParser: Sendable {
                         guard open.qualifiedName == closing else {
                             throw XMLReadError(
                                 kind: .notWellFormed,
-                                message: "the closing tag </\(String(decoding: closing, as: UTF8.self))> does not match <\(String(decoding: open.qualifiedName, as: UTF8.self))>",
+                                message:
+                                    "the closing tag </\(String(decoding: closing, as: UTF8.self))> does not match <\(String(decoding: open.qualifiedName, as: UTF8.self))>",
                                 line: startLine,
                                 column: startColumn
                             )
@@ -206,8 +214,19 @@ public struct XMLFragmentParser: Sendable {
                     if b == UInt8(ascii: ">"), i >= 2, bytes[i - 1] == 0x5D, bytes[i - 2] == 0x5D {
                         throw fail("']]>' is not allowed in text")
                     }
-                    text.append(b)
-                    advance()
+                    // A run of plain text bytes at once.
+                    let start = i
+                    while i < bytes.count {
+                        let c = bytes[i]
+                        if c == UInt8(ascii: "<") || c == UInt8(ascii: "&") || c == UInt8(ascii: ">") || c < 0x20 { break }
+                        i += 1
+                    }
+                    if i == start {
+                        text.append(b)
+                        advance()
+                    } else {
+                        text.append(contentsOf: bytes[start..<i])
+                    }
                 }
                 try checkTextLimit(text)
             }
@@ -271,9 +290,9 @@ public struct XMLFragmentParser: Sendable {
                     throw fail(.limitExceeded, "more than maxAttributes = \(limits.maxAttributes) attributes on one element")
                 }
                 raw.append((attributeName, value))
-                if attributeName == Array("xmlns".utf8) {
+                if attributeName == Self.xmlns {
                     namespaces[""] = value
-                } else if attributeName.starts(with: Array("xmlns:".utf8)) {
+                } else if attributeName.starts(with: Self.xmlnsPrefix) {
                     namespaces[String(decoding: attributeName.dropFirst(6), as: UTF8.self)] = value
                 }
             }
@@ -282,7 +301,7 @@ public struct XMLFragmentParser: Sendable {
             if let prefix, namespace == nil { throw fail("the prefix '\(prefix)' is not bound to a namespace") }
             var attributes: [XMLAttribute] = []
             for (rawName, value) in raw {
-                if rawName == Array("xmlns".utf8) || rawName.starts(with: Array("xmlns:".utf8)) { continue }
+                if rawName == Self.xmlns || rawName.starts(with: Self.xmlnsPrefix) { continue }
                 let (attributePrefix, attributeLocal) = split(rawName)
                 var attributeNamespace: String?
                 if let attributePrefix {
@@ -372,7 +391,9 @@ public struct XMLFragmentParser: Sendable {
                 out.append(contentsOf: String(Character(scalar)).utf8)
             case let name:
                 i = start
-                throw fail(.entityReferenceForbidden, "the entity reference '&\(name);' is not allowed: only &lt; &gt; &amp; &quot; &apos; and character references")
+                throw fail(
+                    .entityReferenceForbidden,
+                    "the entity reference '&\(name);' is not allowed: only &lt; &gt; &amp; &quot; &apos; and character references")
             }
         }
     }

@@ -81,7 +81,9 @@ import Testing
     }
 
     @Test func convertRefusesInvalidInputWithTheOutcomeOnStandardError() throws {
-        let run = try GatewayBinary.run(["convert", Fixtures.invalid.appendingPathComponent("risk-assessment-probability-range.json").path, "--to", "xml"])
+        let run = try GatewayBinary.run([
+            "convert", Fixtures.invalid.appendingPathComponent("risk-assessment-probability-range.json").path, "--to", "xml",
+        ])
         #expect(run.status == 1)
         #expect(run.standardOutput.isEmpty)
         #expect(run.standardError.contains("ras-2"))

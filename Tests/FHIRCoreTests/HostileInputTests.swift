@@ -21,7 +21,8 @@ import Testing
     }
 
     @Test func xmlExternalEntityIsRefusedWithoutReadingTheFile() {
-        let xml = #"<?xml version="1.0"?><!DOCTYPE Patient [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><Patient xmlns="http://hl7.org/fhir"><id value="&xxe;"/></Patient>"#
+        let xml =
+            #"<?xml version="1.0"?><!DOCTYPE Patient [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><Patient xmlns="http://hl7.org/fhir"><id value="&xxe;"/></Patient>"#
         let result = FHIRReader().read(Array(xml.utf8))
         #expect(result.resource == nil)
         #expect(result.issues.first?.code == .security)
@@ -34,13 +35,17 @@ import Testing
             let previous = level == 1 ? "lol" : "lol\(level - 1)"
             dtd += "<!ENTITY lol\(level) \"" + String(repeating: "&\(previous);", count: 10) + "\">"
         }
-        refused("<?xml version=\"1.0\"?><!DOCTYPE Patient [\(dtd)]><Patient xmlns=\"http://hl7.org/fhir\"><id value=\"&lol9;\"/></Patient>", code: .security, words: "")
+        refused(
+            "<?xml version=\"1.0\"?><!DOCTYPE Patient [\(dtd)]><Patient xmlns=\"http://hl7.org/fhir\"><id value=\"&lol9;\"/></Patient>",
+            code: .security, words: "")
     }
 
     @Test func xmlQuadraticBlowUpIsRefused() {
         let big = String(repeating: "a", count: 50_000)
         let refs = String(repeating: "&a;", count: 5_000)
-        refused("<!DOCTYPE Patient [<!ENTITY a \"\(big)\">]><Patient xmlns=\"http://hl7.org/fhir\"><text>\(refs)</text></Patient>", code: .security, words: "")
+        refused(
+            "<!DOCTYPE Patient [<!ENTITY a \"\(big)\">]><Patient xmlns=\"http://hl7.org/fhir\"><text>\(refs)</text></Patient>", code: .security,
+            words: "")
     }
 
     @Test func deepNestingIsRefusedInBothFormats() {

@@ -156,7 +156,9 @@ struct FHIRJSONDecoder {
                 }
                 partnerItems = array
                 if value != nil, partnerItems.count != items.count {
-                    fail(.structure, "'_\(name)' has \(partnerItems.count) items but '\(name)' has \(items.count); they must match one for one", partner)
+                    fail(
+                        .structure, "'_\(name)' has \(partnerItems.count) items but '\(name)' has \(items.count); they must match one for one",
+                        partner)
                     return
                 }
             }
@@ -240,7 +242,9 @@ struct FHIRJSONDecoder {
         switch (value, jsonKind) {
         case (.null, _):
             if case .null = partner {
-                fail(.structure, "'\(name)' is null; null is only allowed in an array of primitives whose '_\(name)' item carries an id or extensions", here: member)
+                fail(
+                    .structure, "'\(name)' is null; null is only allowed in an array of primitives whose '_\(name)' item carries an id or extensions",
+                    here: member)
                 return nil
             }
         case (.string(let text), .string):
@@ -303,7 +307,8 @@ struct FHIRJSONDecoder {
 
     private mutating func fail(_ code: FHIRIssue.Code, _ message: String, _ member: JSONMember) {
         issues.append(
-            FHIRIssue(severity: .error, code: code, diagnostics: message, expression: path.appending(member.key), line: member.line, column: member.column)
+            FHIRIssue(
+                severity: .error, code: code, diagnostics: message, expression: path.appending(member.key), line: member.line, column: member.column)
         )
     }
 
@@ -313,6 +318,9 @@ struct FHIRJSONDecoder {
     }
 
     private mutating func fail(_ code: FHIRIssue.Code, _ message: String, line: Int32, column: Int32) {
-        issues.append(FHIRIssue(severity: .error, code: code, diagnostics: message, expression: path.rendered.isEmpty ? nil : path.rendered, line: line, column: column))
+        issues.append(
+            FHIRIssue(
+                severity: .error, code: code, diagnostics: message, expression: path.rendered.isEmpty ? nil : path.rendered, line: line,
+                column: column))
     }
 }

@@ -41,7 +41,8 @@ public struct FHIRJSONWriter: Sendable {
             var end = start + 1
             while end < children.count, children[end].name == children[start].name { end += 1 }
             let group = children[start..<end]
-            let repeating = node.type.elements.indices.contains(children[start].elementIndex)
+            let repeating =
+                node.type.elements.indices.contains(children[start].elementIndex)
                 ? node.type.elements[children[start].elementIndex].isRepeating : group.count > 1
             writeProperty(group, repeating: repeating, depth: depth + 1, first: &first, into: &out)
             start = end

@@ -18,11 +18,21 @@ public struct FHIRIssue: Sendable, Hashable, CustomStringConvertible {
     /// `OperationOutcome.issue.code` (R4 IssueType, http://hl7.org/fhir/issue-type).
     public enum Code: String, Sendable, Hashable {
         case invalid, structure, required, value, invariant, security, login, unknown, expired
-        case forbidden, suppressed, processing, notSupported = "not-supported", duplicate
-        case multipleMatches = "multiple-matches", notFound = "not-found", deleted, tooLong = "too-long"
-        case codeInvalid = "code-invalid", `extension`, tooCostly = "too-costly"
-        case businessRule = "business-rule", conflict, transient, lockError = "lock-error"
-        case noStore = "no-store", exception, timeout, incomplete, throttled, informational
+        case forbidden, suppressed, processing
+        case notSupported = "not-supported"
+        case duplicate
+        case multipleMatches = "multiple-matches"
+        case notFound = "not-found"
+        case deleted
+        case tooLong = "too-long"
+        case codeInvalid = "code-invalid"
+        case `extension`
+        case tooCostly = "too-costly"
+        case businessRule = "business-rule"
+        case conflict, transient
+        case lockError = "lock-error"
+        case noStore = "no-store"
+        case exception, timeout, incomplete, throttled, informational
     }
 
     public var severity: Severity

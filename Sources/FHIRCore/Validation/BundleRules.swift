@@ -94,7 +94,9 @@ enum BundleRules {
                 )
             }
             if isSearchOutcome(entry, bundleType: type), let resource, resource.type.name != "OperationOutcome" {
-                fail(nil, "An entry with search.mode = outcome must hold an OperationOutcome, not a \(resource.type.name)", at: "\(at).resource", resource, code: .invalid)
+                fail(
+                    nil, "An entry with search.mode = outcome must hold an OperationOutcome, not a \(resource.type.name)", at: "\(at).resource",
+                    resource, code: .invalid)
             }
         }
 

@@ -44,7 +44,8 @@ public struct FHIRValidator: Sendable {
             if type.isPrimitive {
                 checkPrimitive(node, path: path)
             } else if !node.isResource, node.value == nil, !node.children.contains(where: { $0.name != "id" }) {
-                report(.invariant, "ele-1: All FHIR elements must have a @value or children; '\(node.name)' has neither", at: path.rendered, node: node)
+                report(
+                    .invariant, "ele-1: All FHIR elements must have a @value or children; '\(node.name)' has neither", at: path.rendered, node: node)
             }
             if node.isResource {
                 issues.append(contentsOf: ResourceInvariants.check(node, path: path.rendered, definitions: definitions))

@@ -25,7 +25,8 @@ public enum ReferenceSyntax {
                     return !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || "-_.:".contains($0) }
                 }
             if !wellFormed {
-                return "The reference '\(reference)' is malformed: relative URLs must be of the format [ResourceType]/[id], or a search URL is allowed ([type]?parameters)"
+                return
+                    "The reference '\(reference)' is malformed: relative URLs must be of the format [ResourceType]/[id], or a search URL is allowed ([type]?parameters)"
             }
             if !allowConditional {
                 return "The conditional reference '\(reference)' is only allowed inside a transaction Bundle"

@@ -33,7 +33,8 @@ enum ResourceInvariants {
         // obs-6: dataAbsentReason SHALL only be present if Observation.value[x] is not present.
         if let absent = observation.child(named: "dataAbsentReason"), hasValue(observation) {
             issues.append(
-                invariant("obs-6", "dataAbsentReason SHALL only be present if Observation.value[x] is not present", at: "\(path).dataAbsentReason", absent)
+                invariant(
+                    "obs-6", "dataAbsentReason SHALL only be present if Observation.value[x] is not present", at: "\(path).dataAbsentReason", absent)
             )
         }
         for (i, component) in observation.children(named: "component").enumerated() {

@@ -29,7 +29,9 @@ enum XHTMLRules {
             if element.namespaceURI != namespace {
                 fail("The narrative contains <\(element.localName)> outside the XHTML namespace (txt-1)", element, code: .invariant)
             } else if !allowedElements.contains(element.localName) {
-                fail("The narrative contains <\(element.localName)>, which txt-1 does not allow: only basic HTML formatting is allowed", element, code: .invariant)
+                fail(
+                    "The narrative contains <\(element.localName)>, which txt-1 does not allow: only basic HTML formatting is allowed", element,
+                    code: .invariant)
             }
             for attribute in element.attributes where attribute.localName.lowercased().hasPrefix("on") {
                 fail("The narrative contains the event attribute '\(attribute.localName)' (txt-1 forbids scripts)", element, code: .invariant)

@@ -21,7 +21,8 @@ struct FHIRXMLDecoder {
                 FHIRIssue(
                     severity: .fatal,
                     code: .structure,
-                    diagnostics: "The root element <\(root.localName)> must be in the FHIR namespace \(Self.namespace), not \(root.namespaceURI.map { "in \($0)" } ?? "in no namespace")",
+                    diagnostics:
+                        "The root element <\(root.localName)> must be in the FHIR namespace \(Self.namespace), not \(root.namespaceURI.map { "in \($0)" } ?? "in no namespace")",
                     line: root.line,
                     column: root.column
                 )
@@ -123,7 +124,9 @@ struct FHIRXMLDecoder {
             }
             let definition = type.elements[match.index]
             if match.index < lastIndex {
-                fail(.structure, "<\(child.localName)> is out of order in \(node.name): FHIR XML requires the elements in the order of the specification", child)
+                fail(
+                    .structure,
+                    "<\(child.localName)> is out of order in \(node.name): FHIR XML requires the elements in the order of the specification", child)
             }
             lastIndex = max(lastIndex, match.index)
             let index = repetitions[match.index, default: 0]
