@@ -16,7 +16,17 @@ public struct XMLFragmentParser: Sendable {
         self.limits = limits
     }
 
+    /// Parses the fragment into a tree.
     public func parse(_ text: String) throws(XMLReadError) -> XMLElement {
+        var builder = XMLTreeSink()
+        try scan(text, into: &builder)
+        guard let root = builder.root else { throw XMLReadError(kind: .emptyDocument, message: "the fragment holds no element", line: 1, column: 1) }
+        return root
+    }
+
+    /// Checks the fragment and reports its elements and text to `sink` as it reads, without
+    /// building a tree.
+    public func scan<Sink: XMLFragmentSink>(_ text: String, into sink: inout Sink) throws(XMLReadError) {
         guard text.utf8.count <= limits.maxBytes else {
             throw XMLReadError(
                 kind: .limitExceeded,
@@ -25,32 +35,42 @@ public struct XMLFragmentParser: Sendable {
                 column: 1
             )
         }
-        var scanner = Scanner(bytes: Array(text.utf8), limits: limits)
-        return try scanner.document()
+        var text = text
+        let limits = limits
+        let result: Result<Void, XMLReadError> = text.withUTF8 { buffer in
+            var scanner = Scanner(bytes: buffer, limits: limits, sink: sink)
+            defer { sink = scanner.sink }
+            do throws(XMLReadError) {
+                try scanner.document()
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
     }
 
     private struct Open {
-        var element: XMLElement
-        var qualifiedName: [UInt8]
-        var namespaces: [String: String]
+        var qualifiedName: Slice<UnsafeBufferPointer<UInt8>>
+        /// How many namespace bindings were in scope before this element's own.
+        var outerBindings: Int
     }
 
-    private struct Scanner {
-        let bytes: [UInt8]
+    private struct Scanner<Sink: XMLFragmentSink> {
+        var sink: Sink
+        /// The fragment's UTF-8, valid for the duration of one `scan`.
+        let bytes: UnsafeBufferPointer<UInt8>
         let limits: XMLLimits
         var i = 0
         var line: Int32 = 1
         var lineStart = 0
         var elementCount = 0
 
-        init(bytes: [UInt8], limits: XMLLimits) {
+        init(bytes: UnsafeBufferPointer<UInt8>, limits: XMLLimits, sink: Sink) {
             self.bytes = bytes
             self.limits = limits
+            self.sink = sink
         }
-
-        static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
-        static let xmlns: [UInt8] = Array("xmlns".utf8)
-        static let xmlnsPrefix: [UInt8] = Array("xmlns:".utf8)
 
         var column: Int32 { Int32(clamping: i - lineStart + 1) }
 
@@ -92,23 +112,22 @@ public struct XMLFragmentParser: Sendable {
             isNameStart(b) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2E
         }
 
-        mutating func name() throws(XMLReadError) -> [UInt8] {
+        mutating func name() throws(XMLReadError) -> Slice<UnsafeBufferPointer<UInt8>> {
             guard i < bytes.count, isNameStart(bytes[i]) else { throw fail("expected a name") }
             let start = i
             while i < bytes.count, isNameChar(bytes[i]) { i += 1 }
-            return Array(bytes[start..<i])
+            return bytes[start..<i]
         }
 
-        mutating func document() throws(XMLReadError) -> XMLElement {
+        mutating func document() throws(XMLReadError) {
             skipMisc()
             guard i < bytes.count else { throw fail(.emptyDocument, "the fragment holds no element") }
             guard bytes[i] == UInt8(ascii: "<"), i + 1 < bytes.count, isNameStart(bytes[i + 1]) else {
                 throw misplacedMarkup()
             }
-            let root = try element(inherited: ["xml": Self.xmlNamespace])
+            try element()
             skipMisc()
             guard i == bytes.count else { throw fail("extra content after the root element") }
-            return root
         }
 
         /// White space and comments, allowed around the root element.
@@ -141,9 +160,15 @@ public struct XMLFragmentParser: Sendable {
 
         /// Reads an element whose `<` is at `i`, iteratively (an explicit stack), so deep input
         /// cannot overflow the call stack.
-        mutating func element(inherited: [String: String]) throws(XMLReadError) -> XMLElement {
+        /// Namespace bindings in scope, innermost last; prefix "" is the default namespace.
+        var bindings: [(prefix: String, uri: String)] = [("xml", FragmentNames.xmlNamespace)]
+
+        func namespace(for prefix: String) -> String? {
+            bindings.last(where: { $0.prefix == prefix })?.uri
+        }
+
+        mutating func element() throws(XMLReadError) {
             var stack: [Open] = []
-            var namespaces = inherited
             var text: [UInt8] = []
             while true {
                 guard i < bytes.count else {
@@ -152,7 +177,7 @@ public struct XMLFragmentParser: Sendable {
                 let b = bytes[i]
                 if b == UInt8(ascii: "<") {
                     if peek("</") {
-                        try flushText(&text, into: &stack)
+                        flushText(&text)
                         let startLine = line
                         let startColumn = column
                         i += 2
@@ -161,7 +186,7 @@ public struct XMLFragmentParser: Sendable {
                         guard i < bytes.count, bytes[i] == UInt8(ascii: ">") else { throw fail("expected '>' to end the closing tag") }
                         i += 1
                         guard let open = stack.popLast() else { throw fail("a closing tag without an opening tag") }
-                        guard open.qualifiedName == closing else {
+                        guard open.qualifiedName.elementsEqual(closing) else {
                             throw XMLReadError(
                                 kind: .notWellFormed,
                                 message:
@@ -170,9 +195,9 @@ public struct XMLFragmentParser: Sendable {
                                 column: startColumn
                             )
                         }
-                        if stack.isEmpty { return open.element }
-                        namespaces = stack[stack.count - 1].namespaces
-                        stack[stack.count - 1].element.children.append(.element(open.element))
+                        sink.endElement()
+                        bindings.removeLast(bindings.count - open.outerBindings)
+                        if stack.isEmpty { return }
                         continue
                     }
                     if peek("<!--") {
@@ -191,18 +216,18 @@ public struct XMLFragmentParser: Sendable {
                         continue
                     }
                     guard i + 1 < bytes.count, isNameStart(bytes[i + 1]) else { throw misplacedMarkup() }
-                    try flushText(&text, into: &stack)
+                    flushText(&text)
                     if stack.count >= limits.maxDepth {
                         throw fail(.limitExceeded, "the fragment nests deeper than maxDepth = \(limits.maxDepth)")
                     }
-                    let (open, isEmpty) = try startTag(namespaces: namespaces)
+                    let (open, isEmpty) = try startTag()
                     if isEmpty {
                         // An empty element `<br/>`.
-                        if stack.isEmpty { return open.element }
-                        stack[stack.count - 1].element.children.append(.element(open.element))
+                        sink.endElement()
+                        bindings.removeLast(bindings.count - open.outerBindings)
+                        if stack.isEmpty { return }
                         continue
                     }
-                    namespaces = open.namespaces
                     stack.append(open)
                     continue
                 }
@@ -238,19 +263,14 @@ public struct XMLFragmentParser: Sendable {
             }
         }
 
-        func flushText(_ text: inout [UInt8], into stack: inout [Open]) throws(XMLReadError) {
-            guard !text.isEmpty, !stack.isEmpty else { return }
-            let string = String(decoding: text, as: UTF8.self)
-            if case .text(let previous) = stack[stack.count - 1].element.children.last {
-                stack[stack.count - 1].element.children[stack[stack.count - 1].element.children.count - 1] = .text(previous + string)
-            } else {
-                stack[stack.count - 1].element.children.append(.text(string))
-            }
+        mutating func flushText(_ text: inout [UInt8]) {
+            guard !text.isEmpty else { return }
+            sink.text(text)
             text.removeAll(keepingCapacity: true)
         }
 
         /// Reads `<name attr="v" …>` or `<name …/>` (then `isEmpty` is true).
-        mutating func startTag(namespaces inherited: [String: String]) throws(XMLReadError) -> (Open, isEmpty: Bool) {
+        mutating func startTag() throws(XMLReadError) -> (Open, isEmpty: Bool) {
             let startLine = line
             let startColumn = column
             elementCount += 1
@@ -259,8 +279,8 @@ public struct XMLFragmentParser: Sendable {
             }
             i += 1
             let qualified = try name()
-            var raw: [(name: [UInt8], value: String)] = []
-            var namespaces = inherited
+            var raw: [(name: Slice<UnsafeBufferPointer<UInt8>>, value: String)] = []
+            let outerBindings = bindings.count
             var isEmpty = false
             while true {
                 let hadSpace = i < bytes.count && isSpace(bytes[i])
@@ -283,48 +303,47 @@ public struct XMLFragmentParser: Sendable {
                 i += 1
                 skipSpace()
                 let value = try attributeValue()
-                if raw.contains(where: { $0.name == attributeName }) {
+                if raw.contains(where: { $0.name.elementsEqual(attributeName) }) {
                     throw fail("the attribute '\(String(decoding: attributeName, as: UTF8.self))' appears twice")
                 }
                 if raw.count >= limits.maxAttributes {
                     throw fail(.limitExceeded, "more than maxAttributes = \(limits.maxAttributes) attributes on one element")
                 }
                 raw.append((attributeName, value))
-                if attributeName == Self.xmlns {
-                    namespaces[""] = value
-                } else if attributeName.starts(with: Self.xmlnsPrefix) {
-                    namespaces[String(decoding: attributeName.dropFirst(6), as: UTF8.self)] = value
+                if attributeName.elementsEqual(FragmentNames.xmlns) {
+                    bindings.append(("", value))
+                } else if attributeName.starts(with: FragmentNames.xmlnsPrefix) {
+                    bindings.append((String(decoding: attributeName.dropFirst(6), as: UTF8.self), value))
                 }
             }
             let (prefix, local) = split(qualified)
-            let namespace = prefix.map { namespaces[$0] } ?? namespaces[""]
-            if let prefix, namespace == nil { throw fail("the prefix '\(prefix)' is not bound to a namespace") }
+            let elementNamespace = namespace(for: prefix ?? "")
+            if let prefix, elementNamespace == nil { throw fail("the prefix '\(prefix)' is not bound to a namespace") }
             var attributes: [XMLAttribute] = []
             for (rawName, value) in raw {
-                if rawName == Self.xmlns || rawName.starts(with: Self.xmlnsPrefix) { continue }
+                if rawName.elementsEqual(FragmentNames.xmlns) || rawName.starts(with: FragmentNames.xmlnsPrefix) { continue }
                 let (attributePrefix, attributeLocal) = split(rawName)
                 var attributeNamespace: String?
                 if let attributePrefix {
-                    guard let bound = namespaces[attributePrefix] else {
+                    guard let bound = namespace(for: attributePrefix) else {
                         throw fail("the prefix '\(attributePrefix)' is not bound to a namespace")
                     }
                     attributeNamespace = bound
                 }
                 attributes.append(XMLAttribute(localName: attributeLocal, namespaceURI: attributeNamespace, prefix: attributePrefix, value: value))
             }
-            let element = XMLElement(
+            sink.startElement(
                 localName: local,
-                namespaceURI: namespace.flatMap { $0.isEmpty ? nil : $0 },
+                namespaceURI: elementNamespace.flatMap { $0.isEmpty ? nil : $0 },
                 prefix: prefix,
                 attributes: attributes,
-                children: [],
                 line: startLine,
                 column: startColumn
             )
-            return (Open(element: element, qualifiedName: qualified, namespaces: namespaces), isEmpty)
+            return (Open(qualifiedName: qualified, outerBindings: outerBindings), isEmpty)
         }
 
-        func split(_ qualified: [UInt8]) -> (String?, String) {
+        func split(_ qualified: Slice<UnsafeBufferPointer<UInt8>>) -> (String?, String) {
             if let colon = qualified.firstIndex(of: UInt8(ascii: ":")) {
                 return (String(decoding: qualified[..<colon], as: UTF8.self), String(decoding: qualified[(colon + 1)...], as: UTF8.self))
             }
@@ -395,6 +414,96 @@ public struct XMLFragmentParser: Sendable {
                     .entityReferenceForbidden,
                     "the entity reference '&\(name);' is not allowed: only &lt; &gt; &amp; &quot; &apos; and character references")
             }
+        }
+    }
+}
+
+private enum FragmentNames {
+    static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
+    static let xmlns: [UInt8] = Array("xmlns".utf8)
+    static let xmlnsPrefix: [UInt8] = Array("xmlns:".utf8)
+}
+
+/// Receives what `XMLFragmentParser.scan` reads, in document order.
+public protocol XMLFragmentSink {
+    mutating func startElement(
+        localName: String,
+        namespaceURI: String?,
+        prefix: String?,
+        attributes: [XMLAttribute],
+        line: Int32,
+        column: Int32
+    )
+    mutating func endElement()
+    /// Text with references resolved (adjacent runs may arrive in several calls).
+    mutating func text(_ utf8: [UInt8])
+}
+
+extension XMLElement {
+    /// Replays this tree to `sink` as `XMLFragmentParser.scan` would report it, without recursion.
+    public func replay<Sink: XMLFragmentSink>(into sink: inout Sink) {
+        var stack: [(element: XMLElement, next: Int)] = [(self, 0)]
+        sink.startElement(localName: localName, namespaceURI: namespaceURI, prefix: prefix, attributes: attributes, line: line, column: column)
+        while let top = stack.last {
+            guard top.next < top.element.children.count else {
+                stack.removeLast()
+                sink.endElement()
+                continue
+            }
+            stack[stack.count - 1].next += 1
+            switch top.element.children[top.next] {
+            case .text(let text):
+                sink.text(Array(text.utf8))
+            case .element(let child):
+                sink.startElement(
+                    localName: child.localName,
+                    namespaceURI: child.namespaceURI,
+                    prefix: child.prefix,
+                    attributes: child.attributes,
+                    line: child.line,
+                    column: child.column
+                )
+                stack.append((child, 0))
+            }
+        }
+    }
+}
+
+/// Builds the `XMLElement` tree of a fragment.
+struct XMLTreeSink: XMLFragmentSink {
+    var stack: [XMLElement] = []
+    var root: XMLElement?
+
+    mutating func startElement(localName: String, namespaceURI: String?, prefix: String?, attributes: [XMLAttribute], line: Int32, column: Int32) {
+        stack.append(
+            XMLElement(
+                localName: localName,
+                namespaceURI: namespaceURI,
+                prefix: prefix,
+                attributes: attributes,
+                children: [],
+                line: line,
+                column: column
+            )
+        )
+    }
+
+    mutating func endElement() {
+        guard let done = stack.popLast() else { return }
+        if stack.isEmpty {
+            root = done
+        } else {
+            stack[stack.count - 1].children.append(.element(done))
+        }
+    }
+
+    mutating func text(_ utf8: [UInt8]) {
+        guard !stack.isEmpty else { return }
+        let string = String(decoding: utf8, as: UTF8.self)
+        if case .text(let previous) = stack[stack.count - 1].children.last {
+            stack[stack.count - 1].children[stack[stack.count - 1].children.count - 1] = .text(previous + string)
+        } else {
+            stack[stack.count - 1].children.append(.text(string))
         }
     }
 }

@@ -33,11 +33,11 @@ public enum ReferenceSyntax {
             }
             return nil
         }
-        let parts = reference.split(separator: "/", omittingEmptySubsequences: false)
+        let parts = reference.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         let valid: Bool =
             switch parts.count {
             case 2: isType(parts[0], definitions) && isID(parts[1])
-            case 4: isType(parts[0], definitions) && isID(parts[1]) && parts[2] == "_history" && isID(parts[3])
+            case 4: isType(parts[0], definitions) && isID(parts[1]) && parts[2].elementsEqual("_history".utf8) && isID(parts[3])
             default: false
             }
         return valid
@@ -47,15 +47,28 @@ public enum ReferenceSyntax {
 
     /// `http:`, `https:`, `urn:` …: an RFC 3986 scheme followed by ':'.
     static func hasScheme(_ reference: String) -> Bool {
-        guard let colon = reference.firstIndex(of: ":"), colon != reference.startIndex else { return false }
-        let scheme = reference[..<colon]
-        guard let first = scheme.first, first.isASCII, first.isLetter else { return false }
-        return scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
+        var sawLetter = false
+        for byte in reference.utf8 {
+            if byte == UInt8(ascii: ":") { return sawLetter }
+            let letter = (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+            if !sawLetter {
+                guard letter else { return false }
+                sawLetter = true
+            } else if !(letter || PrimitiveFormat.isDigit(byte) || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
+                || byte == UInt8(ascii: "."))
+            {
+                return false
+            }
+        }
+        return false
     }
 
-    static func isType(_ text: Substring, _ definitions: R4Definitions) -> Bool {
-        definitions.resourceType(String(text)) != nil
+    static func isType(_ text: Substring.UTF8View, _ definitions: R4Definitions) -> Bool {
+        definitions.resourceType(String(Substring(text))) != nil
     }
 
-    static func isID(_ text: Substring) -> Bool { PrimitiveFormat.isValid(String(text), type: "id") }
+    /// `[A-Za-z0-9\-\.]{1,64}`, the id format.
+    static func isID(_ text: Substring.UTF8View) -> Bool {
+        text.count >= 1 && text.count <= 64 && text.allSatisfy { PrimitiveFormat.isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
+    }
 }

@@ -30,6 +30,7 @@ enum ResourceInvariants {
         where range.child(named: "low") == nil && range.child(named: "high") == nil && range.child(named: "text") == nil {
             issues.append(invariant("obs-3", "Must have at least a low or a high or text", at: "\(path).referenceRange[\(i)]", range))
         }
+        let components = observation.children(named: "component")
         // obs-6: dataAbsentReason SHALL only be present if Observation.value[x] is not present.
         if let absent = observation.child(named: "dataAbsentReason"), hasValue(observation) {
             issues.append(
@@ -37,7 +38,7 @@ enum ResourceInvariants {
                     "obs-6", "dataAbsentReason SHALL only be present if Observation.value[x] is not present", at: "\(path).dataAbsentReason", absent)
             )
         }
-        for (i, component) in observation.children(named: "component").enumerated() {
+        for (i, component) in components.enumerated() {
             if let absent = component.child(named: "dataAbsentReason"), hasValue(component) {
                 issues.append(
                     invariant(
@@ -50,9 +51,9 @@ enum ResourceInvariants {
             }
         }
         // obs-7: if Observation.code is the same as a component.code, Observation.value[x] SHALL NOT be present.
-        if hasValue(observation), let code = observation.child(named: "code") {
+        if !components.isEmpty, hasValue(observation), let code = observation.child(named: "code") {
             let codings = Set(code.children(named: "coding"))
-            for (i, component) in observation.children(named: "component").enumerated() {
+            for (i, component) in components.enumerated() {
                 guard let componentCode = component.child(named: "code") else { continue }
                 if componentCode.children(named: "coding").contains(where: codings.contains) {
                     issues.append(

@@ -3,7 +3,7 @@ import SafeXML
 /// The rules for a narrative's XHTML (R4 Narrative: txt-1 and txt-2): a `div` in the XHTML
 /// namespace, only basic formatting elements, no scripts, forms, frames, objects or event handlers,
 /// and some non-whitespace content.
-enum XHTMLRules {
+struct XHTMLRules: XMLFragmentSink {
     static let namespace = "http://www.w3.org/1999/xhtml"
 
     /// The elements txt-1 allows (the list the FHIR validators use).
@@ -14,39 +14,79 @@ enum XHTMLRules {
         "td", "code", "samp", "img", "map", "area", "u", "s", "strike", "font", "center", "ins", "del", "label",
     ]
 
+    let path: String
+    private(set) var issues: [FHIRIssue] = []
+    private var depth = 0
+    private var hasContent = false
+    private var rootIsDiv = true
+
+    init(path: String) {
+        self.path = path
+    }
+
+    /// Checks a narrative already read into a tree (the XML reader's).
     static func check(_ root: XMLElement, path: String) -> [FHIRIssue] {
-        var issues: [FHIRIssue] = []
-        func fail(_ message: String, _ element: XMLElement, code: FHIRIssue.Code = .value) {
-            issues.append(FHIRIssue(severity: .error, code: code, diagnostics: message, expression: path, line: element.line, column: element.column))
-        }
-        if root.localName != "div" || root.namespaceURI != namespace {
-            fail("A narrative must be a <div> in the XHTML namespace \(namespace)", root)
-            return issues
-        }
-        var hasContent = false
-        var stack: [XMLElement] = [root]
-        while let element = stack.popLast() {
-            if element.namespaceURI != namespace {
-                fail("The narrative contains <\(element.localName)> outside the XHTML namespace (txt-1)", element, code: .invariant)
-            } else if !allowedElements.contains(element.localName) {
-                fail(
-                    "The narrative contains <\(element.localName)>, which txt-1 does not allow: only basic HTML formatting is allowed", element,
-                    code: .invariant)
+        var rules = XHTMLRules(path: path)
+        root.replay(into: &rules)
+        return rules.finish()
+    }
+
+    /// The issues, once the whole narrative has been seen.
+    func finish() -> [FHIRIssue] {
+        guard rootIsDiv, !hasContent else { return issues }
+        return issues + [
+            issue("The narrative has no content: it must have some non-whitespace text or an image (txt-2)", code: .invariant, line: 0, column: 0)
+        ]
+    }
+
+    private func issue(_ message: String, code: FHIRIssue.Code, line: Int32, column: Int32) -> FHIRIssue {
+        FHIRIssue(severity: .error, code: code, diagnostics: message, expression: path, line: line > 0 ? line : nil, column: line > 0 ? column : nil)
+    }
+
+    mutating func startElement(localName: String, namespaceURI: String?, prefix: String?, attributes: [XMLAttribute], line: Int32, column: Int32) {
+        defer { depth += 1 }
+        if depth == 0 {
+            if localName != "div" || namespaceURI != Self.namespace {
+                rootIsDiv = false
+                issues.append(issue("A narrative must be a <div> in the XHTML namespace \(Self.namespace)", code: .value, line: line, column: column))
             }
-            for attribute in element.attributes where attribute.localName.lowercased().hasPrefix("on") {
-                fail("The narrative contains the event attribute '\(attribute.localName)' (txt-1 forbids scripts)", element, code: .invariant)
-            }
-            if element.localName == "img" { hasContent = true }
-            for child in element.children {
-                switch child {
-                case .element(let nested): stack.append(nested)
-                case .text(let text): if !text.isXMLWhitespace { hasContent = true }
-                }
-            }
+        } else if namespaceURI != Self.namespace {
+            issues.append(
+                issue("The narrative contains <\(localName)> outside the XHTML namespace (txt-1)", code: .invariant, line: line, column: column))
+        } else if !Self.allowedElements.contains(localName) {
+            issues.append(
+                issue(
+                    "The narrative contains <\(localName)>, which txt-1 does not allow: only basic HTML formatting is allowed",
+                    code: .invariant,
+                    line: line,
+                    column: column
+                )
+            )
         }
-        if !hasContent {
-            fail("The narrative has no content: it must have some non-whitespace text or an image (txt-2)", root, code: .invariant)
+        for attribute in attributes where Self.isEventHandler(attribute.localName) {
+            issues.append(
+                issue(
+                    "The narrative contains the event attribute '\(attribute.localName)' (txt-1 forbids scripts)", code: .invariant, line: line,
+                    column: column)
+            )
         }
-        return issues
+        if localName == "img" { hasContent = true }
+    }
+
+    /// `onclick`, `ONLOAD`…: an attribute whose name starts with "on".
+    static func isEventHandler(_ name: String) -> Bool {
+        var bytes = name.utf8.makeIterator()
+        guard let o = bytes.next(), let n = bytes.next(), bytes.next() != nil else { return false }
+        return o | 0x20 == UInt8(ascii: "o") && n | 0x20 == UInt8(ascii: "n")
+    }
+
+    mutating func endElement() {
+        depth -= 1
+    }
+
+    mutating func text(_ utf8: [UInt8]) {
+        if !hasContent, utf8.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) {
+            hasContent = true
+        }
     }
 }
