@@ -14,7 +14,9 @@ let package = Package(
         .library(name: "FHIRModels", targets: ["FHIRModels"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libxml2's streaming reader, for the hardened FHIR XML reader.
@@ -40,11 +42,20 @@ let package = Package(
             dependencies: ["FHIRCore"],
             swiftSettings: swiftSettings
         ),
+        // The risk model: feature extraction from FHIR resources, scoring, the RiskAssessment. Pure.
+        .target(
+            name: "RiskModel",
+            dependencies: [
+                "FHIRCore", "FHIRModels", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fhir-risk-gateway",
             dependencies: [
                 "FHIRCore",
                 "FHIRModels",
+                "RiskModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -67,6 +78,11 @@ let package = Package(
         .testTarget(
             name: "FHIRModelsTests",
             dependencies: ["FHIRCore", "FHIRModels", "StrictJSON", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RiskModelTests",
+            dependencies: ["RiskModel", "FHIRCore", "FHIRModels", "StrictJSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,11 +11,11 @@ struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fhir-risk-gateway",
         abstract: "A FHIR R4 gateway that scores the risk of early progression of intrahepatic cholangiocarcinoma.",
-        subcommands: [ValidateCommand.self, ConvertCommand.self, VersionCommand.self]
+        subcommands: [ValidateCommand.self, ConvertCommand.self, ScoreCommand.self, VersionCommand.self]
     )
 
     func run() throws {
-        throw ValidationError("Missing subcommand: use validate, convert or version (see --help)")
+        throw ValidationError("Missing subcommand: use validate, convert, score or version (see --help)")
     }
 
     /// Exit codes: 0 success, 1 the input is invalid FHIR, 2 the input is unreadable or the command

@@ -1,0 +1,59 @@
+import FHIRCore
+import FHIRModels
+
+/// The resources handed in for scoring (the entries of a Bundle, or resources one by one), each
+/// with the names other resources may reference it by and the FHIRPath of where it came from.
+public struct CaseResources: Sendable {
+    public struct Entry: Sendable {
+        public var resource: AnyResource
+        /// `Bundle.entry[2].resource`, or `Observation` for a resource given alone.
+        public var path: String
+        public var fullUrl: String?
+
+        /// The reference to put in `basis`: the fullUrl when there is one, else `Type/id`.
+        public var reference: String? {
+            fullUrl ?? resourceID.map { "\(resource.node.type.name)/\($0)" }
+        }
+
+        var resourceID: String? { resource.node.value(of: "id") }
+
+        /// Every string a `Reference.reference` may use for this resource.
+        var keys: Set<String> {
+            var keys: Set<String> = []
+            if let fullUrl { keys.insert(fullUrl) }
+            if let id = resourceID { keys.insert("\(resource.node.type.name)/\(id)") }
+            return keys
+        }
+    }
+
+    public var entries: [Entry]
+
+    public init(entries: [Entry]) {
+        self.entries = entries
+    }
+
+    /// Reads resources as trees: a Bundle contributes its entries (with their fullUrls), any other
+    /// resource itself.
+    public init(documents: [FHIRNode]) throws(FHIRModelError) {
+        var entries: [Entry] = []
+        for node in documents {
+            if node.type.name == "Bundle" {
+                for (i, entry) in node.children(named: "entry").enumerated() {
+                    guard let resource = entry.child(named: "resource") else { continue }
+                    entries.append(
+                        Entry(resource: try AnyResource(node: resource), path: "Bundle.entry[\(i)].resource", fullUrl: entry.value(of: "fullUrl"))
+                    )
+                }
+            } else {
+                entries.append(Entry(resource: try AnyResource(node: node), path: node.type.name, fullUrl: nil))
+            }
+        }
+        self.entries = entries
+    }
+
+    /// The entry a reference points at, if it is among these resources.
+    func resolve(_ reference: String?) -> Entry? {
+        guard let reference else { return nil }
+        return entries.first { $0.keys.contains(reference) }
+    }
+}

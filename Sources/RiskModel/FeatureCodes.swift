@@ -1,0 +1,81 @@
+import FHIRCore
+
+/// A code in its system.
+public struct SystemCode: Sendable, Hashable, CustomStringConvertible {
+    public var system: String
+    public var code: String
+
+    public init(system: String, code: String) {
+        self.system = system
+        self.code = code
+    }
+
+    public var description: String { "\(system)#\(code)" }
+}
+
+/// Which codes mean what: one set of codes per feature, read from the ValueSets in `Profiles/`
+/// (a site adds its local codes to those ValueSets, not to Swift code).
+public struct FeatureCodes: Sendable, Hashable {
+    /// The features and the canonical URL of the ValueSet that lists each one's codes.
+    public enum Feature: String, Sendable, Hashable, CaseIterable {
+        case adc = "ValueSet/adc"
+        case tumourMargin = "ValueSet/tumour-margin"
+        case marginPoorlyDefined = "ValueSet/margin-poorly-defined"
+        case marginWellDefined = "ValueSet/margin-well-defined"
+        case tumourCount = "ValueSet/tumour-count"
+        case arterialPeritumoralEnhancement = "ValueSet/arterial-peritumoral-enhancement"
+        case lymphNodeMetastasis = "ValueSet/lymph-node-metastasis"
+        case findingPresent = "ValueSet/finding-present"
+        case findingAbsent = "ValueSet/finding-absent"
+
+        public var url: String { "\(ProjectCanonical.base)/\(rawValue)" }
+    }
+
+    public private(set) var codes: [Feature: Set<SystemCode>]
+
+    /// Builds the code sets from ValueSet resources (as read by `FHIRReader`). Every feature needs
+    /// its ValueSet; only enumerated codes (`compose.include.concept`) are supported, since the
+    /// gateway has no terminology server to expand filters.
+    public init(valueSets: [FHIRNode]) throws(ModelConfigurationError) {
+        var codes: [Feature: Set<SystemCode>] = [:]
+        for valueSet in valueSets where valueSet.type.name == "ValueSet" {
+            guard let url = valueSet.value(of: "url"), let feature = Feature.allCases.first(where: { $0.url == url }) else { continue }
+            var set: Set<SystemCode> = []
+            for include in valueSet.child(named: "compose")?.children(named: "include") ?? [] {
+                guard let system = include.value(of: "system") else {
+                    throw ModelConfigurationError("ValueSet \(url): every compose.include needs a system")
+                }
+                if include.child(named: "filter") != nil || include.child(named: "valueSet") != nil {
+                    throw ModelConfigurationError("ValueSet \(url): only enumerated concepts are supported (no filter, no valueSet import)")
+                }
+                for concept in include.children(named: "concept") {
+                    if let code = concept.value(of: "code") { set.insert(SystemCode(system: system, code: code)) }
+                }
+            }
+            if !(valueSet.child(named: "compose")?.children(named: "exclude") ?? []).isEmpty {
+                throw ModelConfigurationError("ValueSet \(url): compose.exclude is not supported")
+            }
+            codes[feature, default: []].formUnion(set)
+        }
+        for feature in Feature.allCases where codes[feature]?.isEmpty ?? true {
+            throw ModelConfigurationError("No codes for \(feature.url): the Profiles folder must hold that ValueSet with at least one code")
+        }
+        self.codes = codes
+    }
+
+    public func contains(_ code: SystemCode, in feature: Feature) -> Bool {
+        codes[feature]?.contains(code) ?? false
+    }
+
+    /// The codes of a feature as text, for messages: `http://dicom.nema.org/resources/ontology/DCM#113041, …`.
+    public func listing(_ feature: Feature) -> String {
+        (codes[feature] ?? []).map(\.description).sorted().joined(separator: ", ")
+    }
+}
+
+/// The canonical base of this project's conformance resources.
+public enum ProjectCanonical {
+    public static let base = "http://fhir-risk-gateway.org/fhir"
+    public static let codeSystem = "\(base)/CodeSystem/fhir-risk-gateway"
+    public static let riskAssessmentProfile = "\(base)/StructureDefinition/icca-early-progression-risk"
+}
