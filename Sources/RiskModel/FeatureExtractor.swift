@@ -347,14 +347,16 @@ public struct FeatureExtractor: Sendable {
             return nil
         }
         guard case .quantity(let quantity) = finding.value else {
-            return refuse(.required, "The ADC observation has no valueQuantity: the model needs the measured ADC with its unit", at: finding.valuePath)
+            return refuse(
+                .required, "The ADC observation has no valueQuantity: the model needs the measured ADC with its unit", at: finding.valuePath)
         }
         let path = finding.valuePath
         guard let text = quantity.value?.value?.text, let reported = quantity.value?.value?.doubleValue else {
             return refuse(.required, "The ADC quantity has no value", at: "\(path).value")
         }
         if let comparator = quantity.comparator?.value {
-            return refuse(.value, "The ADC is given as '\(comparator) \(text)': a bound, not a measurement, cannot be scored", at: "\(path).comparator")
+            return refuse(
+                .value, "The ADC is given as '\(comparator) \(text)': a bound, not a measurement, cannot be scored", at: "\(path).comparator")
         }
         if let system = quantity.system?.value, system != ADCUnit.ucum {
             return refuse(.value, "The ADC unit must be a UCUM code (system \(ADCUnit.ucum)), not a code of \(system)", at: "\(path).system")
@@ -382,7 +384,8 @@ public struct FeatureExtractor: Sendable {
                 at: "\(path).value"
             )
         }
-        return CaseFeatures.ADCValue(normalised: normalised, reportedValue: text, reportedUnit: unit, status: finding.status, effective: finding.effective)
+        return CaseFeatures.ADCValue(
+            normalised: normalised, reportedValue: text, reportedUnit: unit, status: finding.status, effective: finding.effective)
     }
 
     static func format(_ value: Double, decimals: Int = 3) -> String {

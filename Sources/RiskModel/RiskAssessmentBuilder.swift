@@ -56,7 +56,9 @@ public struct RiskAssessmentBuilder: Sendable {
         return RiskAssessment(
             status: FHIRPrimitive(features.status.rawValue),
             subject: features.subject,
-            identifier: [Identifier(system: FHIRPrimitive(model.output.identifierSystem), value: FHIRPrimitive(DeterministicIdentifier.urn(for: identity)))],
+            identifier: [
+                Identifier(system: FHIRPrimitive(model.output.identifierSystem), value: FHIRPrimitive(DeterministicIdentifier.urn(for: identity)))
+            ],
             basis: features.basis,
             prediction: [prediction],
             note: notes(features).map { Annotation(text: FHIRPrimitive($0)) },
@@ -103,7 +105,9 @@ public struct RiskAssessmentBuilder: Sendable {
             text += " (\(how), of \(features.adcValues.count) values: "
             text += features.adcValues.map { "\($0.reportedValue) \($0.reportedUnit)" }.joined(separator: ", ") + ")"
         }
-        let relation = model.adc.highRiskIfAtOrBelow ? (score.adc <= model.adc.cutoff ? "at or below" : "above") : (score.adc >= model.adc.cutoff ? "at or above" : "below")
+        let relation =
+            model.adc.highRiskIfAtOrBelow
+            ? (score.adc <= model.adc.cutoff ? "at or below" : "above") : (score.adc >= model.adc.cutoff ? "at or above" : "below")
         text += ". Cut-off \(f(model.adc.cutoff)) ×10⁻³ mm²/s: the ADC is \(relation) it, so it falls in the "
         text += score.stratum == .high ? "high-risk stratum" : "lower-risk stratum"
         text += ", whose median progression-free survival was \(Int(score.medianPFSMonths)) months in the derivation cohort"
@@ -115,7 +119,8 @@ public struct RiskAssessmentBuilder: Sendable {
             ? " (probabilityDecimal is a percentage, 0–100)"
             : " (probabilityDecimal is a fraction, 0–1)"
         text += ", from logit(p) = \(String(format: "%.4f", model.interceptValue)) + ln(\(model.adc.oddsRatio)) × ADC"
-        text += "; relative risk \(String(format: "%.2f", score.relativeRisk)) against the cohort's rate of \(String(format: "%.1f", model.cohortRate * 100)) %."
+        text +=
+            "; relative risk \(String(format: "%.2f", score.relativeRisk)) against the cohort's rate of \(String(format: "%.1f", model.cohortRate * 100)) %."
         let adverse = adverseFeatures(features)
         if adverse.isEmpty {
             text += " No adverse secondary feature was reported."

@@ -33,7 +33,8 @@ struct ModelFiles {
         }
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: profilesPath).filter { $0.hasSuffix(".json") && $0 != "package.json" }.sorted()
+            names = try FileManager.default.contentsOfDirectory(atPath: profilesPath).filter { $0.hasSuffix(".json") && $0 != "package.json" }
+                .sorted()
         } catch {
             throw Problem(description: "Cannot list the Profiles folder \(profilesPath): \(error.localizedDescription)")
         }
