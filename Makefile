@@ -16,12 +16,14 @@ build: deps
 test: build check-generated
 	$(SWIFT) test --skip-build
 
-# Until the daemon exists, `make run` builds the CLI and validates and converts an example.
+# Until the daemon exists, `make run` builds the CLI, validates and converts an example and scores
+# an example case.
 run: deps
 	$(SWIFT) build -c release --product fhir-risk-gateway
 	.build/release/fhir-risk-gateway version
 	.build/release/fhir-risk-gateway validate $(EXAMPLE)
 	.build/release/fhir-risk-gateway convert $(EXAMPLE) --to xml
+	.build/release/fhir-risk-gateway score Tests/Fixtures/cases/icca-case.json
 
 # Regenerates the R4 definitions table (and the typed model) from the R4 schemas.
 generate:
