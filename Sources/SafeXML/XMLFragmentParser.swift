@@ -176,7 +176,8 @@ public struct XMLFragmentParser: Sendable {
                 }
                 let b = bytes[i]
                 if b == UInt8(ascii: "<") {
-                    if peek("</") {
+                    let next: UInt8 = i + 1 < bytes.count ? bytes[i + 1] : 0
+                    if next == UInt8(ascii: "/") {
                         flushText(&text)
                         let startLine = line
                         let startColumn = column
@@ -200,11 +201,11 @@ public struct XMLFragmentParser: Sendable {
                         if stack.isEmpty { return }
                         continue
                     }
-                    if peek("<!--") {
+                    if next == UInt8(ascii: "!"), peek("<!--") {
                         try comment()
                         continue
                     }
-                    if peek("<![CDATA[") {
+                    if next == UInt8(ascii: "!"), peek("<![CDATA[") {
                         guard !stack.isEmpty else { throw fail("CDATA outside an element") }
                         i += 9
                         let start = i
@@ -241,10 +242,8 @@ public struct XMLFragmentParser: Sendable {
                     }
                     // A run of plain text bytes at once.
                     let start = i
-                    while i < bytes.count {
-                        let c = bytes[i]
-                        if c == UInt8(ascii: "<") || c == UInt8(ascii: "&") || c == UInt8(ascii: ">") || c < 0x20 { break }
-                        i += 1
+                    FragmentNames.stopsText.withUnsafeBufferPointer { stops in
+                        while i < bytes.count, !stops[Int(bytes[i])] { i += 1 }
                     }
                     if i == start {
                         text.append(b)
@@ -419,6 +418,8 @@ public struct XMLFragmentParser: Sendable {
 }
 
 private enum FragmentNames {
+    /// Bytes that end a run of plain text: `<`, `&`, `>` and the control characters.
+    static let stopsText: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x3C || $0 == 0x26 || $0 == 0x3E }
     static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
     static let xmlns: [UInt8] = Array("xmlns".utf8)
     static let xmlnsPrefix: [UInt8] = Array("xmlns:".utf8)

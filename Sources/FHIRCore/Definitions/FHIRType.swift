@@ -31,7 +31,9 @@ public final class FHIRType: Sendable, CustomStringConvertible {
     /// type, `valueQuantity`), mapped to the element and the type that name stands for.
     let elementsByName: [String: ElementMatch]
 
-    init(name: String, kind: Kind, baseName: String?, elements: [FHIRElementDefinition]) {
+    /// - Parameter typeIDs: the index of every type in `R4Definitions.typesByID`, so that an
+    ///   element's type is found by index rather than by a second lookup by name.
+    init(name: String, kind: Kind, baseName: String?, elements: [FHIRElementDefinition], typeIDs: [String: Int]) {
         self.name = name
         self.kind = kind
         self.primitive = PrimitiveKind(rawValue: name)
@@ -42,10 +44,10 @@ public final class FHIRType: Sendable, CustomStringConvertible {
         for (index, element) in elements.enumerated() {
             if element.isChoice {
                 for typeName in element.typeNames {
-                    byName[element.name + typeName.capitalizedFirst] = ElementMatch(index: index, typeName: typeName)
+                    byName[element.name + typeName.capitalizedFirst] = ElementMatch(index: index, typeName: typeName, typeID: typeIDs[typeName] ?? -1)
                 }
             } else {
-                byName[element.name] = ElementMatch(index: index, typeName: element.typeNames[0])
+                byName[element.name] = ElementMatch(index: index, typeName: element.typeNames[0], typeID: typeIDs[element.typeNames[0]] ?? -1)
             }
         }
         self.elementsByName = byName
@@ -71,6 +73,8 @@ public struct ElementMatch: Sendable, Hashable {
     public let index: Int
     /// The type of this occurrence (for a choice element, the type its name selects).
     public let typeName: String
+    /// Its index in `R4Definitions.typesByID`.
+    let typeID: Int
 }
 
 /// One element of a type: name, types, cardinality and required binding. A class, so that the

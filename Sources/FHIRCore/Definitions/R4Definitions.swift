@@ -10,7 +10,17 @@ public struct R4Definitions: Sendable {
     /// The shared instance, parsed on first use.
     public static let r4: R4Definitions = R4Definitions(table: R4Definitions.table)
 
+    /// Every type, indexed by the `typeID` of `ElementMatch`.
+    let typesByID: [FHIRType]
+    /// `Reference`, which validation checks on every node by identity.
+    let referenceType: FHIRType?
+
     public func type(_ name: String) -> FHIRType? { types[name] }
+
+    /// The type an element name resolved to.
+    public func type(of match: ElementMatch) -> FHIRType? {
+        match.typeID >= 0 && match.typeID < typesByID.count ? typesByID[match.typeID] : nil
+    }
 
     /// A concrete resource type by name, nil for anything else (datatypes, `Resource`, unknown).
     public func resourceType(_ name: String) -> FHIRType? {
@@ -31,15 +41,23 @@ public struct R4Definitions: Sendable {
         var bindings: [String: Set<String>] = [:]
         var patterns: [String: String] = [:]
         var pending: Pending?
+        let lines = table.split(separator: "\n", omittingEmptySubsequences: true)
+        var typeIDs: [String: Int] = [:]
+        var names: [String] = []
+        for line in lines where line.hasPrefix("P\t") || line.hasPrefix("T\t") {
+            let name = String(line.split(separator: "\t")[1])
+            typeIDs[name] = names.count
+            names.append(name)
+        }
 
         func flush() {
             if let p = pending {
-                types[p.name] = FHIRType(name: p.name, kind: p.kind, baseName: p.base, elements: p.elements)
+                types[p.name] = FHIRType(name: p.name, kind: p.kind, baseName: p.base, elements: p.elements, typeIDs: typeIDs)
             }
             pending = nil
         }
 
-        for line in table.split(separator: "\n", omittingEmptySubsequences: true) {
+        for line in lines {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             switch fields[0] {
             case "P":
@@ -49,7 +67,7 @@ public struct R4Definitions: Sendable {
                     case "boolean": .boolean
                     default: .string
                     }
-                types[fields[1]] = FHIRType(name: fields[1], kind: .primitive(jsonKind), baseName: nil, elements: [])
+                types[fields[1]] = FHIRType(name: fields[1], kind: .primitive(jsonKind), baseName: nil, elements: [], typeIDs: typeIDs)
                 if fields[3] != "-" { patterns[fields[1]] = fields[3] }
             case "T":
                 flush()
@@ -95,10 +113,15 @@ public struct R4Definitions: Sendable {
         // Primitives carry the elements of Element (id, extension), which the table gives once.
         if let element = types["Element"] {
             for (name, type) in types where type.isPrimitive {
-                types[name] = FHIRType(name: name, kind: type.kind, baseName: "Element", elements: element.elements)
+                types[name] = FHIRType(name: name, kind: type.kind, baseName: "Element", elements: element.elements, typeIDs: typeIDs)
             }
         }
         self.types = types
+        self.typesByID = names.map { name in
+            guard let type = types[name] else { preconditionFailure("the generated table names \(name) but defines no such type") }
+            return type
+        }
+        self.referenceType = types["Reference"]
         self.bindings = bindings
         self.primitivePatterns = patterns
     }

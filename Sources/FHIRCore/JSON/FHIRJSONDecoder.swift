@@ -72,7 +72,7 @@ struct FHIRJSONDecoder {
                 // A partner without its primitive: the element has only an id or extensions.
                 let base = String(key.dropFirst())
                 if keys.contains(base) { continue }
-                guard let match = type.element(named: base), let childType = definitions.type(match.typeName),
+                guard let match = type.element(named: base), let childType = definitions.type(of: match),
                     childType.isPrimitive
                 else {
                     fail(.structure, "Unknown element '\(key)' in \(type.name)", member)
@@ -94,7 +94,7 @@ struct FHIRJSONDecoder {
                 if !isResource { fail(.structure, "\"resourceType\" is only allowed on a resource, not in \(type.name)", member) }
                 continue
             }
-            guard let match = type.element(named: key), let childType = definitions.type(match.typeName) else {
+            guard let match = type.element(named: key), let childType = definitions.type(of: match) else {
                 fail(.structure, unknownElementMessage(key, in: type), member)
                 continue
             }
@@ -171,7 +171,7 @@ struct FHIRJSONDecoder {
                 let item = i < items.count ? items[i] : .null
                 let partnerItem = i < partnerItems.count ? partnerItems[i] : .null
                 if let node = decodeValue(item, partner: partnerItem, name: name, type: childType, index: match.index, at: member) {
-                    children.append(node)
+                    children.append(consume node)
                 }
                 path.pop()
             }
@@ -186,7 +186,7 @@ struct FHIRJSONDecoder {
             }
             path.push(name)
             if let node = decodeValue(value ?? .null, partner: partner?.value ?? .null, name: name, type: childType, index: match.index, at: member) {
-                children.append(node)
+                children.append(consume node)
             }
             path.pop()
         }

@@ -49,10 +49,10 @@ public enum PrimitiveFormat {
         case .unsignedInt: return integer(utf8, allowNegative: false, allowZero: true)
         case .positiveInt: return integer(utf8, allowNegative: false, allowZero: false)
         case .decimal: return decimal(utf8)
-        case .string, .markdown: return !utf8.isEmpty && utf8.allSatisfy { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        case .string, .markdown: return !utf8.isEmpty && allBytes(value) { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
         case .code: return code(utf8)
         case .id: return utf8.count >= 1 && utf8.count <= 64 && utf8.allSatisfy { isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
-        case .uri, .url, .canonical: return utf8.allSatisfy { !isSpace($0) }
+        case .uri, .url, .canonical: return allBytes(value) { !isSpace($0) }
         case .oid: return oid(utf8)
         case .uuid: return uuid(utf8)
         case .base64Binary: return base64(utf8)
@@ -62,6 +62,13 @@ public enum PrimitiveFormat {
         case .time: return FHIRTemporal.time(value) != nil
         case .xhtml: return true
         }
+    }
+
+    /// True when every UTF-8 byte of `value` passes `test`, over contiguous storage when the string
+    /// has it (native strings do): iterating `String.UTF8View` byte by byte costs several times more.
+    @inline(__always) static func allBytes(_ value: String, _ test: (UInt8) -> Bool) -> Bool {
+        if let result = value.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(test) }) { return result }
+        return value.utf8.allSatisfy(test)
     }
 
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }

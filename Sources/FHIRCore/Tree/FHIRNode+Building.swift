@@ -8,7 +8,7 @@ extension FHIRNode {
     /// A new element for `parent`'s element `name` (for a choice, the full name: `valueString`),
     /// or nil when `parent` has no such element.
     public init?(element name: String, of parent: FHIRType, value: String? = nil, children: [FHIRNode] = [], definitions: R4Definitions = .r4) {
-        guard let match = parent.element(named: name), let type = definitions.type(match.typeName) else { return nil }
+        guard let match = parent.element(named: name), let type = definitions.type(of: match) else { return nil }
         self.init(name: name, type: type, elementIndex: match.index, value: value, children: children)
         sortChildren()
     }

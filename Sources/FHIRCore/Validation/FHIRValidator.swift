@@ -51,7 +51,7 @@ public struct FHIRValidator: Sendable {
                 issues.append(contentsOf: ResourceInvariants.check(node, path: path.rendered, definitions: definitions))
                 if type.name == "Bundle" { context.inTransaction = node.value(of: "type") == "transaction" }
             }
-            if type.name == "Reference", let reference = node.child(named: "reference"), let value = reference.value {
+            if type === definitions.referenceType, let reference = node.child(named: "reference"), let value = reference.value {
                 if let problem = ReferenceSyntax.problem(value, allowConditional: context.inTransaction, definitions: definitions) {
                     report(.invalid, problem, at: path.appending("reference"), node: reference)
                 }
@@ -60,12 +60,13 @@ public struct FHIRValidator: Sendable {
             // Children are in the specification's order, so repetitions are adjacent.
             var previous = -1
             var index = 0
-            for child in node.children {
-                index = child.elementIndex == previous ? index + 1 : 0
-                previous = child.elementIndex
-                let repeating = child.elementIndex >= 0 && child.elementIndex < type.elements.count && type.elements[child.elementIndex].isRepeating
-                path.push(child.name, index: repeating ? index : nil)
-                visit(child, path: &path, context: context)
+            for i in node.children.indices {
+                let elementIndex = node.children[i].elementIndex
+                index = elementIndex == previous ? index + 1 : 0
+                previous = elementIndex
+                let repeating = elementIndex >= 0 && elementIndex < type.elements.count && type.elements[elementIndex].isRepeating
+                path.push(node.children[i].name, index: repeating ? index : nil)
+                visit(node.children[i], path: &path, context: context)
                 path.pop()
             }
         }

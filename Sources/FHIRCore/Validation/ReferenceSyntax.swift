@@ -6,7 +6,7 @@ public enum ReferenceSyntax {
         if reference.utf8.contains(where: PrimitiveFormat.isSpace) {
             return "The reference '\(reference)' contains white space"
         }
-        if reference.hasPrefix("#") { return nil }
+        if reference.utf8.first == UInt8(ascii: "#") { return nil }
         if reference.hasPrefix("urn:uuid:") {
             return PrimitiveFormat.isValid(reference, type: "uuid") ? nil : "The reference '\(reference)' is not a valid urn:uuid (a lower-case UUID)"
         }
@@ -14,7 +14,7 @@ public enum ReferenceSyntax {
             return PrimitiveFormat.isValid(reference, type: "oid") ? nil : "The reference '\(reference)' is not a valid urn:oid"
         }
         if hasScheme(reference) { return nil }
-        if let question = reference.firstIndex(of: "?") {
+        if reference.utf8.contains(UInt8(ascii: "?")), let question = reference.firstIndex(of: "?") {
             let type = String(reference[..<question])
             let query = reference[reference.index(after: question)...]
             let wellFormed =

@@ -3,7 +3,9 @@ import SafeXML
 /// The rules for a narrative's XHTML (R4 Narrative: txt-1 and txt-2): a `div` in the XHTML
 /// namespace, only basic formatting elements, no scripts, forms, frames, objects or event handlers,
 /// and some non-whitespace content.
-struct XHTMLRules: XMLFragmentSink {
+/// A class, so that the generic scanner (not specialised across modules) passes it by reference
+/// instead of copying its state for every element.
+final class XHTMLRules: XMLFragmentSink {
     static let namespace = "http://www.w3.org/1999/xhtml"
 
     /// The elements txt-1 allows (the list the FHIR validators use).
@@ -26,7 +28,7 @@ struct XHTMLRules: XMLFragmentSink {
 
     /// Checks a narrative already read into a tree (the XML reader's).
     static func check(_ root: XMLElement, path: String) -> [FHIRIssue] {
-        var rules = XHTMLRules(path: path)
+        var rules = XHTMLRules(path: path)  // inout for `replay`
         root.replay(into: &rules)
         return rules.finish()
     }
@@ -43,7 +45,7 @@ struct XHTMLRules: XMLFragmentSink {
         FHIRIssue(severity: .error, code: code, diagnostics: message, expression: path, line: line > 0 ? line : nil, column: line > 0 ? column : nil)
     }
 
-    mutating func startElement(localName: String, namespaceURI: String?, prefix: String?, attributes: [XMLAttribute], line: Int32, column: Int32) {
+    func startElement(localName: String, namespaceURI: String?, prefix: String?, attributes: [XMLAttribute], line: Int32, column: Int32) {
         defer { depth += 1 }
         if depth == 0 {
             if localName != "div" || namespaceURI != Self.namespace {
@@ -80,11 +82,11 @@ struct XHTMLRules: XMLFragmentSink {
         return o | 0x20 == UInt8(ascii: "o") && n | 0x20 == UInt8(ascii: "n")
     }
 
-    mutating func endElement() {
+    func endElement() {
         depth -= 1
     }
 
-    mutating func text(_ utf8: [UInt8]) {
+    func text(_ utf8: [UInt8]) {
         if !hasContent, utf8.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) {
             hasContent = true
         }

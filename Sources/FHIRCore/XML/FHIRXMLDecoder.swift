@@ -58,7 +58,7 @@ struct FHIRXMLDecoder {
                 continue
             }
             if attribute.namespaceURI == nil, let match = type.element(named: attribute.localName),
-                type.elements[match.index].isXMLAttribute, let attributeType = definitions.type(match.typeName)
+                type.elements[match.index].isXMLAttribute, let attributeType = definitions.type(of: match)
             {
                 if attribute.value.isEmpty {
                     fail(.value, "The attribute '\(attribute.localName)' is empty; FHIR does not allow empty values", element)
@@ -117,7 +117,7 @@ struct FHIRXMLDecoder {
                 continue
             }
             guard let match = type.element(named: child.localName), !type.elements[match.index].isXMLAttribute,
-                let childType = definitions.type(match.typeName)
+                let childType = definitions.type(of: match)
             else {
                 fail(.structure, "Unknown element <\(child.localName)> in \(node.name) (of type \(type.name))", child)
                 continue
