@@ -18,15 +18,15 @@ public struct XMLFragmentParser: Sendable {
 
     /// Parses the fragment into a tree.
     public func parse(_ text: String) throws(XMLReadError) -> XMLElement {
-        var builder = XMLTreeSink()
-        try scan(text, into: &builder)
+        let builder = XMLTreeSink()
+        try scan(text, into: builder)
         guard let root = builder.root else { throw XMLReadError(kind: .emptyDocument, message: "the fragment holds no element", line: 1, column: 1) }
         return root
     }
 
     /// Checks the fragment and reports its elements and text to `sink` as it reads, without
     /// building a tree.
-    public func scan<Sink: XMLFragmentSink>(_ text: String, into sink: inout Sink) throws(XMLReadError) {
+    public func scan(_ text: String, into sink: any XMLFragmentSink) throws(XMLReadError) {
         guard text.utf8.count <= limits.maxBytes else {
             throw XMLReadError(
                 kind: .limitExceeded,
@@ -39,7 +39,6 @@ public struct XMLFragmentParser: Sendable {
         let limits = limits
         let result: Result<Void, XMLReadError> = text.withUTF8 { buffer in
             var scanner = Scanner(bytes: buffer, limits: limits, sink: sink)
-            defer { sink = scanner.sink }
             do throws(XMLReadError) {
                 try scanner.document()
                 return .success(())
@@ -56,8 +55,10 @@ public struct XMLFragmentParser: Sendable {
         var outerBindings: Int
     }
 
-    private struct Scanner<Sink: XMLFragmentSink> {
-        var sink: Sink
+    /// Not generic over the sink, so that it is compiled for real once, not run through generic
+    /// value witnesses from other modules; only the sink's calls are dynamic.
+    private struct Scanner {
+        let sink: any XMLFragmentSink
         /// The fragment's UTF-8, valid for the duration of one `scan`.
         let bytes: UnsafeBufferPointer<UInt8>
         let limits: XMLLimits
@@ -66,7 +67,7 @@ public struct XMLFragmentParser: Sendable {
         var lineStart = 0
         var elementCount = 0
 
-        init(bytes: UnsafeBufferPointer<UInt8>, limits: XMLLimits, sink: Sink) {
+        init(bytes: UnsafeBufferPointer<UInt8>, limits: XMLLimits, sink: any XMLFragmentSink) {
             self.bytes = bytes
             self.limits = limits
             self.sink = sink
@@ -426,8 +427,8 @@ private enum FragmentNames {
 }
 
 /// Receives what `XMLFragmentParser.scan` reads, in document order.
-public protocol XMLFragmentSink {
-    mutating func startElement(
+public protocol XMLFragmentSink: AnyObject {
+    func startElement(
         localName: String,
         namespaceURI: String?,
         prefix: String?,
@@ -435,14 +436,14 @@ public protocol XMLFragmentSink {
         line: Int32,
         column: Int32
     )
-    mutating func endElement()
+    func endElement()
     /// Text with references resolved (adjacent runs may arrive in several calls).
-    mutating func text(_ utf8: [UInt8])
+    func text(_ utf8: [UInt8])
 }
 
 extension XMLElement {
     /// Replays this tree to `sink` as `XMLFragmentParser.scan` would report it, without recursion.
-    public func replay<Sink: XMLFragmentSink>(into sink: inout Sink) {
+    public func replay(into sink: any XMLFragmentSink) {
         var stack: [(element: XMLElement, next: Int)] = [(self, 0)]
         sink.startElement(localName: localName, namespaceURI: namespaceURI, prefix: prefix, attributes: attributes, line: line, column: column)
         while let top = stack.last {
@@ -471,11 +472,11 @@ extension XMLElement {
 }
 
 /// Builds the `XMLElement` tree of a fragment.
-struct XMLTreeSink: XMLFragmentSink {
+final class XMLTreeSink: XMLFragmentSink {
     var stack: [XMLElement] = []
     var root: XMLElement?
 
-    mutating func startElement(localName: String, namespaceURI: String?, prefix: String?, attributes: [XMLAttribute], line: Int32, column: Int32) {
+    func startElement(localName: String, namespaceURI: String?, prefix: String?, attributes: [XMLAttribute], line: Int32, column: Int32) {
         stack.append(
             XMLElement(
                 localName: localName,
@@ -489,7 +490,7 @@ struct XMLTreeSink: XMLFragmentSink {
         )
     }
 
-    mutating func endElement() {
+    func endElement() {
         guard let done = stack.popLast() else { return }
         if stack.isEmpty {
             root = done
@@ -498,7 +499,7 @@ struct XMLTreeSink: XMLFragmentSink {
         }
     }
 
-    mutating func text(_ utf8: [UInt8]) {
+    func text(_ utf8: [UInt8]) {
         guard !stack.isEmpty else { return }
         let string = String(decoding: utf8, as: UTF8.self)
         if case .text(let previous) = stack[stack.count - 1].children.last {

@@ -285,8 +285,8 @@ struct FHIRJSONDecoder {
 
     private mutating func checkXHTML(_ text: String, at member: JSONMember) {
         do {
-            var rules = XHTMLRules(path: path.rendered)
-            try xhtmlReader.scan(text, into: &rules)
+            let rules = XHTMLRules(path: path.rendered)
+            try xhtmlReader.scan(text, into: rules)
             issues.append(contentsOf: rules.finish())
         } catch {
             fail(.value, "The narrative is not well-formed XHTML: \(error.message)", here: member)

@@ -25,19 +25,30 @@ public struct FHIRTemporal: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a `date`: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
     public static func date(_ text: String) -> FHIRTemporal? {
-        var p = Parser(text)
-        guard let value = p.parseDate(), p.atEnd else { return nil }
-        return value
+        parse(text) { p in
+            guard let value = p.parseDate(), p.atEnd else { return nil }
+            return value
+        }
+    }
+
+    /// Runs `body` over the text's contiguous UTF-8 (no copy for a native string).
+    private static func parse(_ text: String, _ body: (inout Parser) -> FHIRTemporal?) -> FHIRTemporal? {
+        var copy = text
+        return copy.withUTF8 { buffer in
+            var parser = Parser(buffer, text: text)
+            return body(&parser)
+        }
     }
 
     /// Parses a `dateTime`: a date, or a full date with a time and a time zone.
     public static func dateTime(_ text: String) -> FHIRTemporal? {
-        var p = Parser(text)
-        guard var value = p.parseDate() else { return nil }
-        if p.atEnd { return value }
-        guard value.precision == .day, p.take(UInt8(ascii: "T")), p.parseTime(into: &value), p.parseZone(into: &value), p.atEnd
-        else { return nil }
-        return value.with(precision: value.fraction == nil ? .second : .fraction)
+        parse(text) { p in
+            guard var value = p.parseDate() else { return nil }
+            if p.atEnd { return value }
+            guard value.precision == .day, p.take(UInt8(ascii: "T")), p.parseTime(into: &value), p.parseZone(into: &value), p.atEnd
+            else { return nil }
+            return value.with(precision: value.fraction == nil ? .second : .fraction)
+        }
     }
 
     /// Parses an `instant`: a full date, time to the second and a time zone.
@@ -48,10 +59,11 @@ public struct FHIRTemporal: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a `time`: `hh:mm:ss` with optional fraction, no time zone.
     public static func time(_ text: String) -> FHIRTemporal? {
-        var p = Parser(text)
-        var value = FHIRTemporal(precision: .second, text: text)
-        guard p.parseTime(into: &value), p.atEnd else { return nil }
-        return value.with(precision: value.fraction == nil ? .second : .fraction)
+        parse(text) { p in
+            var value = FHIRTemporal(precision: .second, text: text)
+            guard p.parseTime(into: &value), p.atEnd else { return nil }
+            return value.with(precision: value.fraction == nil ? .second : .fraction)
+        }
     }
 
     private init(precision: Precision, text: String) {
@@ -81,13 +93,13 @@ public struct FHIRTemporal: Sendable, Hashable, CustomStringConvertible {
     }
 
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         let text: String
         var i = 0
 
-        init(_ text: String) {
+        init(_ bytes: UnsafeBufferPointer<UInt8>, text: String) {
             self.text = text
-            self.bytes = Array(text.utf8)
+            self.bytes = bytes
         }
 
         var atEnd: Bool { i == bytes.count }

@@ -42,17 +42,23 @@ public enum PrimitiveFormat {
     }
 
     public static func isValid(_ value: String, kind: PrimitiveKind) -> Bool {
-        let utf8 = value.utf8
+        var text = value
+        return text.withUTF8 { isValid(value, utf8: $0, kind: kind) }
+    }
+
+    /// The check over the value's UTF-8, contiguous: iterating `UnsafeBufferPointer<UInt8>` byte by byte
+    /// costs several times more.
+    static func isValid(_ value: String, utf8: UnsafeBufferPointer<UInt8>, kind: PrimitiveKind) -> Bool {
         switch kind {
         case .boolean: return value == "true" || value == "false"
         case .integer: return integer(utf8, allowNegative: true, allowZero: true)
         case .unsignedInt: return integer(utf8, allowNegative: false, allowZero: true)
         case .positiveInt: return integer(utf8, allowNegative: false, allowZero: false)
         case .decimal: return decimal(utf8)
-        case .string, .markdown: return !utf8.isEmpty && allBytes(value) { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        case .string, .markdown: return !utf8.isEmpty && utf8.allSatisfy { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
         case .code: return code(utf8)
         case .id: return utf8.count >= 1 && utf8.count <= 64 && utf8.allSatisfy { isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
-        case .uri, .url, .canonical: return allBytes(value) { !isSpace($0) }
+        case .uri, .url, .canonical: return utf8.allSatisfy { !isSpace($0) }
         case .oid: return oid(utf8)
         case .uuid: return uuid(utf8)
         case .base64Binary: return base64(utf8)
@@ -64,13 +70,6 @@ public enum PrimitiveFormat {
         }
     }
 
-    /// True when every UTF-8 byte of `value` passes `test`, over contiguous storage when the string
-    /// has it (native strings do): iterating `String.UTF8View` byte by byte costs several times more.
-    @inline(__always) static func allBytes(_ value: String, _ test: (UInt8) -> Bool) -> Bool {
-        if let result = value.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(test) }) { return result }
-        return value.utf8.allSatisfy(test)
-    }
-
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
     @inline(__always) static func isAlnum(_ b: UInt8) -> Bool {
         isDigit(b) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
@@ -78,7 +77,7 @@ public enum PrimitiveFormat {
     /// The ASCII white space of `\s`; non-ASCII bytes are never white space here.
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
 
-    static func integer(_ utf8: String.UTF8View, allowNegative: Bool, allowZero: Bool) -> Bool {
+    static func integer(_ utf8: UnsafeBufferPointer<UInt8>, allowNegative: Bool, allowZero: Bool) -> Bool {
         var bytes = utf8[...]
         var negative = false
         if bytes.first == UInt8(ascii: "-") {
@@ -96,7 +95,7 @@ public enum PrimitiveFormat {
         return negative ? magnitude <= 2_147_483_648 : magnitude <= 2_147_483_647
     }
 
-    static func decimal(_ utf8: String.UTF8View) -> Bool {
+    static func decimal(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         var it = utf8.makeIterator()
         var c = it.next()
         if c == UInt8(ascii: "-") { c = it.next() }
@@ -119,7 +118,7 @@ public enum PrimitiveFormat {
         return c == nil
     }
 
-    static func code(_ utf8: String.UTF8View) -> Bool {
+    static func code(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = utf8.first, let last = utf8.last, !isSpace(first), !isSpace(last) else { return false }
         var previousSpace = false
         for b in utf8 {
@@ -130,7 +129,7 @@ public enum PrimitiveFormat {
         return true
     }
 
-    static func oid(_ utf8: String.UTF8View) -> Bool {
+    static func oid(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         let prefix = "urn:oid:".utf8
         guard utf8.starts(with: prefix) else { return false }
         let rest = Array(utf8.dropFirst(prefix.count))
@@ -148,7 +147,7 @@ public enum PrimitiveFormat {
         return arcs >= 1
     }
 
-    static func uuid(_ utf8: String.UTF8View) -> Bool {
+    static func uuid(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         let prefix = "urn:uuid:".utf8
         guard utf8.starts(with: prefix) else { return false }
         let rest = Array(utf8.dropFirst(prefix.count))
@@ -163,7 +162,7 @@ public enum PrimitiveFormat {
         return true
     }
 
-    static func base64(_ utf8: String.UTF8View) -> Bool {
+    static func base64(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         var count = 0
         for b in utf8 {
             if isSpace(b) {
