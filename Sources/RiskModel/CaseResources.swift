@@ -15,6 +15,12 @@ public struct CaseResources: Sendable {
             fullUrl ?? resourceID.map { "\(resource.node.type.name)/\($0)" }
         }
 
+        public init(resource: AnyResource, path: String, fullUrl: String?) {
+            self.resource = resource
+            self.path = path
+            self.fullUrl = fullUrl
+        }
+
         var resourceID: String? { resource.node.value(of: "id") }
 
         /// Every string a `Reference.reference` may use for this resource.

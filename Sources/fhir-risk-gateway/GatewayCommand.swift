@@ -7,23 +7,30 @@ import FHIRCore
 
 /// `fhir-risk-gateway`: the gateway's command line.
 @main
-struct GatewayCommand: ParsableCommand {
+struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fhir-risk-gateway",
         abstract: "A FHIR R4 gateway that scores the risk of early progression of intrahepatic cholangiocarcinoma.",
-        subcommands: [ValidateCommand.self, ConvertCommand.self, ScoreCommand.self, VersionCommand.self]
+        subcommands: [
+            ServeCommand.self, CheckConfigCommand.self, OutboxCommand.self, ValidateCommand.self, ConvertCommand.self, ScoreCommand.self,
+            VersionCommand.self,
+        ]
     )
 
     func run() throws {
-        throw ValidationError("Missing subcommand: use validate, convert, score or version (see --help)")
+        throw ValidationError("Missing subcommand: use serve, check-config, outbox, validate, convert, score or version (see --help)")
     }
 
     /// Exit codes: 0 success, 1 the input is invalid FHIR, 2 the input is unreadable or the command
     /// line is wrong.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let exit as ExitCode {
             Glibc.exit(exit.rawValue)
         } catch {

@@ -1,0 +1,163 @@
+import FHIRCore
+import FHIRModels
+import Foundation
+import RiskModel
+import Storage
+
+/// Stores incoming resources and re-scores the cases they belong to, inside the request's one
+/// transaction: the facts, the case update and the outbox entry commit together or not at all.
+struct CaseProcessor: Sendable {
+    let codes: FeatureCodes
+    let parameters: ModelParameters
+    let scoreWithoutStudy: Bool
+
+    /// A refusal of the input: an OperationOutcome with 4xx; the transaction rolls back.
+    struct Refusal: Error {
+        var status: Int
+        var issues: [FHIRIssue]
+    }
+
+    /// One resource to store, with the id it is stored under.
+    struct Incoming {
+        var resource: FHIRNode
+        /// The FHIRPath of the resource in the request, for issues.
+        var path: String
+    }
+
+    struct Outcome {
+        /// The resources as stored, with their ids and versions.
+        var stored: [(type: String, id: String, version: Int, resource: FHIRNode)]
+        /// Assessments that got a new version (and were queued for delivery).
+        var changed: [StoredAssessment]
+    }
+
+    static let accepted: Set<String> = ["Observation", "ImagingStudy", "Patient"]
+
+    func ingest(_ incoming: [Incoming], in transaction: any StoreTransaction, now: Date) throws -> Outcome {
+        var stored: [(type: String, id: String, version: Int, resource: FHIRNode)] = []
+        var subjects: [String] = []
+        for item in incoming {
+            let type = item.resource.type.name
+            guard Self.accepted.contains(type) else {
+                throw Refusal(
+                    status: 422,
+                    issues: [
+                        FHIRIssue(
+                            severity: .error,
+                            code: .notSupported,
+                            diagnostics: "The gateway takes Observation, ImagingStudy and Patient resources, not \(type)",
+                            expression: item.path
+                        )
+                    ]
+                )
+            }
+            guard let id = item.resource.value(of: "id") else {
+                throw Refusal(
+                    status: 422, issues: [FHIRIssue(severity: .error, code: .required, diagnostics: "The resource has no id", expression: item.path)])
+            }
+            let subject = type == "Patient" ? "Patient/\(id)" : item.resource.child(named: "subject")?.value(of: "reference")
+            let json = FHIRJSONWriter().write(item.resource)
+            let version = try transaction.upsert(type: type, id: id, subject: subject, json: json)
+            stored.append((type, id, version, item.resource))
+            if let subject, type != "Patient", !subjects.contains(subject) { subjects.append(subject) }
+        }
+
+        var changed: [StoredAssessment] = []
+        for subject in subjects {
+            changed += try rescore(subject: subject, incoming: incoming, in: transaction, now: now)
+        }
+        return Outcome(stored: stored, changed: changed)
+    }
+
+    /// Scores every case of a patient from what the store holds, and stores the assessments whose
+    /// content changed as new versions.
+    func rescore(subject: String, incoming: [Incoming], in transaction: any StoreTransaction, now: Date) throws -> [StoredAssessment] {
+        let reader = FHIRReader()
+        var entries: [CaseResources.Entry] = []
+        var names: [String] = []
+        for resource in try transaction.resources(subject: subject) {
+            guard let node = reader.read(resource.json, format: .json, validate: false).resource else { continue }
+            entries.append(CaseResources.Entry(resource: try AnyResource(node: node), path: "stored[\(entries.count)]", fullUrl: nil))
+            names.append("\(resource.type)/\(resource.id)")
+        }
+        let resources = CaseResources(entries: entries)
+        let extraction = FeatureExtractor(codes: codes, parameters: parameters).extract(from: resources)
+        // Errors about what this request brought (an ADC without a unit, an implausible value)
+        // refuse the request; errors about what was stored before cannot happen (it was checked).
+        let errors = extraction.issues.filter { $0.isError && $0.code != .notFound && $0.code != .incomplete }
+        if !errors.isEmpty {
+            // The extractor's paths name stored resources (`stored[2].valueQuantity`); point at
+            // the request's own resource when it is one, else name the stored resource.
+            let located = errors.map { issue -> FHIRIssue in
+                var issue = issue
+                if let expression = issue.expression, let (index, rest) = Self.storedIndex(expression), index < names.count {
+                    let name = names[index]
+                    let item = incoming.first { "\($0.resource.type.name)/\($0.resource.value(of: "id") ?? "")" == name }
+                    issue.expression = (item?.path ?? name) + rest
+                }
+                return issue
+            }
+            throw Refusal(status: 422, issues: located)
+        }
+
+        let model = ADCLogisticModel(parameters: parameters)
+        let builder = RiskAssessmentBuilder(parameters: parameters)
+        guard let assessedAt = FHIRDateTime(fhirText: Self.timestamp(now)) else { return [] }
+        var changed: [StoredAssessment] = []
+        for features in extraction.cases {
+            if features.status == .preliminary, !scoreWithoutStudy { continue }
+            var assessment = builder.build(features, score: model.score(adc: features.adc), assessedAt: assessedAt)
+            guard let identifier = assessment.identifier.first?.value?.value else { continue }
+            let id = Self.logicalID(identifier)
+            let previous = try transaction.assessment(identifier: identifier)
+            if let previous,
+                let old = try? RiskAssessment(resource: reader.read(previous.json, format: .json, validate: false).resource ?? assessment.node)
+            {
+                var comparable = old
+                comparable.occurrence = assessment.occurrence
+                comparable.meta = nil
+                comparable.id = nil
+                if comparable == assessment { continue }
+            }
+            let version = (previous?.version ?? 0) + 1
+            if previous != nil, features.status == .final { assessment.status = "amended" }
+            assessment.id = FHIRPrimitive(id)
+            var meta = assessment.meta ?? Meta()
+            meta.versionId = FHIRPrimitive(String(version))
+            meta.lastUpdated = FHIRPrimitive(FHIRInstant(fhirText: Self.timestamp(now)))
+            assessment.meta = meta
+            let stored = StoredAssessment(
+                identifier: identifier,
+                id: id,
+                version: version,
+                subject: subject,
+                status: assessment.status.value ?? "final",
+                json: FHIRJSONWriter().write(assessment.node),
+                updatedAt: now
+            )
+            try transaction.saveAndEnqueue(stored)
+            changed.append(stored)
+        }
+        return changed
+    }
+
+    /// `stored[3].valueQuantity.code` → (3, ".valueQuantity.code").
+    static func storedIndex(_ expression: String) -> (Int, String)? {
+        guard expression.hasPrefix("stored["), let close = expression.firstIndex(of: "]"),
+            let index = Int(expression[expression.index(expression.startIndex, offsetBy: 7)..<close])
+        else { return nil }
+        return (index, String(expression[expression.index(after: close)...]))
+    }
+
+    /// The logical id of an assessment: its identifier's UUID.
+    static func logicalID(_ identifier: String) -> String {
+        identifier.hasPrefix("urn:uuid:") ? String(identifier.dropFirst(9)) : identifier
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+}

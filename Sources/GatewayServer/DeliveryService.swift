@@ -1,0 +1,155 @@
+import AsyncHTTPClient
+import FHIRCore
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import ServiceLifecycle
+import Storage
+
+/// Posts every queued RiskAssessment to the upstream FHIR server as a conditional update on its
+/// business identifier (`PUT [base]/RiskAssessment?identifier=system|value`), so retries and
+/// re-scores never duplicate. Network errors, 5xx, 408 and 429 are retried with exponential
+/// backoff and full jitter (honouring `Retry-After`) up to a limit; any other 4xx is a dead letter
+/// with the upstream's answer. One failing case never blocks the others.
+struct DeliveryService: Service {
+    let store: any GatewayStore
+    let upstream: GatewayConfiguration.Upstream
+    let policy: GatewayConfiguration.Delivery
+    let client: HTTPClient
+    let logger: Logger
+
+    /// What became of one attempt.
+    enum Attempt: Equatable {
+        case delivered
+        case retry(after: Double?, reason: String)
+        case dead(reason: String)
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                if let item = try await store.nextDue(now: Date()) {
+                    try await deliver(item)
+                    continue
+                }
+            } catch {
+                logger.error("delivery loop error", metadata: ["error.type": "\(type(of: error))"])
+            }
+            // Nothing due: wait until the next item is due, at most a second (new work arrives).
+            let next = (try? await store.nextDueDate())?.timeIntervalSinceNow ?? 1
+            try? await Task.sleep(for: .milliseconds(Int(max(0.02, min(1, next)) * 1000)))
+        }
+    }
+
+    func deliver(_ item: OutboxItem) async throws {
+        guard let assessment = try await store.assessment(identifier: item.assessmentIdentifier) else {
+            try await store.markDead(item.sequence, attempts: item.attempts, error: "the assessment is no longer in the store")
+            return
+        }
+        let attempt = await send(assessment)
+        let attempts = item.attempts + 1
+        let metadata: Logger.Metadata = [
+            "outbox.sequence": "\(item.sequence)", "delivery.attempt": "\(attempts)", "assessment.version": "\(assessment.version)",
+        ]
+        switch attempt {
+        case .delivered:
+            try await store.markDelivered(item.sequence)
+            logger.info("delivered", metadata: metadata)
+        case .dead(let reason):
+            try await store.markDead(item.sequence, attempts: attempts, error: reason)
+            logger.warning("dead letter", metadata: metadata.merging(["reason": "\(reason.prefix(200))"]) { $1 })
+        case .retry(let after, let reason):
+            if attempts >= policy.maxAttempts {
+                try await store.markDead(item.sequence, attempts: attempts, error: "gave up after \(attempts) attempts: \(reason)")
+                logger.warning("dead letter: too many attempts", metadata: metadata)
+                return
+            }
+            let delay = max(after ?? 0, Self.backoff(attempt: attempts, initial: policy.initialBackoffSeconds, maximum: policy.maxBackoffSeconds))
+            try await store.reschedule(item.sequence, attempts: attempts, at: Date().addingTimeInterval(delay), error: reason)
+            logger.notice("delivery failed, will retry", metadata: metadata.merging(["delay.seconds": "\(Int(delay))"]) { $1 })
+        }
+    }
+
+    /// Exponential backoff with full jitter: uniform in [0, min(maximum, initial·2^attempt)].
+    static func backoff(attempt: Int, initial: Double, maximum: Double) -> Double {
+        let ceiling = min(maximum, initial * pow(2, Double(min(attempt, 30))))
+        return Double.random(in: 0...ceiling)
+    }
+
+    func send(_ assessment: StoredAssessment) async -> Attempt {
+        guard let system = Self.identifierSystem(assessment.json) else { return .dead(reason: "the assessment has no identifier") }
+        let query =
+            "\(system)|\(assessment.identifier)".addingPercentEncoding(
+                withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "|&=+"))) ?? ""
+        var request = HTTPClientRequest(url: "\(upstream.baseURL)/RiskAssessment?identifier=\(query)")
+        request.method = .PUT
+        request.headers.add(name: "Content-Type", value: "application/fhir+json")
+        request.headers.add(name: "Accept", value: "application/fhir+json")
+        if let tokenFile = upstream.bearerTokenFile {
+            guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
+            else {
+                return .retry(after: nil, reason: "the bearer token file \(tokenFile) cannot be read")
+            }
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
+        request.body = .bytes(ByteBuffer(bytes: Self.upstreamBody(assessment.json)))
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(policy.timeoutSeconds * 1000)))
+            let body = try await response.body.collect(upTo: 1_048_576)
+            let text = String(buffer: body)
+            switch response.status.code {
+            case 200..<300:
+                return .delivered
+            case 408, 429, 500..<600:
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
+                return .retry(after: retryAfter, reason: "HTTP \(response.status.code) from the upstream")
+            default:
+                return .dead(reason: "HTTP \(response.status.code) from the upstream: \(Self.summary(text))")
+            }
+        } catch {
+            return .retry(after: nil, reason: "the upstream could not be reached: \(type(of: error))")
+        }
+    }
+
+    /// The assessment as the upstream gets it: without the gateway's own id and version (the
+    /// upstream finds it by identifier and keeps its own).
+    static func upstreamBody(_ json: [UInt8]) -> [UInt8] {
+        guard var node = FHIRReader().read(json, format: .json, validate: false).resource else { return json }
+        node.children.removeAll { $0.name == "id" }
+        if let index = node.children.firstIndex(where: { $0.name == "meta" }) {
+            node.children[index].children.removeAll { $0.name == "versionId" || $0.name == "lastUpdated" }
+            if node.children[index].children.isEmpty { node.children.remove(at: index) }
+        }
+        return FHIRJSONWriter().write(node)
+    }
+
+    static func identifierSystem(_ json: [UInt8]) -> String? {
+        FHIRReader().read(json, format: .json, validate: false).resource?.child(named: "identifier")?.value(of: "system")
+    }
+
+    /// The diagnostics of an OperationOutcome answer, or the start of the text.
+    static func summary(_ text: String) -> String {
+        if let outcome = FHIRReader().read(Array(text.utf8), validate: false).resource, outcome.type.name == "OperationOutcome" {
+            let diagnostics = outcome.children(named: "issue").compactMap { $0.value(of: "diagnostics") }
+            if !diagnostics.isEmpty { return diagnostics.joined(separator: "; ") }
+        }
+        return String(text.prefix(500))
+    }
+
+    /// The client's TLS: the upstream's CA and, when configured, the gateway's client certificate.
+    static func tlsConfiguration(_ upstream: GatewayConfiguration.Upstream) throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let ca = upstream.caCertificate {
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+        }
+        if let certificate = upstream.clientCertificate, let key = upstream.clientPrivateKey {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        return tls
+    }
+}

@@ -1,0 +1,104 @@
+import FHIRCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// FHIR's HTTP conventions: the formats a request may carry and a response may take
+/// (`Content-Type`, `Accept`, `_format`), and OperationOutcome answers with the right status.
+enum FHIRHTTP {
+    /// An answer that is an OperationOutcome.
+    struct Failure: Error {
+        var status: HTTPResponse.Status
+        var issues: [FHIRIssue]
+
+        init(_ status: HTTPResponse.Status, _ issues: [FHIRIssue]) {
+            self.status = status
+            self.issues = issues
+        }
+
+        init(_ status: HTTPResponse.Status, code: FHIRIssue.Code, _ message: String, expression: String? = nil) {
+            self.init(status, [FHIRIssue(severity: .error, code: code, diagnostics: message, expression: expression)])
+        }
+    }
+
+    /// The format of a request body from its Content-Type; nil when it has none (then the
+    /// content decides). Throws 415 for a type FHIR does not use.
+    static func requestFormat(_ request: Request) throws(Failure) -> FHIRFormat? {
+        guard let header = request.headers[.contentType] else { return nil }
+        let mediaType = header.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch mediaType {
+        case "application/fhir+json", "application/json", "application/json+fhir": return .json
+        case "application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir": return .xml
+        default:
+            throw Failure(
+                .unsupportedMediaType,
+                code: .notSupported,
+                "The Content-Type '\(mediaType)' is not supported: send application/fhir+json or application/fhir+xml"
+            )
+        }
+    }
+
+    /// The response format: `_format` wins over `Accept`; `*/*` or nothing gives `fallback`.
+    /// Throws 406 when neither asks for a format the gateway writes.
+    static func responseFormat(_ request: Request, fallback: FHIRFormat = .json) throws(Failure) -> FHIRFormat {
+        if let format = request.uri.queryParameters.get("_format") {
+            switch format.lowercased() {
+            case "json", "application/fhir+json", "application/json": return .json
+            case "xml", "application/fhir+xml", "application/xml", "text/xml": return .xml
+            default:
+                throw Failure(.notAcceptable, code: .notSupported, "_format '\(format)' is not supported: use json or xml")
+            }
+        }
+        guard let accept = request.headers[.accept], !accept.isEmpty else { return fallback }
+        for range in accept.split(separator: ",") {
+            let mediaType = range.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            switch mediaType {
+            case "application/fhir+json", "application/json", "application/json+fhir": return .json
+            case "application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir": return .xml
+            case "*/*", "application/*": return fallback
+            default: continue
+            }
+        }
+        throw Failure(
+            .notAcceptable, code: .notSupported,
+            "None of the Accept types '\(accept)' is a FHIR format: accept application/fhir+json or application/fhir+xml")
+    }
+
+    static func bytes(_ resource: FHIRNode, format: FHIRFormat) -> [UInt8] {
+        switch format {
+        case .json: FHIRJSONWriter().write(resource)
+        case .xml: FHIRXMLWriter().write(resource)
+        }
+    }
+
+    static func response(
+        _ status: HTTPResponse.Status,
+        body: [UInt8]?,
+        format: FHIRFormat,
+        location: String? = nil,
+        extraHeaders: HTTPFields = [:]
+    ) -> Response {
+        var headers = extraHeaders
+        if let body, !body.isEmpty { headers[.contentType] = format.mediaType + "; charset=utf-8" }
+        if let location { headers[.location] = location }
+        guard let body, !body.isEmpty else { return Response(status: status, headers: headers) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func response(_ status: HTTPResponse.Status, resource: FHIRNode, format: FHIRFormat, location: String? = nil) -> Response {
+        response(status, body: bytes(resource, format: format), format: format, location: location)
+    }
+
+    static func outcome(_ failure: Failure, format: FHIRFormat) -> Response {
+        response(failure.status, resource: .operationOutcome(failure.issues), format: format)
+    }
+
+    /// The HTTP status for issues found reading a resource: unreadable or structurally wrong → 400,
+    /// too large → 413, otherwise (valid FHIR that breaks a rule) → 422.
+    static func status(for issues: [FHIRIssue]) -> HTTPResponse.Status {
+        if issues.contains(where: { $0.code == .tooLong }) { return .contentTooLarge }
+        if issues.contains(where: { $0.severity == .fatal || $0.code == .structure || $0.code == .security }) { return .badRequest }
+        return .unprocessableContent
+    }
+}

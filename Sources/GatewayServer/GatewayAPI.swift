@@ -1,0 +1,324 @@
+import Crypto
+import FHIRCore
+import FHIRModels
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Storage
+
+/// The FHIR endpoints of the gateway (base `/fhir`).
+struct GatewayAPI: Sendable {
+    let store: any GatewayStore
+    let processor: CaseProcessor
+    let limits: GatewayConfiguration.Limits
+    let reader = FHIRReader()
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/fhir/metadata") { request, _ in
+            try await respond(request) { format in FHIRHTTP.response(.ok, resource: CapabilityStatementBuilder.statement().node, format: format) }
+        }
+        for type in ["Observation", "ImagingStudy", "Patient"] {
+            router.post("/fhir/\(type)") { request, _ in try await create(request, type: type) }
+            router.put("/fhir/\(type)/:id") { request, context in
+                try await update(request, type: type, id: context.parameters.get("id") ?? "")
+            }
+        }
+        router.post("/fhir") { request, _ in try await bundle(request, messageOnly: false) }
+        router.post("/fhir/$process-message") { request, _ in try await bundle(request, messageOnly: true) }
+        router.get("/fhir/RiskAssessment/:id") { request, context in
+            try await respond(request) { format in
+                guard let stored = try await store.assessment(id: context.parameters.get("id") ?? "") else {
+                    throw FHIRHTTP.Failure(.notFound, code: .notFound, "No RiskAssessment with this id")
+                }
+                return FHIRHTTP.response(.ok, resource: try node(stored.json), format: format)
+            }
+        }
+        router.get("/fhir/RiskAssessment") { request, _ in
+            try await respond(request) { format in
+                guard let subject = request.uri.queryParameters.get("subject") else {
+                    throw FHIRHTTP.Failure(.badRequest, code: .required, "Search RiskAssessment by subject: ?subject=Patient/{id}")
+                }
+                let found = try await store.assessments(subject: subject)
+                var bundle = Bundle(type: "searchset", total: FHIRPrimitive(Int32(found.count)))
+                for stored in found {
+                    guard case .riskAssessment(let assessment)? = try? AnyResource(node: try node(stored.json)) else { continue }
+                    bundle.entry.append(
+                        Bundle.Entry(
+                            fullUrl: FHIRPrimitive("RiskAssessment/\(stored.id)"),
+                            resource: .riskAssessment(assessment),
+                            search: Bundle.Search(mode: "match")
+                        )
+                    )
+                }
+                return FHIRHTTP.response(.ok, resource: bundle.node, format: format)
+            }
+        }
+    }
+
+    // MARK: - Create and update
+
+    func create(_ request: Request, type: String) async throws -> Response {
+        try await respond(request) { format in
+            let (bytes, resource) = try await readResource(request, type: type)
+            var assigned = resource
+            let id = UUID().uuidString.lowercased()
+            assigned.setID(id)
+            let incoming = assigned
+            return try await commit(request, bytes: bytes, format: format) { transaction, now in
+                let outcome = try processor.ingest([CaseProcessor.Incoming(resource: incoming, path: type)], in: transaction, now: now)
+                let version = outcome.stored.first?.version ?? 1
+                return (201, incoming, "\(type)/\(id)/_history/\(version)")
+            }
+        }
+    }
+
+    func update(_ request: Request, type: String, id: String) async throws -> Response {
+        try await respond(request) { format in
+            let (bytes, resource) = try await readResource(request, type: type)
+            guard resource.value(of: "id") == id else {
+                throw FHIRHTTP.Failure(
+                    .badRequest,
+                    code: .invalid,
+                    "The resource's id must equal the id in the URL (\(id)) for an update",
+                    expression: "\(type).id"
+                )
+            }
+            return try await commit(request, bytes: bytes, format: format) { transaction, now in
+                let outcome = try processor.ingest([CaseProcessor.Incoming(resource: resource, path: type)], in: transaction, now: now)
+                let version = outcome.stored.first?.version ?? 1
+                return (version == 1 ? 201 : 200, resource, "\(type)/\(id)/_history/\(version)")
+            }
+        }
+    }
+
+    // MARK: - Bundles and messages
+
+    func bundle(_ request: Request, messageOnly: Bool) async throws -> Response {
+        try await respond(request) { format in
+            let (bytes, bundle) = try await readResource(request, type: "Bundle")
+            let type = bundle.value(of: "type") ?? ""
+            let entries = bundle.children(named: "entry")
+            guard entries.count <= limits.maxBundleEntries else {
+                throw FHIRHTTP.Failure(
+                    .contentTooLarge,
+                    code: .tooLong,
+                    "The Bundle has \(entries.count) entries, more than the limit of \(limits.maxBundleEntries)",
+                    expression: "Bundle.entry"
+                )
+            }
+            if messageOnly || type == "message" {
+                return try await message(request, bytes: bytes, bundle: bundle, format: format)
+            }
+            guard ["transaction", "batch", "collection"].contains(type) else {
+                throw FHIRHTTP.Failure(
+                    .badRequest, code: .notSupported, "POST /fhir takes a transaction, batch, collection or message Bundle, not '\(type)'")
+            }
+            let incoming = try Self.entriesWithIDs(bundle)
+            return try await commit(request, bytes: bytes, format: format) { transaction, now in
+                let outcome = try processor.ingest(incoming, in: transaction, now: now)
+                var response = Bundle(type: FHIRPrimitive(type == "batch" ? "batch-response" : "transaction-response"))
+                for stored in outcome.stored {
+                    response.entry.append(
+                        Bundle.Entry(
+                            response: Bundle.Response(
+                                status: FHIRPrimitive(stored.version == 1 ? "201 Created" : "200 OK"),
+                                location: FHIRPrimitive("\(stored.type)/\(stored.id)/_history/\(stored.version)")
+                            )
+                        )
+                    )
+                }
+                return (200, response.node, nil)
+            }
+        }
+    }
+
+    func message(_ request: Request, bytes: [UInt8], bundle: FHIRNode, format: FHIRFormat) async throws -> Response {
+        guard bundle.value(of: "type") == "message", let header = bundle.children(named: "entry").first?.child(named: "resource"),
+            header.type.name == "MessageHeader"
+        else {
+            throw FHIRHTTP.Failure(
+                .badRequest,
+                code: .invalid,
+                "$process-message takes a Bundle of type message whose first entry is a MessageHeader",
+                expression: "Bundle.entry[0]"
+            )
+        }
+        var all = try Self.entriesWithIDs(bundle)
+        all.removeAll { $0.resource.type.name == "MessageHeader" }
+        let incoming = all.filter { CaseProcessor.accepted.contains($0.resource.type.name) }
+        let requestID = header.value(of: "id") ?? ""
+        let key = "message|" + (header.value(of: "id") ?? Self.hash(bytes))
+        return try await commit(request, bytes: bytes, format: format, key: key) { transaction, now in
+            let outcome = try processor.ingest(incoming, in: transaction, now: now)
+            let event = header.child(named: "eventCoding")
+            var responseHeader = MessageHeader(
+                event: .coding(
+                    Coding(system: event?.value(of: "system").map { FHIRPrimitive($0) }, code: event?.value(of: "code").map { FHIRPrimitive($0) })
+                ),
+                source: MessageHeader.Source(endpoint: "urn:fhir-risk-gateway", name: "fhir-risk-gateway"),
+                id: FHIRPrimitive(UUID().uuidString.lowercased()),
+                response: MessageHeader.Response(identifier: FHIRPrimitive(requestID), code: "ok")
+            )
+            if header.child(named: "eventCoding") == nil {
+                responseHeader.event = .uri(FHIRPrimitive(header.value(of: "eventUri") ?? "urn:fhir-risk-gateway:unknown-event"))
+            }
+            var response = Bundle(
+                type: "message",
+                entry: [Bundle.Entry(fullUrl: FHIRPrimitive("urn:uuid:\(responseHeader.id?.value ?? "")"), resource: .messageHeader(responseHeader))],
+                identifier: Identifier(system: "urn:ietf:rfc:3986", value: FHIRPrimitive("urn:uuid:\(UUID().uuidString.lowercased())")),
+                timestamp: FHIRPrimitive(FHIRInstant(fhirText: CaseProcessor.timestamp(now)))
+            )
+            for assessment in outcome.changed {
+                if case .riskAssessment(let model)? = try? AnyResource(node: try node(assessment.json)) {
+                    response.entry.append(Bundle.Entry(fullUrl: FHIRPrimitive(assessment.identifier), resource: .riskAssessment(model)))
+                    responseHeader.focus.append(Reference(reference: FHIRPrimitive(assessment.identifier)))
+                }
+            }
+            response.entry[0].resource = .messageHeader(responseHeader)
+            return (200, response.node, nil)
+        }
+    }
+
+    /// The entries of a Bundle to store, each with an id (the sender's, or a new one), and every
+    /// reference between them (by fullUrl) rewritten to `Type/id`, as a FHIR server does.
+    static func entriesWithIDs(_ bundle: FHIRNode) throws(FHIRHTTP.Failure) -> [CaseProcessor.Incoming] {
+        var resources: [(node: FHIRNode, path: String)] = []
+        var map: [String: String] = [:]
+        for (i, entry) in bundle.children(named: "entry").enumerated() {
+            guard var resource = entry.child(named: "resource") else { continue }
+            let id = resource.value(of: "id") ?? UUID().uuidString.lowercased()
+            resource.setID(id)
+            if let fullUrl = entry.value(of: "fullUrl") { map[fullUrl] = "\(resource.type.name)/\(id)" }
+            resources.append((resource, "Bundle.entry[\(i)].resource"))
+        }
+        return resources.map { item in
+            var node = item.node
+            node.rewriteReferences(map)
+            node.name = node.type.name
+            node.elementIndex = -1
+            return CaseProcessor.Incoming(resource: node, path: item.path)
+        }
+    }
+
+    // MARK: - Reading, committing, answering
+
+    /// Reads and validates the body; the resource must be of `type`.
+    func readResource(_ request: Request, type: String) async throws -> ([UInt8], FHIRNode) {
+        let declared = try FHIRHTTP.requestFormat(request)
+        var request = request
+        let limit = type == "Bundle" ? limits.maxBodyBytes : min(limits.maxBodyBytes, limits.maxResourceBytes)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch {
+            throw FHIRHTTP.Failure(.contentTooLarge, code: .tooLong, "The request body is larger than the limit of \(limit) bytes")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        let result = reader.read(bytes, format: declared)
+        guard result.isValid, let resource = result.resource else {
+            throw FHIRHTTP.Failure(FHIRHTTP.status(for: result.issues), result.issues.filter(\.isError))
+        }
+        guard resource.type.name == type else {
+            throw FHIRHTTP.Failure(
+                .badRequest, code: .invalid, "This endpoint takes a \(type), not a \(resource.type.name)", expression: resource.type.name)
+        }
+        return (bytes, resource)
+    }
+
+    /// Runs `body` in one transaction, keyed for idempotency: a resend of the same request gets
+    /// the first answer. The answer is stored in the same transaction as the facts.
+    func commit(
+        _ request: Request,
+        bytes: [UInt8],
+        format: FHIRFormat,
+        key: String? = nil,
+        _ body: @escaping @Sendable (any StoreTransaction, Date) throws -> (Int, FHIRNode?, String?)
+    ) async throws -> Response {
+        let key = key ?? "\(request.method.rawValue) \(request.uri.path)|\(format.rawValue)|" + Self.hash(bytes)
+        let stored: StoredResponse = try await store.write { transaction in
+            if let previous = try transaction.response(forKey: key) { return previous }
+            let (status, resource, location) = try body(transaction, Date())
+            let answer = StoredResponse(
+                status: status,
+                contentType: format.mediaType,
+                body: resource.map { FHIRHTTP.bytes($0, format: format) } ?? [],
+                location: location
+            )
+            try transaction.saveResponse(answer, forKey: key)
+            return answer
+        }
+        return Self.render(stored, request: request, format: format)
+    }
+
+    /// The stored answer, honouring `Prefer: return=minimal | representation | OperationOutcome`.
+    static func render(_ stored: StoredResponse, request: Request, format: FHIRFormat) -> Response {
+        let status = HTTPResponse.Status(code: stored.status)
+        let prefer = request.headers[HTTPField.Name("Prefer") ?? .accept]?.lowercased() ?? ""
+        if prefer.contains("return=minimal") {
+            return FHIRHTTP.response(status, body: nil, format: format, location: stored.location)
+        }
+        if prefer.contains("return=operationoutcome") {
+            let issue = FHIRIssue(severity: .information, code: .informational, diagnostics: "Accepted and stored durably")
+            return FHIRHTTP.response(status, resource: .operationOutcome([issue]), format: format, location: stored.location)
+        }
+        return FHIRHTTP.response(status, body: stored.body, format: format, location: stored.location)
+    }
+
+    /// Negotiates the response format and turns every failure into an OperationOutcome.
+    func respond(_ request: Request, _ body: (FHIRFormat) async throws -> Response) async throws -> Response {
+        let requestFormat = (try? FHIRHTTP.requestFormat(request)) ?? nil
+        let format: FHIRFormat
+        do {
+            format = try FHIRHTTP.responseFormat(request, fallback: requestFormat ?? .json)
+        } catch {
+            return FHIRHTTP.outcome(error, format: .json)
+        }
+        do {
+            return try await body(format)
+        } catch let failure as FHIRHTTP.Failure {
+            return FHIRHTTP.outcome(failure, format: format)
+        } catch let refusal as CaseProcessor.Refusal {
+            return FHIRHTTP.outcome(FHIRHTTP.Failure(HTTPResponse.Status(code: refusal.status), refusal.issues), format: format)
+        } catch {
+            Logger(label: "fhir-risk-gateway.api").error("request failed", metadata: ["error.type": "\(type(of: error))"])
+            return FHIRHTTP.outcome(
+                FHIRHTTP.Failure(.internalServerError, code: .exception, "The gateway could not process the request; nothing was stored"),
+                format: format
+            )
+        }
+    }
+
+    func node(_ json: [UInt8]) throws -> FHIRNode {
+        guard let node = reader.read(json, format: .json, validate: false).resource else {
+            throw FHIRHTTP.Failure(.internalServerError, code: .exception, "A stored resource could not be read")
+        }
+        return node
+    }
+
+    static func hash(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension FHIRNode {
+    /// Sets (or replaces) a resource's id.
+    mutating func setID(_ id: String) {
+        children.removeAll { $0.name == "id" }
+        append("id", value: id)
+    }
+
+    /// Replaces every `Reference.reference` found in `map`.
+    mutating func rewriteReferences(_ map: [String: String]) {
+        guard !map.isEmpty else { return }
+        if type.name == "Reference", let index = children.firstIndex(where: { $0.name == "reference" }),
+            let value = children[index].value, let replacement = map[value]
+        {
+            children[index].value = replacement
+        }
+        for i in children.indices where !children[i].type.isPrimitive {
+            children[i].rewriteReferences(map)
+        }
+    }
+}

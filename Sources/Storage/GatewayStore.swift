@@ -1,0 +1,136 @@
+import Foundation
+
+/// A stored FHIR resource as received (JSON, normalised by the gateway's writer).
+public struct StoredResource: Sendable, Hashable {
+    public var type: String
+    public var id: String
+    public var version: Int
+    public var subject: String?
+    public var json: [UInt8]
+
+    public init(type: String, id: String, version: Int, subject: String?, json: [UInt8]) {
+        self.type = type
+        self.id = id
+        self.version = version
+        self.subject = subject
+        self.json = json
+    }
+}
+
+/// A RiskAssessment the gateway made, with its version (it grows on every re-score).
+public struct StoredAssessment: Sendable, Hashable {
+    /// The business identifier's value (`urn:uuid:…`).
+    public var identifier: String
+    /// The logical id served at `/fhir/RiskAssessment/{id}`.
+    public var id: String
+    public var version: Int
+    public var subject: String
+    public var status: String
+    public var json: [UInt8]
+    public var updatedAt: Date
+
+    public init(identifier: String, id: String, version: Int, subject: String, status: String, json: [UInt8], updatedAt: Date) {
+        self.identifier = identifier
+        self.id = id
+        self.version = version
+        self.subject = subject
+        self.status = status
+        self.json = json
+        self.updatedAt = updatedAt
+    }
+}
+
+/// The answer given to a request, kept so that a resend is answered the same way.
+public struct StoredResponse: Sendable, Hashable {
+    public var status: Int
+    public var contentType: String
+    public var body: [UInt8]
+    public var location: String?
+
+    public init(status: Int, contentType: String, body: [UInt8], location: String?) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.location = location
+    }
+}
+
+/// One RiskAssessment version waiting to be delivered, delivered, or given up on.
+public struct OutboxItem: Sendable, Hashable {
+    public enum State: String, Sendable, Hashable, CaseIterable {
+        case pending, delivered, dead
+        /// A newer version of the same assessment was queued before this one went out.
+        case superseded
+    }
+
+    public var sequence: Int64
+    public var assessmentIdentifier: String
+    public var assessmentVersion: Int
+    public var state: State
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    /// Why the last attempt failed, or why it was given up (the upstream's answer).
+    public var lastError: String?
+    public var createdAt: Date
+
+    public init(
+        sequence: Int64,
+        assessmentIdentifier: String,
+        assessmentVersion: Int,
+        state: State,
+        attempts: Int,
+        nextAttemptAt: Date,
+        lastError: String?,
+        createdAt: Date
+    ) {
+        self.sequence = sequence
+        self.assessmentIdentifier = assessmentIdentifier
+        self.assessmentVersion = assessmentVersion
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.createdAt = createdAt
+    }
+}
+
+/// What one request's transaction may do. Everything done through it commits together, durably,
+/// or not at all.
+public protocol StoreTransaction {
+    /// The answer already given to a request with this key (a resent message, Bundle or version).
+    func response(forKey key: String) throws -> StoredResponse?
+    func saveResponse(_ response: StoredResponse, forKey key: String) throws
+    /// Stores a resource; returns its version (1 for a new one, +1 when its content changed; the
+    /// same version when the content is unchanged).
+    func upsert(type: String, id: String, subject: String?, json: [UInt8]) throws -> Int
+    /// The resources about a patient (their subject), for correlating a case.
+    func resources(subject: String) throws -> [StoredResource]
+    func assessment(identifier: String) throws -> StoredAssessment?
+    /// Stores a new version of an assessment and queues it for delivery.
+    func saveAndEnqueue(_ assessment: StoredAssessment) throws
+}
+
+/// The gateway's durable store. One implementation per database; the request path never writes
+/// SQL itself.
+public protocol GatewayStore: Sendable {
+    /// Creates or updates the schema; runs before the listener opens.
+    func migrate() async throws
+
+    /// Runs `body` in one write transaction, committed to disk before it returns.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+
+    func assessment(id: String) async throws -> StoredAssessment?
+    func assessment(identifier: String) async throws -> StoredAssessment?
+    func assessments(subject: String) async throws -> [StoredAssessment]
+
+    /// The next pending delivery due at `now`, if any.
+    func nextDue(now: Date) async throws -> OutboxItem?
+    /// When the next pending delivery is due, if one is pending.
+    func nextDueDate() async throws -> Date?
+    func markDelivered(_ sequence: Int64) async throws
+    func reschedule(_ sequence: Int64, attempts: Int, at date: Date, error: String) async throws
+    func markDead(_ sequence: Int64, attempts: Int, error: String) async throws
+    /// Puts a dead or delivered item back in the queue, due now.
+    func requeue(_ sequence: Int64, now: Date) async throws -> Bool
+    func outbox(state: OutboxItem.State?, limit: Int) async throws -> [OutboxItem]
+}
