@@ -1,0 +1,259 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A running `fhir-risk-gateway serve` on loopback ports with its own certificates, store and
+/// configuration in a temporary folder; an upstream FHIR server (Tests/Tools) in its own process
+/// when asked. Everything started is stopped by its process id.
+final class DaemonHarness: @unchecked Sendable {
+    let folder: URL
+    let apiPort: Int
+    let metricsPort: Int
+    var upstreamPort: Int?
+    private var gateway: Process?
+    private var upstream: Process?
+    private var extraConfiguration: String
+
+    /// - Parameter upstream: start the test upstream now (its options), nil for no upstream.
+    init(upstream: [String]? = nil, upstreamConfigured: Bool = true, extraConfiguration: String = "") throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        apiPort = try Self.freePort()
+        metricsPort = try Self.freePort()
+        self.extraConfiguration = extraConfiguration
+        try Self.run(
+            "/bin/bash", [Fixtures.packageRoot.appendingPathComponent("scripts/dev-certificates.sh").path, folder.appendingPathComponent("tls").path])
+        try Self.run(
+            "/bin/bash",
+            [Fixtures.packageRoot.appendingPathComponent("scripts/dev-certificates.sh").path, folder.appendingPathComponent("other").path])
+        if upstreamConfigured { upstreamPort = try Self.freePort() }
+        if let options = upstream { try startUpstream(options) }
+        try writeConfiguration()
+    }
+
+    deinit {
+        stopAll()
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    func writeConfiguration() throws {
+        var text = """
+            server: {host: 127.0.0.1, port: \(apiPort)}
+            tls:
+              certificate: \(path("tls/server.crt"))
+              privateKey: \(path("tls/server.key"))
+              clientCA: \(path("tls/ca.crt"))
+            storage: {path: \(path("state/gateway.sqlite"))}
+            metrics: {host: 127.0.0.1, port: \(metricsPort)}
+            model: {path: \(Fixtures.packageRoot.appendingPathComponent("Config/models/sheng2022.yaml").path)}
+            profiles: {path: \(Fixtures.packageRoot.appendingPathComponent("Profiles").path)}
+            delivery: {maxAttempts: 5, initialBackoffSeconds: 0.2, maxBackoffSeconds: 0.5, timeoutSeconds: 5}
+
+            """
+        if let upstreamPort {
+            text += """
+                upstream:
+                  baseURL: https://127.0.0.1:\(upstreamPort)
+                  caCertificate: \(path("tls/ca.crt"))
+                  clientCertificate: \(path("tls/client.crt"))
+                  clientPrivateKey: \(path("tls/client.key"))
+
+                """
+        }
+        text += extraConfiguration
+        try text.write(to: folder.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
+    }
+
+    // MARK: - Processes
+
+    func startGateway() throws {
+        let process = Process()
+        process.executableURL = GatewayBinary.url
+        process.arguments = ["serve", "--config", path("gateway.yaml")]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        let log = folder.appendingPathComponent("gateway.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        try process.run()
+        gateway = process
+        try waitUntil("the gateway answers /livez") { (try? self.plain("/livez")) == "ok\n" }
+    }
+
+    func startUpstream(_ options: [String]) throws {
+        guard let port = upstreamPort else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments =
+            [
+                "python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/upstream_fhir_server.py").path, "--port", "\(port)",
+                "--cert", path("tls/server.crt"), "--key", path("tls/server.key"), "--client-ca", path("tls/ca.crt"),
+                "--schema", Fixtures.r4.appendingPathComponent("schema/fhir.schema.json").path,
+            ] + options
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        upstream = process
+        try waitUntil("the upstream answers") { (try? self.upstreamRecords()) != nil }
+    }
+
+    /// SIGTERM: a graceful stop (SIGKILL if it has not stopped within 15 seconds).
+    func stopGateway() {
+        guard let process = gateway else { return }
+        Self.terminate(process)
+        gateway = nil
+    }
+
+    static func terminate(_ process: Process) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning, Date() < deadline { usleep(50_000) }
+        if process.isRunning {
+            Issue.record("process \(process.processIdentifier) did not stop on SIGTERM; killed")
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL: the crash case.
+    func killGateway() {
+        guard let process = gateway, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        gateway = nil
+    }
+
+    func stopUpstream() {
+        guard let process = upstream else { return }
+        Self.terminate(process)
+        upstream = nil
+    }
+
+    func stopAll() {
+        stopGateway()
+        stopUpstream()
+    }
+
+    var gatewayLog: String { (try? String(contentsOf: folder.appendingPathComponent("gateway.log"), encoding: .utf8)) ?? "" }
+
+    // MARK: - Requests
+
+    struct Answer {
+        var status: Int
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
+    }
+
+    /// An HTTPS request to the gateway with curl; `client` picks the certificate: "tls" (trusted),
+    /// "other" (another CA) or nil (none).
+    func request(
+        _ method: String,
+        _ path: String,
+        body: Data? = nil,
+        contentType: String = "application/fhir+json",
+        headers: [String] = [],
+        client: String? = "tls"
+    ) throws -> Answer {
+        var arguments = ["-s", "-S", "--max-time", "20", "-X", method, "--cacert", self.path("tls/ca.crt"), "-o", "-", "-w", "\n%{http_code}"]
+        if let client { arguments += ["--cert", self.path("\(client)/client.crt"), "--key", self.path("\(client)/client.key")] }
+        for header in headers { arguments += ["-H", header] }
+        if let body {
+            let file = folder.appendingPathComponent("body-\(UUID().uuidString)")
+            try body.write(to: file)
+            arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", "@\(file.path)"]
+        }
+        arguments.append("https://127.0.0.1:\(apiPort)\(path)")
+        let (status, output) = try Self.capture("/usr/bin/curl", arguments)
+        guard status == 0, let newline = output.lastIndex(of: UInt8(ascii: "\n")),
+            let code = Int(String(decoding: output[(newline + 1)...], as: UTF8.self))
+        else {
+            return Answer(status: 0, body: output)
+        }
+        return Answer(status: code, body: output[..<newline])
+    }
+
+    func plain(_ path: String) throws -> String {
+        let (status, output) = try Self.capture("/usr/bin/curl", ["-s", "--max-time", "2", "http://127.0.0.1:\(metricsPort)\(path)"])
+        guard status == 0 else { throw CocoaError(.fileReadUnknown) }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// What the test upstream received: `requests` and `resources` by identifier.
+    func upstreamRecords() throws -> [String: Any] {
+        guard let port = upstreamPort else { return [:] }
+        let (status, output) = try Self.capture(
+            "/usr/bin/curl",
+            [
+                "-s", "--max-time", "2", "--cacert", path("tls/ca.crt"), "--cert", path("tls/client.crt"), "--key", path("tls/client.key"),
+                "https://127.0.0.1:\(port)/_records",
+            ]
+        )
+        guard status == 0, let records = try JSONSerialization.jsonObject(with: output) as? [String: Any] else {
+            throw CocoaError(.fileReadUnknown)
+        }
+        return records
+    }
+
+    func upstreamResources() -> [String: [String: Any]] {
+        ((try? upstreamRecords())?["resources"] as? [String: [String: Any]]) ?? [:]
+    }
+
+    func outbox(_ arguments: [String] = ["list"]) throws -> String {
+        let run = try GatewayBinary.run(["outbox"] + arguments + ["--config", path("gateway.yaml")])
+        return run.output
+    }
+
+    // MARK: - Helpers
+
+    func waitUntil(_ what: String, timeout: Double = 20, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(100_000)
+        }
+        Issue.record("timed out waiting until \(what)\n\(gatewayLog.suffix(2000))")
+        throw CocoaError(.userCancelled)
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        try capture(executable, arguments).0
+    }
+
+    static func capture(_ executable: String, _ arguments: [String]) throws -> (Int32, Data) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, data)
+    }
+
+    /// A port nothing listens on now (bound to loopback, then released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CocoaError(.fileReadUnknown) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0 else { throw CocoaError(.fileReadUnknown) }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

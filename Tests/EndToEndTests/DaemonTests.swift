@@ -1,0 +1,226 @@
+import FHIRCore
+import Foundation
+import TestSupport
+import Testing
+
+/// The daemon as an interface engine meets it: the real binary over real TLS, a real SQLite file,
+/// and a real HTTPS upstream in its own process that checks every RiskAssessment against the R4
+/// JSON schema. These tests run one after another (each starts its own processes).
+@Suite(.serialized) struct DaemonTests {
+    // MARK: - Resources of a case
+
+    static func study(_ id: String, patient: String) -> String {
+        #"""
+        {"resourceType":"ImagingStudy","id":"\#(id)","identifier":[{"system":"urn:dicom:uid","value":"urn:oid:1.2.840.99.\#(abs(id.hashValue % 100000))"}],"status":"available","modality":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"MR"}],"subject":{"reference":"Patient/\#(patient)"},"started":"2026-03-02T09:15:00Z"}
+        """#
+    }
+
+    static func adc(_ id: String, patient: String, study: String?, value: String = "0.800", unit: String? = "10*-3.mm2/s", status: String = "final")
+        -> String
+    {
+        let quantity = unit.map { #"{"value":\#(value),"system":"http://unitsofmeasure.org","code":"\#($0)"}"# } ?? #"{"value":\#(value)}"#
+        let link = study.map { #","derivedFrom":[{"reference":"ImagingStudy/\#($0)"}]"# } ?? ""
+        return #"""
+            {"resourceType":"Observation","id":"\#(id)","status":"\#(status)","code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"113041"}]},"subject":{"reference":"Patient/\#(patient)"},"effectiveDateTime":"2026-03-02T09:15:00Z","valueQuantity":\#(quantity)\#(link)}
+            """#
+    }
+
+    static func xml(_ json: String) -> Data {
+        guard let node = FHIRReader().read(Array(json.utf8)).resource else { return Data() }
+        return Data(FHIRXMLWriter().write(node))
+    }
+
+    static func assessments(_ harness: DaemonHarness, patient: String) throws -> [[String: Any]] {
+        let answer = try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/\(patient)")
+        let entries = answer.json?["entry"] as? [[String: Any]] ?? []
+        return entries.compactMap { $0["resource"] as? [String: Any] }
+    }
+
+    static func probability(_ assessment: [String: Any]?) -> String? {
+        guard let prediction = (assessment?["prediction"] as? [[String: Any]])?.first, let value = prediction["probabilityDecimal"] else {
+            return nil
+        }
+        return "\(value)"
+    }
+
+    // MARK: - TLS
+
+    @Test func clientsWithoutACertificateOrFromAnotherCAAreRefused() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        #expect(try harness.request("GET", "/fhir/metadata").status == 200)
+        #expect(try harness.request("GET", "/fhir/metadata", client: nil).status == 0)
+        #expect(try harness.request("GET", "/fhir/metadata", client: "other").status == 0)
+    }
+
+    @Test func checkConfigReportsEveryProblem() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        let broken = """
+            server: {port: 99999}
+            tls: {certificate: /nonexistent/server.crt}
+            storage: {path: /tmp/x.sqlite}
+            model: {path: /nonexistent/model.yaml}
+            profiles: {path: /nonexistent}
+            upstream: {baseURL: ftp://example.org}
+            """
+        try broken.write(toFile: harness.path("broken.yaml"), atomically: true, encoding: .utf8)
+        let run = try GatewayBinary.run(["check-config", "--config", harness.path("broken.yaml")])
+        #expect(run.status == 1)
+        for words in ["server.port", "tls.privateKey is required", "/nonexistent/server.crt", "model.path", "profiles.path", "upstream.baseURL"] {
+            #expect(run.standardError.contains(words), "\(words) missing from:\n\(run.standardError)")
+        }
+        let good = try GatewayBinary.run(["check-config", "--config", harness.path("gateway.yaml")])
+        #expect(good.status == 0, "\(good.standardError)")
+    }
+
+    // MARK: - An interface engine's run
+
+    @Test(arguments: ["json", "xml"])
+    func separateRequestsInEitherOrderYieldOneAssessmentAtTheUpstream(format: String) throws {
+        let harness = try DaemonHarness(upstream: [])
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        let contentType = format == "json" ? "application/fhir+json" : "application/fhir+xml"
+        func body(_ json: String) -> Data { format == "json" ? Data(json.utf8) : Self.xml(json) }
+
+        // Study first, then the ADC (by PUT with the sender's ids).
+        #expect(
+            try harness.request("PUT", "/fhir/ImagingStudy/s1", body: body(Self.study("s1", patient: "a")), contentType: contentType).status == 201)
+        let created = try harness.request(
+            "PUT", "/fhir/Observation/o1", body: body(Self.adc("o1", patient: "a", study: "s1")), contentType: contentType)
+        #expect(created.status == 201, "\(created.text)")
+        // ADC first, then the study (by POST; linked by patient and day).
+        #expect(
+            try harness.request(
+                "POST", "/fhir/Observation", body: body(Self.adc("x", patient: "b", study: nil, value: "1.3")), contentType: contentType
+            ).status == 201)
+        #expect(try Self.assessments(harness, patient: "b").isEmpty)
+        #expect(try harness.request("POST", "/fhir/ImagingStudy", body: body(Self.study("s2", patient: "b")), contentType: contentType).status == 201)
+
+        let first = try Self.assessments(harness, patient: "a")
+        let second = try Self.assessments(harness, patient: "b")
+        #expect(first.count == 1 && second.count == 1)
+        #expect(Self.probability(first.first) == "77.6")
+        #expect(Self.probability(second.first) == "27.5")
+        try harness.waitUntil("both assessments reach the upstream") { harness.upstreamResources().count == 2 }
+        let records = try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []
+        #expect(records.allSatisfy { ($0["answer"] as? Int).map { (200..<300).contains($0) } ?? false }, "\(records)")
+        #expect(records.count == 2, "each case delivered exactly once: \(records)")
+
+        // The same answer in XML when asked.
+        let xml = try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/a", headers: ["Accept: application/fhir+xml"])
+        #expect(xml.text.hasPrefix("<?xml"))
+        #expect(try harness.request("GET", "/fhir/metadata", headers: ["Accept: text/csv"]).status == 406)
+        #expect(try harness.request("POST", "/fhir/Observation", body: Data("a,b".utf8), contentType: "text/csv").status == 415)
+    }
+
+    @Test func aTransactionAndAMessageEachYieldOneAssessment() throws {
+        let harness = try DaemonHarness(upstream: [])
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        let transaction = #"""
+            {"resourceType":"Bundle","type":"transaction","entry":[
+             {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":\#(Self.study("t1", patient: "t").replacingOccurrences(of: "\"id\":\"t1\",", with: "")),"request":{"method":"POST","url":"ImagingStudy"}},
+             {"resource":\#(Self.adc("ta", patient: "t", study: nil).replacingOccurrences(of: "\"id\":\"ta\",", with: "").replacingOccurrences(of: "\"valueQuantity\"", with: "\"derivedFrom\":[{\"reference\":\"urn:uuid:11111111-1111-4111-8111-111111111111\"}],\"valueQuantity\"")),"request":{"method":"POST","url":"Observation"}}]}
+            """#
+        let answer = try harness.request("POST", "/fhir", body: Data(transaction.utf8))
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(answer.json?["type"] as? String == "transaction-response")
+        #expect(try Self.assessments(harness, patient: "t").count == 1)
+
+        let message = #"""
+            {"resourceType":"Bundle","type":"message","entry":[
+             {"fullUrl":"urn:uuid:22222222-2222-4222-8222-222222222222","resource":{"resourceType":"MessageHeader","id":"m-1","eventCoding":{"system":"http://example.org/events","code":"mri-findings"},"source":{"endpoint":"urn:engine"}}},
+             {"fullUrl":"urn:uuid:33333333-3333-4333-8333-333333333333","resource":\#(Self.study("m1", patient: "m"))},
+             {"fullUrl":"urn:uuid:44444444-4444-4444-8444-444444444444","resource":\#(Self.adc("ma", patient: "m", study: "m1"))}]}
+            """#
+        let response = try harness.request("POST", "/fhir/$process-message", body: Data(message.utf8))
+        #expect(response.status == 200, "\(response.text)")
+        let entries = response.json?["entry"] as? [[String: Any]] ?? []
+        let header = entries.first?["resource"] as? [String: Any]
+        #expect((header?["response"] as? [String: Any])?["identifier"] as? String == "m-1")
+        #expect((header?["response"] as? [String: Any])?["code"] as? String == "ok")
+        #expect(entries.contains { ($0["resource"] as? [String: Any])?["resourceType"] as? String == "RiskAssessment" })
+
+        // Resending the message: the same answer, no second assessment, no second delivery.
+        let again = try harness.request("POST", "/fhir/$process-message", body: Data(message.utf8))
+        #expect(again.body == response.body)
+        try harness.waitUntil("both assessments reach the upstream") { harness.upstreamResources().count == 2 }
+        usleep(1_000_000)
+        let records = try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []
+        #expect(records.count == 2, "\(records)")
+    }
+
+    // MARK: - Delivery
+
+    @Test func anUpstreamThatFailsFirstGetsTheAssessmentLaterOnce() throws {
+        let harness = try DaemonHarness(upstream: ["--fail-first", "2"])
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(Self.study("s", patient: "r").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/Observation/o", body: Data(Self.adc("o", patient: "r", study: "s").utf8)).status == 201)
+        try harness.waitUntil("the assessment is delivered after two failures") { harness.upstreamResources().count == 1 }
+        let answers = (try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? Int }
+        #expect(answers == [503, 503, 201])
+    }
+
+    @Test func anUpstreamRefusalIsADeadLetterAndOtherCasesGoThrough() throws {
+        let harness = try DaemonHarness(upstream: ["--reject-subject", "Patient/bad"])
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        for patient in ["bad", "good"] {
+            #expect(
+                try harness.request("PUT", "/fhir/ImagingStudy/s-\(patient)", body: Data(Self.study("s-\(patient)", patient: patient).utf8)).status
+                    == 201)
+            #expect(
+                try harness.request(
+                    "PUT", "/fhir/Observation/o-\(patient)", body: Data(Self.adc("o-\(patient)", patient: patient, study: "s-\(patient)").utf8)
+                )
+                .status == 201
+            )
+        }
+        try harness.waitUntil("the good case is delivered") { harness.upstreamResources().count == 1 }
+        try harness.waitUntil("the refused case is a dead letter") {
+            (try? harness.outbox(["dead-letters"]))?.contains("refused by this server") == true
+        }
+        #expect(try harness.outbox(["list", "--state", "delivered"]).split(separator: "\n").count == 1)
+    }
+
+    @Test func anAssessmentAcceptedBeforeAKillIsDeliveredOnceAfterTheRestart() throws {
+        let harness = try DaemonHarness()  // the upstream is configured but down
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(Self.study("s", patient: "k").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/Observation/o", body: Data(Self.adc("o", patient: "k", study: "s").utf8)).status == 201)
+        harness.killGateway()
+        try harness.startUpstream([])
+        try harness.startGateway()
+        try harness.waitUntil("the assessment is delivered after the restart") { harness.upstreamResources().count == 1 }
+        usleep(1_000_000)
+        let answers = (try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? Int }
+        #expect(answers == [201], "\(answers)")
+    }
+
+    // MARK: - Bad input
+
+    @Test func refusedInputLeavesNothingBehind() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        let noUnit = try harness.request("PUT", "/fhir/Observation/o", body: Data(Self.adc("o", patient: "n", study: "s", unit: nil).utf8))
+        #expect(noUnit.status == 422, "\(noUnit.text)")
+        #expect(noUnit.text.contains("no unit"))
+        let broken = try harness.request("POST", "/fhir/Observation", body: Data(#"{"resourceType":"Observation","status":"final""#.utf8))
+        #expect(broken.status == 400)
+        #expect(broken.json?["resourceType"] as? String == "OperationOutcome")
+        let wrongType = try harness.request("POST", "/fhir/Observation", body: Data(Self.study("s", patient: "n").utf8))
+        #expect(wrongType.status == 400)
+        // The study arrives: had the refused ADC been stored, this would score.
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(Self.study("s", patient: "n").utf8)).status == 201)
+        #expect(try Self.assessments(harness, patient: "n").isEmpty)
+        #expect(try harness.outbox().isEmpty)
+        let tooLarge = try harness.request("POST", "/fhir/Observation", body: Data(repeating: UInt8(ascii: " "), count: 2 * 1_048_576))
+        #expect(tooLarge.status == 413)
+    }
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""A real HTTPS FHIR endpoint for the end-to-end tests: it receives the gateway's RiskAssessments
+as conditional updates (PUT /RiskAssessment?identifier=system|value), checks each one against the
+official R4 JSON schema, and keeps them by identifier, recording every request.
+
+  upstream_fhir_server.py --port P --cert C --key K --schema fhir.schema.json [--client-ca CA]
+                          [--fail-first N] [--reject-subject Patient/x] [--token T]
+
+GET /_records answers the record as JSON: {"requests": [...], "resources": {identifier: resource}}.
+Binds 127.0.0.1 only. Writes its port to stdout when ready.
+"""
+import argparse
+import json
+import signal
+import ssl
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jsonschema
+
+
+def main():
+    # A parent may start us with SIGTERM blocked (threads of libdispatch block signals and the
+    # mask is inherited); the tests stop us with SIGTERM.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--schema", required=True)
+    parser.add_argument("--client-ca")
+    parser.add_argument("--fail-first", type=int, default=0)
+    parser.add_argument("--reject-subject")
+    parser.add_argument("--token")
+    args = parser.parse_args()
+
+    with open(args.schema, encoding="utf-8") as f:
+        schema = json.load(f)
+    validator = jsonschema.Draft6Validator(
+        {"$schema": schema.get("$schema"), "definitions": schema["definitions"], "$ref": "#/definitions/RiskAssessment"}
+    )
+    lock = threading.Lock()
+    state = {"requests": [], "resources": {}, "failures_left": args.fail_first}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_):
+            pass
+
+        def answer(self, status, body, content_type="application/fhir+json"):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def outcome(self, status, text):
+            self.answer(status, {"resourceType": "OperationOutcome",
+                                 "issue": [{"severity": "error", "code": "invalid", "diagnostics": text}]})
+
+        def do_GET(self):
+            if self.path == "/_records":
+                with lock:
+                    self.answer(200, {"requests": state["requests"], "resources": state["resources"]}, "application/json")
+            else:
+                self.outcome(404, "not found")
+
+        def do_PUT(self):
+            url = urllib.parse.urlparse(self.path)
+            query = urllib.parse.parse_qs(url.query)
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            record = {"method": "PUT", "path": url.path, "identifier": query.get("identifier", [""])[0],
+                      "contentType": self.headers.get("Content-Type"), "authorization": self.headers.get("Authorization")}
+            with lock:
+                state["requests"].append(record)
+                if state["failures_left"] > 0:
+                    state["failures_left"] -= 1
+                    record["answer"] = 503
+                    self.outcome(503, "temporarily unavailable (test)")
+                    return
+            if args.token and self.headers.get("Authorization") != f"Bearer {args.token}":
+                record["answer"] = 401
+                self.outcome(401, "missing or wrong bearer token")
+                return
+            if url.path != "/RiskAssessment" or "|" not in record["identifier"]:
+                record["answer"] = 400
+                self.outcome(400, "expected a conditional update PUT /RiskAssessment?identifier=system|value")
+                return
+            try:
+                resource = json.loads(body)
+            except ValueError as error:
+                record["answer"] = 400
+                self.outcome(400, f"not JSON: {error}")
+                return
+            errors = [e.message for e in validator.iter_errors(resource)]
+            identifiers = [f"{i.get('system')}|{i.get('value')}" for i in resource.get("identifier", [])]
+            if errors:
+                record["answer"] = 400
+                record["schemaErrors"] = errors
+                self.outcome(400, "; ".join(errors[:5]))
+                return
+            if record["identifier"] not in identifiers:
+                record["answer"] = 400
+                self.outcome(400, "the identifier in the URL is not the resource's")
+                return
+            if args.reject_subject and resource.get("subject", {}).get("reference") == args.reject_subject:
+                record["answer"] = 422
+                self.outcome(422, f"subject {args.reject_subject} is refused by this server (test)")
+                return
+            with lock:
+                created = record["identifier"] not in state["resources"]
+                state["resources"][record["identifier"]] = resource
+                record["answer"] = 201 if created else 200
+            self.answer(201 if created else 200, resource)
+
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(args.cert, args.key)
+    if args.client_ca:
+        context.load_verify_locations(args.client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
