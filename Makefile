@@ -1,7 +1,6 @@
 # fhir-risk-gateway — the two set-up commands are `make run` and `make test` (see README.md).
 SWIFT ?= swift
 SCHEMAS := Tests/Fixtures/fhir-examples/R4/schema
-EXAMPLE ?= Tests/Fixtures/fhir-examples/R4/Observation-example.json
 GENERATED_DEFINITIONS := Sources/FHIRCore/Generated/R4Definitions+Table.swift
 
 .PHONY: deps build test run generate check-generated bench clean
@@ -16,14 +15,13 @@ build: deps
 test: build check-generated
 	$(SWIFT) test --skip-build
 
-# Until the daemon exists, `make run` builds the CLI, validates and converts an example and scores
-# an example case.
+# Builds the daemon and starts it on https://127.0.0.1:8443 (mutual TLS, development certificates
+# generated on first use in .dev/) with the embedded SQLite store; see README.md for a curl to try.
 run: deps
 	$(SWIFT) build -c release --product fhir-risk-gateway
-	.build/release/fhir-risk-gateway version
-	.build/release/fhir-risk-gateway validate $(EXAMPLE)
-	.build/release/fhir-risk-gateway convert $(EXAMPLE) --to xml
-	.build/release/fhir-risk-gateway score Tests/Fixtures/cases/icca-case.json
+	scripts/dev-config.sh
+	.build/release/fhir-risk-gateway check-config --config .dev/gateway.yaml
+	.build/release/fhir-risk-gateway serve --config .dev/gateway.yaml
 
 # Regenerates the R4 definitions table (and the typed model) from the R4 schemas.
 generate:

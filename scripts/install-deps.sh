@@ -3,7 +3,7 @@
 # Idempotent: on a machine that has them all it does nothing and needs no root.
 set -euo pipefail
 
-packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3)
+packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 openssl curl zlib1g-dev)
 
 missing=()
 for p in "${packages[@]}"; do
