@@ -106,8 +106,8 @@ def main():
                 self.outcome(400, "the identifier in the URL is not the resource's")
                 return
             if args.reject_subject and resource.get("subject", {}).get("reference") == args.reject_subject:
-                record["answer"] = 422
-                self.outcome(422, f"subject {args.reject_subject} is refused by this server (test)")
+                record["answer"] = 400
+                self.outcome(400, f"subject {args.reject_subject} is refused by this server (test)")
                 return
             with lock:
                 created = record["identifier"] not in state["resources"]
