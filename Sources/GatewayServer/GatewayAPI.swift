@@ -148,37 +148,61 @@ struct GatewayAPI: Sendable {
         var all = try Self.entriesWithIDs(bundle)
         all.removeAll { $0.resource.type.name == "MessageHeader" }
         let incoming = all.filter { CaseProcessor.accepted.contains($0.resource.type.name) }
-        let requestID = header.value(of: "id") ?? ""
         let key = "message|" + (header.value(of: "id") ?? Self.hash(bytes))
-        return try await commit(request, bytes: bytes, format: format, key: key) { transaction, now in
-            let outcome = try processor.ingest(incoming, in: transaction, now: now)
-            let event = header.child(named: "eventCoding")
-            var responseHeader = MessageHeader(
-                event: .coding(
-                    Coding(system: event?.value(of: "system").map { FHIRPrimitive($0) }, code: event?.value(of: "code").map { FHIRPrimitive($0) })
-                ),
-                source: MessageHeader.Source(endpoint: "urn:fhir-risk-gateway", name: "fhir-risk-gateway"),
-                id: FHIRPrimitive(UUID().uuidString.lowercased()),
-                response: MessageHeader.Response(identifier: FHIRPrimitive(requestID), code: "ok")
-            )
-            if header.child(named: "eventCoding") == nil {
-                responseHeader.event = .uri(FHIRPrimitive(header.value(of: "eventUri") ?? "urn:fhir-risk-gateway:unknown-event"))
+        do {
+            return try await commit(request, bytes: bytes, format: format, key: key) { transaction, now in
+                let outcome = try processor.ingest(incoming, in: transaction, now: now)
+                return (200, Self.responseMessage(to: header, code: "ok", assessments: outcome.changed, issues: [], now: now), nil)
             }
-            var response = Bundle(
-                type: "message",
-                entry: [Bundle.Entry(fullUrl: FHIRPrimitive("urn:uuid:\(responseHeader.id?.value ?? "")"), resource: .messageHeader(responseHeader))],
-                identifier: Identifier(system: "urn:ietf:rfc:3986", value: FHIRPrimitive("urn:uuid:\(UUID().uuidString.lowercased())")),
-                timestamp: FHIRPrimitive(FHIRInstant(fhirText: CaseProcessor.timestamp(now)))
-            )
-            for assessment in outcome.changed {
-                if case .riskAssessment(let model)? = try? AnyResource(node: try node(assessment.json)) {
-                    response.entry.append(Bundle.Entry(fullUrl: FHIRPrimitive(assessment.identifier), resource: .riskAssessment(model)))
-                    responseHeader.focus.append(Reference(reference: FHIRPrimitive(assessment.identifier)))
-                }
-            }
-            response.entry[0].resource = .messageHeader(responseHeader)
-            return (200, response.node, nil)
+        } catch let refusal as CaseProcessor.Refusal {
+            // The content was refused: a response message saying so, with the reasons; nothing was stored.
+            let answer = Self.responseMessage(to: header, code: "fatal-error", assessments: [], issues: refusal.issues, now: Date())
+            return FHIRHTTP.response(HTTPResponse.Status(code: refusal.status), resource: answer, format: format)
+        } catch let failure as FHIRHTTP.Failure {
+            throw failure
+        } catch {
+            // The store failed: the sender should try again; nothing was stored.
+            let issue = FHIRIssue(severity: .error, code: .transient, diagnostics: "The gateway could not store the message; send it again")
+            let answer = Self.responseMessage(to: header, code: "transient-error", assessments: [], issues: [issue], now: Date())
+            return FHIRHTTP.response(.serviceUnavailable, resource: answer, format: format)
         }
+    }
+
+    /// The response message to a request's MessageHeader: `ok` with the RiskAssessments made, or
+    /// `fatal-error` / `transient-error` with an OperationOutcome in `response.details`.
+    static func responseMessage(to header: FHIRNode, code: String, assessments: [StoredAssessment], issues: [FHIRIssue], now: Date) -> FHIRNode {
+        let reader = FHIRReader()
+        let event = header.child(named: "eventCoding")
+        var responseHeader = MessageHeader(
+            event: .coding(
+                Coding(system: event?.value(of: "system").map { FHIRPrimitive($0) }, code: event?.value(of: "code").map { FHIRPrimitive($0) })),
+            source: MessageHeader.Source(endpoint: "urn:fhir-risk-gateway", name: "fhir-risk-gateway"),
+            id: FHIRPrimitive(UUID().uuidString.lowercased()),
+            response: MessageHeader.Response(identifier: FHIRPrimitive(header.value(of: "id") ?? ""), code: FHIRPrimitive(code))
+        )
+        if event == nil {
+            responseHeader.event = .uri(FHIRPrimitive(header.value(of: "eventUri") ?? "urn:fhir-risk-gateway:unknown-event"))
+        }
+        var entries: [FHIRModels.Bundle.Entry] = []
+        if !issues.isEmpty, case .operationOutcome(let outcome)? = try? AnyResource(node: .operationOutcome(issues)) {
+            let url = "urn:uuid:\(UUID().uuidString.lowercased())"
+            responseHeader.response?.details = Reference(reference: FHIRPrimitive(url))
+            entries.append(Bundle.Entry(fullUrl: FHIRPrimitive(url), resource: .operationOutcome(outcome)))
+        }
+        for assessment in assessments {
+            guard let node = reader.read(assessment.json, format: .json, validate: false).resource,
+                case .riskAssessment(let model)? = try? AnyResource(node: node)
+            else { continue }
+            entries.append(Bundle.Entry(fullUrl: FHIRPrimitive(assessment.identifier), resource: .riskAssessment(model)))
+            responseHeader.focus.append(Reference(reference: FHIRPrimitive(assessment.identifier)))
+        }
+        let headerEntry = Bundle.Entry(fullUrl: FHIRPrimitive("urn:uuid:\(responseHeader.id?.value ?? "")"), resource: .messageHeader(responseHeader))
+        return Bundle(
+            type: "message",
+            entry: [headerEntry] + entries,
+            identifier: Identifier(system: "urn:ietf:rfc:3986", value: FHIRPrimitive("urn:uuid:\(UUID().uuidString.lowercased())")),
+            timestamp: FHIRPrimitive(FHIRInstant(fhirText: CaseProcessor.timestamp(now)))
+        ).node
     }
 
     /// The entries of a Bundle to store, each with an id (the sender's, or a new one), and every

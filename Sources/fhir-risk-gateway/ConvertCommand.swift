@@ -20,13 +20,7 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         let reader = FHIRReader()
-        let bytes: [UInt8]
-        do {
-            bytes = try InputFile.read(file, limit: reader.limits.maxBytes)
-        } catch {
-            writeToStandardError(error.description + "\n")
-            throw ExitCode(2)
-        }
+        let bytes = try InputFile.readForCommand(file, limit: reader.limits.maxBytes)
         let result = reader.read(bytes)
         guard result.isValid, let resource = result.resource else {
             writeToStandardError(FHIRJSONWriter(style: .pretty).string(result.operationOutcome))

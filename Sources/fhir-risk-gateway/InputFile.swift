@@ -1,3 +1,5 @@
+import ArgumentParser
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -6,6 +8,17 @@
 enum InputFile {
     struct Unreadable: Error, CustomStringConvertible {
         var description: String
+    }
+
+    /// Reads the file for a command: an unreadable file is reported on standard error and ends
+    /// the command with exit code 2.
+    static func readForCommand(_ path: String, limit: Int) throws -> [UInt8] {
+        do {
+            return try read(path, limit: limit)
+        } catch {
+            writeToStandardError(error.description + "\n")
+            throw ExitCode(2)
+        }
     }
 
     static func read(_ path: String, limit: Int) throws(Unreadable) -> [UInt8] {

@@ -49,13 +49,7 @@ struct ScoreCommand: ParsableCommand {
         var documents: [FHIRNode] = []
         var issues: [FHIRIssue] = []
         for file in self.files {
-            let bytes: [UInt8]
-            do {
-                bytes = try InputFile.read(file, limit: reader.limits.maxBytes)
-            } catch {
-                writeToStandardError(error.description + "\n")
-                throw ExitCode(2)
-            }
+            let bytes = try InputFile.readForCommand(file, limit: reader.limits.maxBytes)
             let result = reader.read(bytes)
             issues += result.issues.filter(\.isError)
             if result.isValid, let resource = result.resource { documents.append(resource) }

@@ -17,13 +17,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let reader = FHIRReader()
-        let bytes: [UInt8]
-        do {
-            bytes = try InputFile.read(file, limit: reader.limits.maxBytes)
-        } catch {
-            writeToStandardError(error.description + "\n")
-            throw ExitCode(2)
-        }
+        let bytes = try InputFile.readForCommand(file, limit: reader.limits.maxBytes)
         let result = reader.read(bytes)
         writeToStandardOutput(FHIRJSONWriter(style: compact ? .compact : .pretty).write(result.operationOutcome))
         if !result.isValid { throw ExitCode(1) }

@@ -152,6 +152,25 @@ import Testing
         #expect(records.count == 2, "\(records)")
     }
 
+    @Test func aRefusedMessageGetsAFatalErrorResponseMessage() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        let message = #"""
+            {"resourceType":"Bundle","type":"message","entry":[
+             {"fullUrl":"urn:uuid:55555555-5555-4555-8555-555555555555","resource":{"resourceType":"MessageHeader","id":"m-bad","eventUri":"urn:example:mri-findings","source":{"endpoint":"urn:engine"}}},
+             {"fullUrl":"urn:uuid:66666666-6666-4666-8666-666666666666","resource":\#(Self.adc("mb", patient: "mb", study: nil, unit: nil))}]}
+            """#
+        let response = try harness.request("POST", "/fhir/$process-message", body: Data(message.utf8))
+        #expect(response.status == 422, "\(response.text)")
+        let entries = response.json?["entry"] as? [[String: Any]] ?? []
+        let header = entries.first?["resource"] as? [String: Any]
+        #expect((header?["response"] as? [String: Any])?["code"] as? String == "fatal-error")
+        #expect((header?["response"] as? [String: Any])?["identifier"] as? String == "m-bad")
+        #expect(entries.contains { ($0["resource"] as? [String: Any])?["resourceType"] as? String == "OperationOutcome" })
+        #expect(response.text.contains("no unit"))
+    }
+
     // MARK: - Delivery
 
     @Test func anUpstreamThatFailsFirstGetsTheAssessmentLaterOnce() throws {
