@@ -33,6 +33,8 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        // zlib, for gzip request bodies.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // A strict JSON reader over UTF-8 bytes: exact number text, no duplicate keys, limits.
         .target(name: "StrictJSON", swiftSettings: swiftSettings),
         // A hardened XML reader on libxml2's streaming reader: no DOCTYPE, no entities, limits.
@@ -68,7 +70,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "FHIRCore", "FHIRModels", "RiskModel", "Storage",
+                "FHIRCore", "FHIRModels", "RiskModel", "Storage", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -239,7 +239,22 @@ struct GatewayAPI: Sendable {
         } catch {
             throw FHIRHTTP.Failure(.contentTooLarge, code: .tooLong, "The request body is larger than the limit of \(limit) bytes")
         }
-        let bytes = Array(buffer.readableBytesView)
+        var bytes = Array(buffer.readableBytesView)
+        switch request.headers[.contentEncoding]?.lowercased() {
+        case nil, "identity":
+            break
+        case "gzip":
+            do {
+                bytes = try GzipBody.inflate(bytes, limit: limit)
+            } catch .tooLarge {
+                throw FHIRHTTP.Failure(.contentTooLarge, code: .tooLong, "The decompressed request body is larger than the limit of \(limit) bytes")
+            } catch {
+                throw FHIRHTTP.Failure(.badRequest, code: .structure, "The request body is not valid gzip")
+            }
+        case let other?:
+            throw FHIRHTTP.Failure(
+                .unsupportedMediaType, code: .notSupported, "Content-Encoding '\(other)' is not supported: send gzip or no encoding")
+        }
         let result = reader.read(bytes, format: declared)
         guard result.isValid, let resource = result.resource else {
             throw FHIRHTTP.Failure(FHIRHTTP.status(for: result.issues), result.issues.filter(\.isError))

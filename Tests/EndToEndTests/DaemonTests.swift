@@ -171,6 +171,26 @@ import Testing
         #expect(response.text.contains("no unit"))
     }
 
+    @Test func gzipBodiesAreReadAndBombsRefused() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        func gzip(_ data: Data) throws -> Data {
+            let file = harness.path("plain-\(UUID().uuidString)")
+            try data.write(to: URL(fileURLWithPath: file))
+            return try DaemonHarness.capture("/bin/gzip", ["-c", file]).1
+        }
+        let study = try gzip(Data(Self.study("gz", patient: "gz").utf8))
+        let accepted = try harness.request("PUT", "/fhir/ImagingStudy/gz", body: study, headers: ["Content-Encoding: gzip"])
+        #expect(accepted.status == 201, "\(accepted.text)")
+        // 20 MB of spaces compress to about 20 KB: refused by the cap on the decompressed size.
+        let bomb = try gzip(Data(repeating: UInt8(ascii: " "), count: 20 * 1_048_576))
+        #expect(bomb.count < 100_000)
+        let refused = try harness.request("POST", "/fhir/Observation", body: bomb, headers: ["Content-Encoding: gzip"])
+        #expect(refused.status == 413, "\(refused.text)")
+        #expect(try harness.request("POST", "/fhir/Observation", body: Data("x".utf8), headers: ["Content-Encoding: br"]).status == 415)
+    }
+
     // MARK: - Delivery
 
     @Test func anUpstreamThatFailsFirstGetsTheAssessmentLaterOnce() throws {

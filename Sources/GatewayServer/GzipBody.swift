@@ -1,0 +1,42 @@
+import CZlib
+
+/// Inflates a gzip request body with a cap on the decompressed size, so a small compressed body
+/// cannot expand into gigabytes (a "zip bomb").
+enum GzipBody {
+    enum Failure: Error {
+        case tooLarge
+        case corrupt
+    }
+
+    static func inflate(_ compressed: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
+        var stream = z_stream()
+        guard czlib_inflate_init_gzip(&stream) == Z_OK else { throw .corrupt }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var input = compressed
+        var status: Int32 = Z_OK
+        input.withUnsafeMutableBufferPointer { source in
+            stream.next_in = source.baseAddress
+            stream.avail_in = UInt32(source.count)
+            repeat {
+                chunk.withUnsafeMutableBufferPointer { destination in
+                    stream.next_out = destination.baseAddress
+                    stream.avail_out = UInt32(destination.count)
+                    status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                    let produced = destination.count - Int(stream.avail_out)
+                    if output.count + produced > limit {
+                        status = Z_MEM_ERROR  // marks "over the limit" below
+                        return
+                    }
+                    output.append(contentsOf: destination[0..<produced])
+                }
+            } while status == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0)
+        }
+        switch status {
+        case Z_STREAM_END: return output
+        case Z_MEM_ERROR: throw .tooLarge
+        default: throw .corrupt
+        }
+    }
+}
