@@ -15,7 +15,7 @@ struct GatewayAPI: Sendable {
     let limits: GatewayConfiguration.Limits
     let reader = FHIRReader()
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<GatewayRequestContext>) {
         router.get("/fhir/metadata") { request, _ in
             try await respond(request) { format in FHIRHTTP.response(.ok, resource: CapabilityStatementBuilder.statement().node, format: format) }
         }

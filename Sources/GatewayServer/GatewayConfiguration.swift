@@ -16,6 +16,9 @@ public struct GatewayConfiguration: Sendable {
         public var privateKey: String
         /// When set, clients must present a certificate issued by this CA (mutual TLS).
         public var clientCA: String?
+        /// When not empty (and `clientCA` is set), the client certificate's subject common name
+        /// must be one of these; others get 403.
+        public var allowedClientNames: [String]
     }
 
     public struct Upstream: Sendable {
@@ -122,8 +125,12 @@ public struct GatewayConfiguration: Sendable {
         let tls = TLS(
             certificate: required("tls.certificate"),
             privateKey: required("tls.privateKey"),
-            clientCA: string("tls.clientCA")
+            clientCA: string("tls.clientCA"),
+            allowedClientNames: reader.stringArray(forKey: "tls.allowedClientNames") ?? []
         )
+        if !tls.allowedClientNames.isEmpty, tls.clientCA == nil {
+            problems.append("tls.allowedClientNames needs tls.clientCA: without mutual TLS there is no client certificate to check")
+        }
         readableFile("tls.certificate", tls.certificate)
         readableFile("tls.privateKey", tls.privateKey)
         readableFile("tls.clientCA", tls.clientCA)

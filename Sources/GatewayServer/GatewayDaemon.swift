@@ -25,7 +25,10 @@ public enum GatewayDaemon {
 
         let processor = CaseProcessor(codes: codes, parameters: parameters, scoreWithoutStudy: configuration.scoreWithoutStudy)
         let api = GatewayAPI(store: store, processor: processor, limits: configuration.limits)
-        let router = Router()
+        let router = Router(context: GatewayRequestContext.self)
+        if !configuration.tls.allowedClientNames.isEmpty {
+            router.add(middleware: ClientNameMiddleware(allowed: Set(configuration.tls.allowedClientNames)))
+        }
         api.register(on: router)
 
         let tls = try serverTLS(configuration.tls)

@@ -17,6 +17,10 @@ final class DaemonHarness: @unchecked Sendable {
     private var gateway: Process?
     private var upstream: Process?
     private var extraConfiguration: String
+    /// `tls.allowedClientNames`, when not empty.
+    var allowedClientNames: [String] = [] {
+        didSet { try? writeConfiguration() }
+    }
 
     /// - Parameter upstream: start the test upstream now (its options), nil for no upstream.
     init(upstream: [String]? = nil, upstreamConfigured: Bool = true, extraConfiguration: String = "") throws {
@@ -49,6 +53,7 @@ final class DaemonHarness: @unchecked Sendable {
               certificate: \(path("tls/server.crt"))
               privateKey: \(path("tls/server.key"))
               clientCA: \(path("tls/ca.crt"))
+              allowedClientNames: [\(allowedClientNames.joined(separator: ", "))]
             storage: {path: \(path("state/gateway.sqlite"))}
             metrics: {host: 127.0.0.1, port: \(metricsPort)}
             model: {path: \(Fixtures.packageRoot.appendingPathComponent("Config/models/sheng2022.yaml").path)}

@@ -54,6 +54,20 @@ import Testing
         #expect(try harness.request("GET", "/fhir/metadata", client: "other").status == 0)
     }
 
+    @Test func anAllowListAdmitsOnlyTheNamedClients() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        harness.allowedClientNames = ["interface-engine"]  // the development client certificate's CN
+        try harness.startGateway()
+        #expect(try harness.request("GET", "/fhir/metadata").status == 200)
+        harness.stopGateway()
+        harness.allowedClientNames = ["another-engine"]
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        let refused = try harness.request("GET", "/fhir/metadata")
+        #expect(refused.status == 403, "\(refused.text)")
+        #expect(refused.text.contains("CN=interface-engine"))
+    }
+
     @Test func checkConfigReportsEveryProblem() throws {
         let harness = try DaemonHarness(upstreamConfigured: false)
         let broken = """

@@ -1,0 +1,39 @@
+import FHIRCore
+import Hummingbird
+import NIOSSL
+import SwiftASN1
+import X509
+
+/// With `tls.allowedClientNames`, only clients whose certificate (already verified against
+/// `tls.clientCA` at the handshake) names one of them in its subject common name get in; the
+/// others get 403 with an OperationOutcome. Checked per request, after the handshake, so that the
+/// chain verification stays BoringSSL's.
+struct ClientNameMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let allowed: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let name = try? await context.channel.nioSSL_peerCertificate().get().flatMap(Self.commonName)
+        guard let name, allowed.contains(name) else {
+            let format = (try? FHIRHTTP.responseFormat(request)) ?? .json
+            let failure = FHIRHTTP.Failure(
+                .forbidden,
+                code: .forbidden,
+                "The client certificate's subject (\(name.map { "CN=\($0)" } ?? "no common name")) is not on this gateway's allow-list"
+            )
+            return FHIRHTTP.outcome(failure, format: format)
+        }
+        return try await next(request, context)
+    }
+
+    /// The subject's common name of a certificate.
+    static func commonName(_ certificate: NIOSSLCertificate) -> String? {
+        guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else { return nil }
+        for relativeName in parsed.subject {
+            for attribute in relativeName where attribute.type == .RDNAttributeType.commonName {
+                return attribute.value.description
+            }
+        }
+        return nil
+    }
+}
