@@ -57,9 +57,9 @@ public struct CaseResources: Sendable {
         self.entries = entries
     }
 
-    /// The entry a reference points at, if it is among these resources.
-    func resolve(_ reference: String?) -> Entry? {
+    /// The index of the entry a reference points at, if it is among these resources.
+    func resolve(_ reference: String?) -> Int? {
         guard let reference else { return nil }
-        return entries.first { $0.keys.contains(reference) }
+        return entries.firstIndex { $0.keys.contains(reference) }
     }
 }

@@ -87,7 +87,7 @@ public struct FeatureExtractor: Sendable {
         var cases: [CaseFeatures] = []
         for key in order {
             guard let group = groups[key], group.contains(where: { $0.feature == .adc }) else { continue }
-            let study = key.study.map { (entry: resources.entries[$0], study: studies[$0]) }
+            let study = key.study.map { (index: $0, entry: resources.entries[$0], study: studies[$0]) }
             if let features = features(of: group, study: study, resources: resources, issues: &issues) {
                 cases.append(features)
             }
@@ -150,11 +150,7 @@ public struct FeatureExtractor: Sendable {
     ) -> Int? {
         let links = finding.observation.derivedFrom + finding.observation.partOf
         for link in links {
-            guard let target = link.reference?.value, let entry = resources.resolve(target) else { continue }
-            guard case .imagingStudy = entry.resource else { continue }
-            if let index = resources.entries.firstIndex(where: { $0.path == entry.path }), studies[index] != nil {
-                return index
-            }
+            if let index = resources.resolve(link.reference?.value), studies[index] != nil { return index }
         }
         guard let day = finding.effective?.prefix(10) else { return nil }
         let sameDay = studies.filter { _, study in
@@ -167,7 +163,7 @@ public struct FeatureExtractor: Sendable {
 
     func features(
         of findings: [Finding],
-        study: (entry: CaseResources.Entry, study: ImagingStudy?)?,
+        study: (index: Int, entry: CaseResources.Entry, study: ImagingStudy?)?,
         resources: CaseResources,
         issues: inout [FHIRIssue]
     ) -> CaseFeatures? {
@@ -285,7 +281,7 @@ public struct FeatureExtractor: Sendable {
                 basis.append(Reference(display: FHIRPrimitive("\(entry.resource.node.type.name) without id at \(entry.path)")))
             }
         }
-        if let study, let index = resources.entries.firstIndex(where: { $0.path == study.entry.path }) { add(index) }
+        if let study { add(study.index) }
         for (finding, _) in used { add(finding.entryIndex) }
         for finding in secondary { add(finding.entryIndex) }
 

@@ -116,11 +116,10 @@ struct FHIRJSONDecoder {
         return children
     }
 
+    /// "Unknown element", naming the allowed types when the name looks like a choice (`valueFoo`).
     private func unknownElementMessage(_ key: String, in type: FHIRType) -> String {
-        if type.name == "Extension" || type.elements.contains(where: { $0.isChoice && key.hasPrefix($0.name) }) {
-            if let choice = type.elements.first(where: { $0.isChoice && key.hasPrefix($0.name) && key != $0.name }) {
-                return "Unknown element '\(key)' in \(type.name): \(choice.displayName) allows the types \(choice.typeNames.joined(separator: ", "))"
-            }
+        if let choice = type.elements.first(where: { $0.isChoice && key.hasPrefix($0.name) && key != $0.name }) {
+            return "Unknown element '\(key)' in \(type.name): \(choice.displayName) allows the types \(choice.typeNames.joined(separator: ", "))"
         }
         return "Unknown element '\(key)' in \(type.name)"
     }

@@ -2,9 +2,7 @@ extension FHIRNode {
     /// An OperationOutcome resource listing `issues`; with no issue, one `informational` issue
     /// saying all is well (R4 requires at least one issue).
     public static func operationOutcome(_ issues: [FHIRIssue], definitions: R4Definitions = .r4) -> FHIRNode {
-        guard var outcome = FHIRNode(resourceType: "OperationOutcome", definitions: definitions),
-            let issueType = definitions.type("OperationOutcome.Issue")
-        else {
+        guard var outcome = FHIRNode(resourceType: "OperationOutcome", definitions: definitions) else {
             preconditionFailure("the R4 definitions lack OperationOutcome")
         }
         let listed =
@@ -21,7 +19,6 @@ extension FHIRNode {
             if let expression = issue.expression {
                 node.append("expression", value: expression)
             }
-            _ = issueType
             outcome.children.append(node)
         }
         return outcome
