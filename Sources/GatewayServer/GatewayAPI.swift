@@ -10,6 +10,9 @@ import Storage
 
 /// The FHIR endpoints of the gateway (base `/fhir`).
 struct GatewayAPI: Sendable {
+    /// The resource types the gateway takes in (create and update only).
+    static let inputTypes = ["Observation", "ImagingStudy", "Patient"]
+
     let store: any GatewayStore
     let processor: CaseProcessor
     let limits: GatewayConfiguration.Limits
@@ -19,7 +22,7 @@ struct GatewayAPI: Sendable {
         router.get("/fhir/metadata") { request, _ in
             try await respond(request) { format in FHIRHTTP.response(.ok, resource: CapabilityStatementBuilder.statement().node, format: format) }
         }
-        for type in ["Observation", "ImagingStudy", "Patient"] {
+        for type in Self.inputTypes {
             router.post("/fhir/\(type)") { request, _ in try await create(request, type: type) }
             router.put("/fhir/\(type)/:id") { request, context in
                 try await update(request, type: type, id: context.parameters.get("id") ?? "")
@@ -27,6 +30,28 @@ struct GatewayAPI: Sendable {
         }
         router.post("/fhir") { request, _ in try await bundle(request, messageOnly: false) }
         router.post("/fhir/$process-message") { request, _ in try await bundle(request, messageOnly: true) }
+        // Anything else under /fhir is an OperationOutcome: 405 for a method the gateway does not
+        // offer on its own resource types, 404 for any other path.
+        let notAllowed: @Sendable (Request, GatewayRequestContext) async throws -> Response = { request, _ in
+            try await respond(request) { _ in
+                throw FHIRHTTP.Failure(
+                    .methodNotAllowed,
+                    code: .notSupported,
+                    "\(request.method.rawValue) \(request.uri.path) is not supported: see /fhir/metadata"
+                )
+            }
+        }
+        for type in Self.inputTypes {
+            for method in [HTTPRequest.Method.get, .delete, .patch] { router.on("/fhir/\(type)/:id", method: method, use: notAllowed) }
+            for method in [HTTPRequest.Method.get, .put, .delete, .patch] { router.on("/fhir/\(type)", method: method, use: notAllowed) }
+        }
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
+            router.on("/fhir/**", method: method) { request, _ in
+                try await respond(request) { _ in
+                    throw FHIRHTTP.Failure(.notFound, code: .notFound, "\(request.uri.path) is not an endpoint of this gateway: see /fhir/metadata")
+                }
+            }
+        }
         router.get("/fhir/RiskAssessment/:id") { request, context in
             try await respond(request) { format in
                 guard let stored = try await store.assessment(id: context.parameters.get("id") ?? "") else {

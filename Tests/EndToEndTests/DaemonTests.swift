@@ -50,6 +50,10 @@ import Testing
         try harness.startGateway()
         defer { harness.stopAll() }
         #expect(try harness.request("GET", "/fhir/metadata").status == 200)
+        let unknown = try harness.request("GET", "/fhir/Medication/1")
+        #expect(unknown.status == 404 && unknown.json?["resourceType"] as? String == "OperationOutcome")
+        #expect(try harness.request("DELETE", "/fhir/Observation/1").status == 405)
+        #expect(try harness.request("GET", "/fhir/Observation/1").status == 405)
         #expect(try harness.request("GET", "/fhir/metadata", client: nil).status == 0)
         #expect(try harness.request("GET", "/fhir/metadata", client: "other").status == 0)
     }
