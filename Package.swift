@@ -68,11 +68,13 @@ let package = Package(
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // systemd integration: sd_notify (path and abstract sockets) and the watchdog interval.
+        .target(name: "SystemdSupport", swiftSettings: swiftSettings),
         // The daemon: configuration, the FHIR HTTP API over TLS, case processing, delivery.
         .target(
             name: "GatewayServer",
             dependencies: [
-                "FHIRCore", "FHIRModels", "RiskModel", "Storage", "CZlib",
+                "FHIRCore", "FHIRModels", "RiskModel", "Storage", "CZlib", "SystemdSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -10,6 +10,7 @@ import NIOSSL
 import RiskModel
 import ServiceLifecycle
 import Storage
+import SystemdSupport
 import UnixSignals
 
 /// The daemon: migrations, then the FHIR API over TLS, the operations listener and the delivery
@@ -19,7 +20,15 @@ public enum GatewayDaemon {
         public var description: String
     }
 
-    public static func run(configuration: GatewayConfiguration, codes: FeatureCodes, parameters: ModelParameters, logger: Logger) async throws {
+    /// - Parameter environment: the process environment, for `NOTIFY_SOCKET` and `WATCHDOG_*`.
+    public static func run(
+        configuration: GatewayConfiguration,
+        codes: FeatureCodes,
+        parameters: ModelParameters,
+        environment: [String: String],
+        logger: Logger
+    ) async throws {
+        let notifier = SystemdNotifier(environment: environment)
         let store = try SQLiteStore(path: configuration.storagePath)
         try await store.migrate()
 
@@ -38,6 +47,9 @@ public enum GatewayDaemon {
             configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: nil),
             onServerRunning: { channel in
                 logger.notice("listening", metadata: ["address": "\(channel.localAddress?.description ?? "")"])
+                // The configuration is valid, the TLS material loaded, the store migrated and the
+                // listener bound: ready.
+                notifier.ready(status: "serving FHIR on \(configuration.server.host):\(configuration.server.port)")
             },
             logger: logger
         )
@@ -63,6 +75,17 @@ public enum GatewayDaemon {
             client = created
             services.append(DeliveryService(store: store, upstream: upstream, policy: configuration.delivery, client: created, logger: logger))
         }
+        services.append(
+            SystemdService(notifier: notifier, watchdog: WatchdogSettings(environment: environment)) {
+                // Healthy while the store answers.
+                do {
+                    _ = try await store.nextDueDate()
+                    return true
+                } catch {
+                    return false
+                }
+            }
+        )
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

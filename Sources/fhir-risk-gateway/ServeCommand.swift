@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GatewayServer
 import Logging
 
@@ -14,7 +15,13 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "fhir-risk-gateway")
         logger.logLevel = .info
         do {
-            try await GatewayDaemon.run(configuration: loaded.gateway, codes: loaded.files.codes, parameters: loaded.files.parameters, logger: logger)
+            try await GatewayDaemon.run(
+                configuration: loaded.gateway,
+                codes: loaded.files.codes,
+                parameters: loaded.files.parameters,
+                environment: ProcessInfo.processInfo.environment,
+                logger: logger
+            )
         } catch {
             writeToStandardError("fhir-risk-gateway: \(error)\n")
             throw ExitCode(1)

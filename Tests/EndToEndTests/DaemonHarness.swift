@@ -77,10 +77,12 @@ final class DaemonHarness: @unchecked Sendable {
 
     // MARK: - Processes
 
-    func startGateway() throws {
+    /// - Parameter environment: added to the gateway's environment (`NOTIFY_SOCKET`, …).
+    func startGateway(environment: [String: String] = [:], waitForLiveness: Bool = true) throws {
         let process = Process()
         process.executableURL = GatewayBinary.url
         process.arguments = ["serve", "--config", path("gateway.yaml")]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         let log = folder.appendingPathComponent("gateway.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -88,8 +90,31 @@ final class DaemonHarness: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: log)
         try process.run()
         gateway = process
-        try waitUntil("the gateway answers /livez") { (try? self.plain("/livez")) == "ok\n" }
+        if waitForLiveness {
+            try waitUntil("the gateway answers /livez") { (try? self.plain("/livez")) == "ok\n" }
+        }
     }
+
+    /// The gateway's exit status after SIGTERM.
+    func terminateGateway() -> Int32? {
+        guard let process = gateway else { return nil }
+        Self.terminate(process)
+        gateway = nil
+        return process.terminationStatus
+    }
+
+    /// Starts a helper process (a Tests/Tools script) that the harness stops with the others.
+    func startHelper(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        helpers.append(process)
+    }
+
+    private var helpers: [Process] = []
 
     func startUpstream(_ options: [String]) throws {
         guard let port = upstreamPort else { return }
@@ -144,6 +169,8 @@ final class DaemonHarness: @unchecked Sendable {
     func stopAll() {
         stopGateway()
         stopUpstream()
+        for helper in helpers { Self.terminate(helper) }
+        helpers = []
     }
 
     var gatewayLog: String { (try? String(contentsOf: folder.appendingPathComponent("gateway.log"), encoding: .utf8)) ?? "" }

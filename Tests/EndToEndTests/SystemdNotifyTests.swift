@@ -1,0 +1,64 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The gateway and systemd's notification protocol, with a test process playing systemd's side
+/// of `NOTIFY_SOCKET` (systemd itself is never started on these machines).
+@Suite(.serialized) struct SystemdNotifyTests {
+    struct Message {
+        var time: Double
+        var text: String
+    }
+
+    static func messages(_ file: String) -> [Message] {
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let time = object["time"] as? Double, let message = object["message"] as? String
+            else { return nil }
+            return Message(time: time, text: message)
+        }
+    }
+
+    @Test(arguments: ["path", "abstract"])
+    func readyAfterTheListenerWatchdogPingsAndStoppingOnSIGTERM(kind: String) throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        defer { harness.stopAll() }
+        let output = harness.path("notify.jsonl")
+        let socket = kind == "path" ? harness.path("notify.sock") : "@fhir-risk-gateway-test-\(UUID().uuidString.prefix(8))"
+        try harness.startHelper(["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/notify_listener.py").path, socket, output])
+        try harness.waitUntil("the notify listener is bound") { Self.messages(output).contains { $0.text == "LISTENING" } }
+
+        try harness.startGateway(environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "400000"], waitForLiveness: false)
+        try harness.waitUntil("READY=1 arrives") { Self.messages(output).contains { $0.text.contains("READY=1") } }
+        // READY means serving: the API answers at once.
+        #expect(try harness.request("GET", "/fhir/metadata").status == 200)
+        let ready = try #require(Self.messages(output).first { $0.text.contains("READY=1") })
+        #expect(ready.text.contains("STATUS=serving FHIR"))
+        #expect(ready.text.contains("MAINPID="))
+
+        // Watchdog pings every WATCHDOG_USEC/2 = 200 ms.
+        try harness.waitUntil("five watchdog pings") { Self.messages(output).filter { $0.text == "WATCHDOG=1" }.count >= 5 }
+        let pings = Self.messages(output).filter { $0.text == "WATCHDOG=1" }.map(\.time)
+        let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }.sorted()
+        let median = gaps[gaps.count / 2]
+        #expect(median > 0.1 && median < 0.4, "median gap \(median) s, expected about 0.2 s")
+
+        let status = harness.terminateGateway()
+        #expect(status == 0)
+        #expect(Self.messages(output).contains { $0.text == "STOPPING=1" })
+    }
+
+    @Test func noWatchdogPingsWhenTheyAreMeantForAnotherProcess() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        defer { harness.stopAll() }
+        let output = harness.path("notify.jsonl")
+        let socket = harness.path("notify.sock")
+        try harness.startHelper(["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/notify_listener.py").path, socket, output])
+        try harness.waitUntil("the notify listener is bound") { Self.messages(output).contains { $0.text == "LISTENING" } }
+        try harness.startGateway(environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"])
+        try harness.waitUntil("READY=1 arrives") { Self.messages(output).contains { $0.text.contains("READY=1") } }
+        usleep(600_000)
+        #expect(!Self.messages(output).contains { $0.text == "WATCHDOG=1" })
+    }
+}
