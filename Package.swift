@@ -69,7 +69,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // systemd integration: sd_notify (path and abstract sockets) and the watchdog interval.
-        .target(name: "SystemdSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "SystemdSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // The daemon: configuration, the FHIR HTTP API over TLS, case processing, delivery.
         .target(
             name: "GatewayServer",
@@ -97,6 +101,8 @@ let package = Package(
                 "FHIRModels",
                 "RiskModel",
                 "GatewayServer",
+                "SystemdSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -60,7 +60,9 @@ struct DeliveryService: Service {
             logger.info("delivered", metadata: metadata)
         case .dead(let reason):
             try await store.markDead(item.sequence, attempts: attempts, error: reason)
-            logger.warning("dead letter", metadata: metadata.merging(["reason": "\(reason.prefix(200))"]) { $1 })
+            // The reason (the upstream's answer) may name the patient: it goes to the store, for
+            // `outbox dead-letters`, never to the log.
+            logger.warning("dead letter", metadata: metadata)
         case .retry(let after, let reason):
             if attempts >= policy.maxAttempts {
                 try await store.markDead(item.sequence, attempts: attempts, error: "gave up after \(attempts) attempts: \(reason)")
@@ -69,7 +71,9 @@ struct DeliveryService: Service {
             }
             let delay = max(after ?? 0, Self.backoff(attempt: attempts, initial: policy.initialBackoffSeconds, maximum: policy.maxBackoffSeconds))
             try await store.reschedule(item.sequence, attempts: attempts, at: Date().addingTimeInterval(delay), error: reason)
-            logger.notice("delivery failed, will retry", metadata: metadata.merging(["delay.seconds": "\(Int(delay))"]) { $1 })
+            logger.notice(
+                "delivery failed, will retry",
+                metadata: metadata.merging(["delay.seconds": "\(String(format: "%.1f", delay))", "reason": "\(reason)"]) { $1 })
         }
     }
 

@@ -35,6 +35,7 @@ public enum GatewayDaemon {
         let processor = CaseProcessor(codes: codes, parameters: parameters, scoreWithoutStudy: configuration.scoreWithoutStudy)
         let api = GatewayAPI(store: store, processor: processor, limits: configuration.limits)
         let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(logger: logger))
         if !configuration.tls.allowedClientNames.isEmpty {
             router.add(middleware: ClientNameMiddleware(allowed: Set(configuration.tls.allowedClientNames)))
         }

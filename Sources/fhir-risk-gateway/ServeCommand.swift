@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GatewayServer
 import Logging
+import SystemdSupport
 
 /// `serve --config FILE`: runs the daemon.
 struct ServeCommand: AsyncParsableCommand {
@@ -12,6 +13,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try await LoadedConfiguration.load(config)
+        // One line per event for journald: `<N>` priority prefix, logfmt (LOG_FORMAT=json for JSON).
+        let format = JournalLogHandler.Format(rawValue: ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "") ?? .logfmt
+        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, format: format) }
         var logger = Logger(label: "fhir-risk-gateway")
         logger.logLevel = .info
         do {

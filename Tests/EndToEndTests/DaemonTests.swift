@@ -281,3 +281,44 @@ import Testing
         #expect(tooLarge.status == 413)
     }
 }
+
+/// Nothing that identifies a patient reaches a log line: names, identifiers, birth dates, free
+/// text, query strings — in accepted requests, refused ones, and deliveries that fail.
+@Suite(.serialized) struct LogPrivacyTests {
+    static let canaries = ["Zebulon", "Canaryfield", "MRN-CANARY-8812", "1911-11-11", "canary-free-text", "canary-patient-7", "canary-query"]
+
+    @Test func noCanaryValueAppearsInAnyLogLine() throws {
+        let harness = try DaemonHarness(upstream: ["--reject-subject", "Patient/canary-patient-7"])
+        try harness.startGateway(environment: ["LOG_FORMAT": "logfmt"])
+        defer { harness.stopAll() }
+        let patient = #"""
+            {"resourceType":"Patient","id":"canary-patient-7","identifier":[{"system":"urn:oid:1.2.3","value":"MRN-CANARY-8812"}],"name":[{"family":"Canaryfield","given":["Zebulon"]}],"birthDate":"1911-11-11"}
+            """#
+        #expect(try harness.request("PUT", "/fhir/Patient/canary-patient-7", body: Data(patient.utf8)).status == 201)
+        #expect(
+            try harness.request("PUT", "/fhir/ImagingStudy/cs", body: Data(DaemonTests.study("cs", patient: "canary-patient-7").utf8)).status == 201)
+        let adc = DaemonTests.adc("co", patient: "canary-patient-7", study: "cs")
+            .replacingOccurrences(of: "\"valueQuantity\"", with: "\"note\":[{\"text\":\"canary-free-text Zebulon Canaryfield\"}],\"valueQuantity\"")
+        #expect(try harness.request("PUT", "/fhir/Observation/co", body: Data(adc.utf8)).status == 201)
+        // Refused requests carrying the canaries.
+        let noUnit = DaemonTests.adc("cx", patient: "canary-patient-7", study: "cs", unit: nil)
+        #expect(try harness.request("PUT", "/fhir/Observation/cx", body: Data(noUnit.utf8)).status == 422)
+        #expect(
+            try harness.request("POST", "/fhir/Patient", body: Data(#"{"resourceType":"Patient","name":[{"family":"Canaryfield""#.utf8)).status == 400
+        )
+        #expect(try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/canary-patient-7&note=canary-query").status == 200)
+        #expect(try harness.request("GET", "/fhir/Patient/canary-patient-7").status == 405)
+        // The upstream refuses the assessment, naming the patient in its answer: a dead letter.
+        try harness.waitUntil("the refusal is a dead letter") { harness.gatewayLog.contains("dead letter") }
+        harness.stopGateway()
+        let log = harness.gatewayLog
+        #expect(log.contains("msg=request"))
+        for canary in Self.canaries {
+            #expect(
+                !log.contains(canary),
+                "\(canary) appears in the log:\n\(log.split(separator: "\n").filter { $0.contains(canary) }.joined(separator: "\n"))")
+        }
+        // Every line carries a journald priority prefix.
+        #expect(log.split(separator: "\n").allSatisfy { $0.hasPrefix("<") }, "\(log)")
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// One log line per request: a request id, the method, the route *template* (`/fhir/Observation/:id`
+/// — never the path's own identifiers, never the query string), the status, the duration and the
+/// body sizes. Nothing from the request's content is logged.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let id = UUID().uuidString.prefix(13).lowercased()
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info(
+            "request",
+            metadata: [
+                "request.id": "\(id)",
+                "http.method": "\(request.method.rawValue)",
+                "http.route": "\(context.endpointPath ?? "unmatched")",
+                "http.status": "\(response.status.code)",
+                "duration.ms": "\(String(format: "%.2f", milliseconds))",
+                "request.bytes": "\(request.headers[.contentLength] ?? "-")",
+            ]
+        )
+        return response
+    }
+}
