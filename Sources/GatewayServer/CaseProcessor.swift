@@ -154,10 +154,9 @@ struct CaseProcessor: Sendable {
         identifier.hasPrefix("urn:uuid:") ? String(identifier.dropFirst(9)) : identifier
     }
 
+    /// `2026-03-03T10:00:00.123Z`: an instant in UTC with milliseconds.
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).format(date)
     }
+
 }

@@ -84,7 +84,10 @@ struct DeliveryService: Service {
     }
 
     func send(_ assessment: StoredAssessment) async -> Attempt {
-        guard let system = Self.identifierSystem(assessment.json) else { return .dead(reason: "the assessment has no identifier") }
+        // Read the stored assessment once: for the identifier's system and for the body sent.
+        guard var node = FHIRReader().read(assessment.json, format: .json, validate: false).resource,
+            let system = node.child(named: "identifier")?.value(of: "system")
+        else { return .dead(reason: "the assessment has no identifier") }
         let query =
             "\(system)|\(assessment.identifier)".addingPercentEncoding(
                 withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "|&=+"))) ?? ""
@@ -99,7 +102,8 @@ struct DeliveryService: Service {
             }
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
-        request.body = .bytes(ByteBuffer(bytes: Self.upstreamBody(assessment.json)))
+        Self.stripLocalIdentity(&node)
+        request.body = .bytes(ByteBuffer(bytes: FHIRJSONWriter().write(node)))
         do {
             let response = try await client.execute(request, timeout: .milliseconds(Int64(policy.timeoutSeconds * 1000)))
             let body = try await response.body.collect(upTo: 1_048_576)
@@ -120,18 +124,12 @@ struct DeliveryService: Service {
 
     /// The assessment as the upstream gets it: without the gateway's own id and version (the
     /// upstream finds it by identifier and keeps its own).
-    static func upstreamBody(_ json: [UInt8]) -> [UInt8] {
-        guard var node = FHIRReader().read(json, format: .json, validate: false).resource else { return json }
+    static func stripLocalIdentity(_ node: inout FHIRNode) {
         node.children.removeAll { $0.name == "id" }
         if let index = node.children.firstIndex(where: { $0.name == "meta" }) {
             node.children[index].children.removeAll { $0.name == "versionId" || $0.name == "lastUpdated" }
             if node.children[index].children.isEmpty { node.children.remove(at: index) }
         }
-        return FHIRJSONWriter().write(node)
-    }
-
-    static func identifierSystem(_ json: [UInt8]) -> String? {
-        FHIRReader().read(json, format: .json, validate: false).resource?.child(named: "identifier")?.value(of: "system")
     }
 
     /// The diagnostics of an OperationOutcome answer, or the start of the text.

@@ -32,8 +32,6 @@ public struct CaseFeatures: Sendable {
 
     /// The patient, as the observations reference it.
     public var subject: Reference
-    /// The ImagingStudy's reference, nil when the case lacks it.
-    public var studyReference: String?
     /// What identifies the study for the assessment's identity: its DICOM Study Instance UID when
     /// given, else its reference; without a study, the ADC observation's.
     public var studyKey: String

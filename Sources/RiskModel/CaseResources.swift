@@ -32,10 +32,17 @@ public struct CaseResources: Sendable {
         }
     }
 
-    public var entries: [Entry]
+    public let entries: [Entry]
+    /// Each name an entry may be referenced by, to its index (built once, not per reference).
+    private let indexByKey: [String: Int]
 
     public init(entries: [Entry]) {
         self.entries = entries
+        var index: [String: Int] = [:]
+        for (i, entry) in entries.enumerated() {
+            for key in entry.keys where index[key] == nil { index[key] = i }
+        }
+        indexByKey = index
     }
 
     /// Reads resources as trees: a Bundle contributes its entries (with their fullUrls), any other
@@ -54,12 +61,11 @@ public struct CaseResources: Sendable {
                 entries.append(Entry(resource: try AnyResource(node: node), path: node.type.name, fullUrl: nil))
             }
         }
-        self.entries = entries
+        self.init(entries: entries)
     }
 
     /// The index of the entry a reference points at, if it is among these resources.
     func resolve(_ reference: String?) -> Int? {
-        guard let reference else { return nil }
-        return entries.firstIndex { $0.keys.contains(reference) }
+        reference.flatMap { indexByKey[$0] }
     }
 }

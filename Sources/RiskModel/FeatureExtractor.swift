@@ -308,7 +308,6 @@ public struct FeatureExtractor: Sendable {
         let subject = first.observation.subject ?? Reference()
         return CaseFeatures(
             subject: Reference(reference: subject.reference, display: nil),
-            studyReference: study?.entry.reference,
             studyKey: studyKey,
             adcValues: values,
             adc: adc,

@@ -28,8 +28,6 @@ public struct R4Definitions: Sendable {
         return type
     }
 
-    public var resourceTypeNames: [String] { types.values.filter(\.isResource).map(\.name).sorted() }
-
     init(table: String) {
         struct Pending {
             var name: String
