@@ -2,6 +2,7 @@ import FHIRCore
 import FHIRModels
 import Foundation
 import RiskModel
+import TestSupport
 import Testing
 
 /// From FHIR resources to a RiskAssessment: units, components, refusals, secondary features and
@@ -157,5 +158,73 @@ import Testing
                 #expect(try RiskAssessment(resource: try #require(read.resource)) == assessment)
             }
         }
+    }
+}
+
+/// The secondary features coded the other ways the issue names, and a site's own code added to a
+/// ValueSet — data, not Swift.
+@Suite struct SecondaryFeatureTests {
+    static func finding(_ code: String, system: String = Scoring.localSystem, value: String, id: String) -> String {
+        #"""
+        {"resourceType":"Observation","id":"\#(id)","status":"final","code":{"coding":[{"system":"\#(system)","code":"\#(code)"}]},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-03-02","\#(value),"derivedFrom":[{"reference":"\#(Scoring.studyURL)"}]}
+        """#
+    }
+
+    @Test func enhancementAndLymphNodesAsBooleanOrCodedValues() throws {
+        let outcome = try Scoring.run(
+            Scoring.bundle([
+                Scoring.adc("1.2"),
+                Self.finding("arterial-peritumoral-enhancement", value: #"valueBoolean":true"#, id: "ape"),
+                Self.finding(
+                    "21906-3",
+                    system: "http://loinc.org",
+                    value: #"valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"52101004"}]}"#,
+                    id: "ln"
+                ),
+            ])
+        )
+        let features = try #require(outcome.extraction.cases.first)
+        #expect(features.arterialPeritumoralEnhancement == true)
+        #expect(features.lymphNodeMetastasis == true)
+        #expect(features.basis.count == 4)
+        let rationale = outcome.assessments.first?.prediction.first?.rationale?.value ?? ""
+        #expect(rationale.contains("arterial peritumoral enhancement"))
+        #expect(rationale.contains("lymph-node metastasis"))
+
+        let absent = try Scoring.run(
+            Scoring.bundle([
+                Scoring.adc("1.2"),
+                Self.finding(
+                    "lymph-node-metastasis", value: #"valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"2667000"}]}"#,
+                    id: "ln"),
+            ])
+        )
+        #expect(absent.extraction.cases.first?.lymphNodeMetastasis == false)
+    }
+
+    @Test func aSiteCodeAddedToAValueSetIsRecognised() throws {
+        let local = Self.finding(
+            "ADC-LOCAL", system: "http://hospital.example/codes",
+            value: #"valueQuantity":{"value":0.8,"system":"http://unitsofmeasure.org","code":"10*-3.mm2/s"}"#, id: "a")
+        let before = try Scoring.run(Scoring.bundle([local]))
+        #expect(before.extraction.cases.isEmpty)
+
+        // The site's copy of ValueSet-adc.json with one more include.
+        let folder = Fixtures.packageRoot.appendingPathComponent("Profiles")
+        var valueSets: [FHIRNode] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasPrefix("ValueSet-") {
+            var text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            if name == "ValueSet-adc.json" {
+                text = text.replacingOccurrences(
+                    of: #""include": ["#,
+                    with: #""include": [{"system": "http://hospital.example/codes", "concept": [{"code": "ADC-LOCAL"}]},"#
+                )
+            }
+            valueSets.append(try #require(FHIRReader().read(Array(text.utf8)).resource))
+        }
+        let codes = try FeatureCodes(valueSets: valueSets)
+        let node = try #require(FHIRReader().read(Array(Scoring.bundle([local]).utf8)).resource)
+        let after = FeatureExtractor(codes: codes, parameters: try Scoring.parameters()).extract(from: try CaseResources(documents: [node]))
+        #expect(after.cases.first?.adc == 0.8)
     }
 }
