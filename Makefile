@@ -3,7 +3,10 @@ SWIFT ?= swift
 SCHEMAS := Tests/Fixtures/fhir-examples/R4/schema
 GENERATED_DEFINITIONS := Sources/FHIRCore/Generated/R4Definitions+Table.swift
 
-.PHONY: deps build test run generate check-generated bench clean
+PREFIX ?= /usr
+DESTDIR ?=
+
+.PHONY: deps build test run generate check-generated check-units install bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -12,7 +15,7 @@ deps:
 build: deps
 	$(SWIFT) build --build-tests
 
-test: build check-generated
+test: build check-generated check-units
 	$(SWIFT) test --skip-build
 
 # Builds the daemon and starts it on https://127.0.0.1:8443 (mutual TLS, development certificates
@@ -37,6 +40,17 @@ check-generated:
 	  python3 Generator/generate_models.py $(SCHEMAS) $$tmp/models && \
 	  diff -rq $$tmp/models Sources/FHIRModels/Generated >/dev/null || { echo "Sources/FHIRModels/Generated is stale: run make generate"; exit 1; }; \
 	fi; echo "generated code is current"
+
+# Lints the systemd units offline (systemd-analyze verify and security, systemd-sysusers
+# --dry-run) in a temporary root, and checks that those gates can fail; see systemd/README.md.
+check-units:
+	scripts/check-units.sh .build/debug/fhir-risk-gateway
+
+# Installs the binary, units, sysusers.d/tmpfiles.d files, configuration (never overwriting
+# /etc/fhir-risk-gateway/gateway.yaml), model, Profiles and the static crash backtracer.
+# make install [DESTDIR=/staging] [PREFIX=/usr] [BINARY=path; default: release build]
+install:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BINARY="$(BINARY)" SWIFT="$(SWIFT)" scripts/install.sh
 
 # Reading + validating throughput against Foundation's JSONSerialization (release build).
 bench: deps

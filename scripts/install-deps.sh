@@ -3,7 +3,9 @@
 # Idempotent: on a machine that has them all it does nothing and needs no root.
 set -euo pipefail
 
-packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 openssl curl zlib1g-dev)
+# systemd: only its tools (systemd-analyze, systemd-sysusers, systemd-socket-activate) for
+# make check-units; installing the package does not start it.
+packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 openssl curl zlib1g-dev systemd)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Installs the gateway, its systemd units and its data files (`make install`).
+#
+#   DESTDIR  staging root for packaging (default: empty, i.e. the live system)
+#   PREFIX   default /usr; the units' paths to the binary, the backtracer and the
+#            documentation are rewritten when it is not /usr
+#   BINARY   the executable to install (default .build/release/fhir-risk-gateway, built
+#            with `swift build -c release` if it does not exist yet)
+#   SWIFT    the swift driver (default swift), used to build and to find the toolchain's
+#            static crash backtracer
+#
+# Only copies files: it creates no user and starts nothing; the next steps are printed at
+# the end. An existing /etc/fhir-risk-gateway/gateway.yaml is never overwritten.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DESTDIR=${DESTDIR:-}
+PREFIX=${PREFIX:-/usr}
+SWIFT=${SWIFT:-swift}
+PREFIX=${PREFIX%/}
+case $PREFIX in
+    /*) ;;
+    *) echo "install: PREFIX must be an absolute path, not '$PREFIX'" >&2; exit 2 ;;
+esac
+case $PREFIX in
+    *[[:space:]\|\&\\]*) echo "install: PREFIX must not contain blanks, |, & or \\" >&2; exit 2 ;;
+esac
+
+if [ -n "${BINARY:-}" ]; then
+    [ -x "$BINARY" ] || { echo "install: BINARY=$BINARY is not an executable file" >&2; exit 2; }
+else
+    BINARY=.build/release/fhir-risk-gateway
+    if [ ! -x "$BINARY" ]; then
+        echo "install: building $BINARY"
+        "$SWIFT" build -c release --product fhir-risk-gateway
+    fi
+fi
+
+bindir=$PREFIX/bin
+unitdir=$PREFIX/lib/systemd/system
+libexecdir=$PREFIX/libexec/fhir-risk-gateway
+datadir=$PREFIX/share/fhir-risk-gateway
+docdir=$PREFIX/share/doc/fhir-risk-gateway
+confdir=/etc/fhir-risk-gateway
+D=$DESTDIR
+
+# The binary
+install -D -m755 "$BINARY" "$D$bindir/fhir-risk-gateway"
+
+# The units. /usr/bin/kill (ExecReload=) is the system's and stays as it is.
+install -d -m755 "$D$unitdir"
+for unit in fhir-risk-gateway.service fhir-risk-gateway.socket; do
+    if [ "$PREFIX" = /usr ]; then
+        install -m644 "systemd/$unit" "$D$unitdir/$unit"
+    else
+        sed -e "s|/usr/bin/fhir-risk-gateway|$bindir/fhir-risk-gateway|g" \
+            -e "s|/usr/libexec/fhir-risk-gateway/|$libexecdir/|g" \
+            -e "s|/usr/share/doc/fhir-risk-gateway/|$docdir/|g" \
+            -e "s|^# /usr/lib/systemd/system/|# $unitdir/|" \
+            "systemd/$unit" > "$D$unitdir/$unit"
+        chmod 644 "$D$unitdir/$unit"
+    fi
+done
+install -D -m644 systemd/sysusers.d/fhir-risk-gateway.conf "$D$PREFIX/lib/sysusers.d/fhir-risk-gateway.conf"
+install -D -m644 systemd/tmpfiles.d/fhir-risk-gateway.conf "$D$PREFIX/lib/tmpfiles.d/fhir-risk-gateway.conf"
+
+# Models and Profiles (read-only data)
+install -d -m755 "$D$datadir/models"
+install -m644 Config/models/*.yaml "$D$datadir/models/"
+rm -rf "$D$datadir/Profiles"
+cp -R Profiles "$D$datadir/Profiles"
+chmod -R u=rwX,go=rX "$D$datadir/Profiles"
+
+# The configuration. The installed copy points at the models and Profiles installed above
+# (Config/gateway.yaml names /etc/fhir-risk-gateway/models/ for the model).
+install -d -m755 "$D$confdir"
+install -d -m700 "$D$confdir/tls"   # for server.crt and server.key (see tmpfiles.d/fhir-risk-gateway.conf)
+config_target=$D$confdir/gateway.yaml
+config_note=""
+if [ -e "$config_target" ]; then
+    config_target=$D$confdir/gateway.yaml.new
+    config_note="$confdir/gateway.yaml exists and was left alone; the shipped one is $confdir/gateway.yaml.new: compare them"
+fi
+sed -e "s|^\([[:space:]]*path:[[:space:]]*\)/etc/fhir-risk-gateway/models/|\1$datadir/models/|" \
+    -e "s|/usr/share/fhir-risk-gateway/|$datadir/|g" \
+    Config/gateway.yaml > "$config_target.tmp"
+chmod 640 "$config_target.tmp"
+mv "$config_target.tmp" "$config_target"
+
+# Documentation
+install -D -m644 README.md "$D$docdir/README.md"
+install -m644 systemd/ip-allow.conf.example "$D$docdir/ip-allow.conf.example"
+
+# The static crash backtracer from the toolchain (SWIFT_BACKTRACE= in the service). The
+# dynamically linked one cannot start under MemoryDenyWriteExecute=yes.
+backtracer_note=""
+backtracer=""
+if swift_path=$(command -v "$SWIFT" 2>/dev/null); then
+    backtracer=$(dirname "$(readlink -f "$swift_path")")/../libexec/swift/linux/swift-backtrace-static
+fi
+if [ -n "$backtracer" ] && [ -x "$backtracer" ]; then
+    install -D -m755 "$backtracer" "$D$libexecdir/swift-backtrace-static"
+else
+    backtracer_note="WARNING: swift-backtrace-static not found next to '$SWIFT' (expected <toolchain>/usr/libexec/swift/linux/); without $libexecdir/swift-backtrace-static a crash leaves no backtrace in the journal"
+fi
+
+echo "installed into ${DESTDIR:-/}:"
+for f in "$bindir/fhir-risk-gateway" "$unitdir/fhir-risk-gateway.service" "$unitdir/fhir-risk-gateway.socket" \
+         "$PREFIX/lib/sysusers.d/fhir-risk-gateway.conf" "$PREFIX/lib/tmpfiles.d/fhir-risk-gateway.conf" \
+         "${config_target#"$D"}" "$datadir/models/" "$datadir/Profiles/" "$docdir/" "$libexecdir/swift-backtrace-static"; do
+    if [ -e "$D$f" ]; then echo "  $f"; fi
+done
+[ -z "$config_note" ] || echo "NOTE: $config_note"
+[ -z "$backtracer_note" ] || echo "$backtracer_note" >&2
+if [ -z "$DESTDIR" ]; then
+    cat <<EOF
+Next steps (as root):
+  systemd-sysusers fhir-risk-gateway.conf                 # the user and group
+  systemd-tmpfiles --create fhir-risk-gateway.conf        # $confdir/tls (0700) and gateway.yaml's group
+  cp server.crt server.key $confdir/tls/ && chmod 600 $confdir/tls/server.key
+  fhir-risk-gateway check-config --config $confdir/gateway.yaml
+  systemctl daemon-reload
+  systemctl enable --now fhir-risk-gateway.socket fhir-risk-gateway.service
+EOF
+fi
