@@ -72,7 +72,6 @@ cp -R Profiles "$D$datadir/Profiles"
 chmod -R u=rwX,go=rX "$D$datadir/Profiles"
 
 # The configuration. The installed copy points at the models and Profiles installed above
-# (Config/gateway.yaml names /etc/fhir-risk-gateway/models/ for the model).
 install -d -m755 "$D$confdir"
 install -d -m700 "$D$confdir/tls"   # for server.crt and server.key (see tmpfiles.d/fhir-risk-gateway.conf)
 config_target=$D$confdir/gateway.yaml
@@ -81,8 +80,7 @@ if [ -e "$config_target" ]; then
     config_target=$D$confdir/gateway.yaml.new
     config_note="$confdir/gateway.yaml exists and was left alone; the shipped one is $confdir/gateway.yaml.new: compare them"
 fi
-sed -e "s|^\([[:space:]]*path:[[:space:]]*\)/etc/fhir-risk-gateway/models/|\1$datadir/models/|" \
-    -e "s|/usr/share/fhir-risk-gateway/|$datadir/|g" \
+sed -e "s|/usr/share/fhir-risk-gateway/|$datadir/|g" \
     Config/gateway.yaml > "$config_target.tmp"
 chmod 640 "$config_target.tmp"
 mv "$config_target.tmp" "$config_target"

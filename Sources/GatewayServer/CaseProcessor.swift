@@ -28,7 +28,15 @@ struct CaseProcessor: Sendable {
         /// The resources as stored, with their ids and versions.
         var stored: [(type: String, id: String, version: Int, resource: FHIRNode)]
         /// Assessments that got a new version (and were queued for delivery).
-        var changed: [StoredAssessment]
+        var scored: [ScoredCase]
+        var changed: [StoredAssessment] { scored.map(\.assessment) }
+    }
+
+    /// A new version of a case's RiskAssessment, with what the log and the metrics may say of it.
+    struct ScoredCase: Sendable {
+        var assessment: StoredAssessment
+        var stratum: ADCScore.Stratum
+        var risk: ADCScore.QualitativeRisk
     }
 
     static let accepted: Set<String> = ["Observation", "ImagingStudy", "Patient"]
@@ -62,16 +70,16 @@ struct CaseProcessor: Sendable {
             if let subject, type != "Patient", !subjects.contains(subject) { subjects.append(subject) }
         }
 
-        var changed: [StoredAssessment] = []
+        var scored: [ScoredCase] = []
         for subject in subjects {
-            changed += try rescore(subject: subject, incoming: incoming, in: transaction, now: now)
+            scored += try rescore(subject: subject, incoming: incoming, in: transaction, now: now)
         }
-        return Outcome(stored: stored, changed: changed)
+        return Outcome(stored: stored, scored: scored)
     }
 
     /// Scores every case of a patient from what the store holds, and stores the assessments whose
     /// content changed as new versions.
-    func rescore(subject: String, incoming: [Incoming], in transaction: any StoreTransaction, now: Date) throws -> [StoredAssessment] {
+    func rescore(subject: String, incoming: [Incoming], in transaction: any StoreTransaction, now: Date) throws -> [ScoredCase] {
         let reader = FHIRReader()
         var entries: [CaseResources.Entry] = []
         var names: [String] = []
@@ -103,10 +111,11 @@ struct CaseProcessor: Sendable {
         let model = ADCLogisticModel(parameters: parameters)
         let builder = RiskAssessmentBuilder(parameters: parameters)
         guard let assessedAt = FHIRDateTime(fhirText: Self.timestamp(now)) else { return [] }
-        var changed: [StoredAssessment] = []
+        var changed: [ScoredCase] = []
         for features in extraction.cases {
             if features.status == .preliminary, !scoreWithoutStudy { continue }
-            var assessment = builder.build(features, score: model.score(adc: features.adc), assessedAt: assessedAt)
+            let score = model.score(adc: features.adc)
+            var assessment = builder.build(features, score: score, assessedAt: assessedAt)
             guard let identifier = assessment.identifier.first?.value?.value else { continue }
             let id = Self.logicalID(identifier)
             let previous = try transaction.assessment(identifier: identifier)
@@ -136,7 +145,7 @@ struct CaseProcessor: Sendable {
                 updatedAt: now
             )
             try transaction.saveAndEnqueue(stored)
-            changed.append(stored)
+            changed.append(ScoredCase(assessment: stored, stratum: score.stratum, risk: score.qualitativeRisk))
         }
         return changed
     }

@@ -10,9 +10,13 @@ import X509
 /// chain verification stays BoringSSL's.
 struct ClientNameMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
-    let allowed: Set<String>
+    /// The allowed names of the current configuration (a reload may change them); empty: anyone
+    /// the client CA vouches for.
+    let allowed: @Sendable () -> [String]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let allowed = self.allowed()
+        if allowed.isEmpty { return try await next(request, context) }
         let name = try? await context.channel.nioSSL_peerCertificate().get().flatMap(Self.commonName)
         guard let name, allowed.contains(name) else {
             let format = (try? FHIRHTTP.responseFormat(request)) ?? .json

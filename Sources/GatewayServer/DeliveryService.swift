@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Prometheus
 import ServiceLifecycle
 import Storage
 
@@ -14,22 +15,34 @@ import Storage
 /// re-scores never duplicate. Network errors, 5xx, 408 and 429 are retried with exponential
 /// backoff and full jitter (honouring `Retry-After`) up to a limit; any other 4xx is a dead letter
 /// with the upstream's answer. One failing case never blocks the others.
+///
+/// On shutdown it goes on delivering what is due for at most `delivery.drainSeconds`, so a case
+/// scored just before a stop is not left waiting for the next start.
 struct DeliveryService: Service {
     let store: any GatewayStore
     let upstream: GatewayConfiguration.Upstream
-    let policy: GatewayConfiguration.Delivery
+    /// The retry policy of the current configuration (a reload may change it).
+    let policy: @Sendable () -> GatewayConfiguration.Delivery
     let client: HTTPClient
     let logger: Logger
+    let metrics: GatewayMetrics
 
     /// What became of one attempt.
     enum Attempt: Equatable {
-        case delivered
-        case retry(after: Double?, reason: String)
-        case dead(reason: String)
+        case delivered(status: Int)
+        /// `status` is nil when the upstream gave no answer.
+        case retry(after: Double?, status: Int?, reason: String)
+        case dead(status: Int?, reason: String)
     }
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+        var drainUntil: Date?
+        while !Task.isCancelled {
+            if Task.isShuttingDownGracefully {
+                let deadline = drainUntil ?? Date().addingTimeInterval(policy().drainSeconds)
+                drainUntil = deadline
+                if Date() >= deadline { break }
+            }
             do {
                 if let item = try await store.nextDue(now: Date()) {
                     try await deliver(item)
@@ -38,9 +51,15 @@ struct DeliveryService: Service {
             } catch {
                 logger.error("delivery loop error", metadata: ["error.type": "\(type(of: error))"])
             }
-            // Nothing due: wait until the next item is due, at most a second (new work arrives).
+            // Nothing due now: when stopping, that is the end of the drain.
+            if drainUntil != nil { break }
+            // Otherwise wait until the next item is due, at most a second (new work arrives).
             let next = (try? await store.nextDueDate())?.timeIntervalSinceNow ?? 1
             try? await Task.sleep(for: .milliseconds(Int(max(0.02, min(1, next)) * 1000)))
+        }
+        if let drainUntil {
+            let left = (try? await store.statistics().pending) ?? 0
+            logger.notice("delivery stopped", metadata: ["outbox.pending": "\(left)", "drain.deadline.reached": "\(Date() >= drainUntil)"])
         }
     }
 
@@ -49,31 +68,40 @@ struct DeliveryService: Service {
             try await store.markDead(item.sequence, attempts: item.attempts, error: "the assessment is no longer in the store")
             return
         }
-        let attempt = await send(assessment)
+        let policy = self.policy()
+        let attempt = await send(assessment, timeoutSeconds: policy.timeoutSeconds)
         let attempts = item.attempts + 1
-        let metadata: Logger.Metadata = [
-            "outbox.sequence": "\(item.sequence)", "delivery.attempt": "\(attempts)", "assessment.version": "\(assessment.version)",
+        var metadata: Logger.Metadata = [
+            "outbox.id": "\(item.sequence)", "delivery.attempt": "\(attempts)", "assessment.version": "\(assessment.version)",
         ]
         switch attempt {
-        case .delivered:
+        case .delivered(let status):
             try await store.markDelivered(item.sequence)
+            metrics.deliveries("delivered").increment()
+            metadata["upstream.status"] = "\(status)"
             logger.info("delivered", metadata: metadata)
-        case .dead(let reason):
+        case .dead(let status, let reason):
             try await store.markDead(item.sequence, attempts: attempts, error: reason)
+            metrics.deliveries("dead").increment()
+            metadata["upstream.status"] = "\(status.map(String.init) ?? "none")"
             // The reason (the upstream's answer) may name the patient: it goes to the store, for
             // `outbox dead-letters`, never to the log.
-            logger.warning("dead letter", metadata: metadata)
-        case .retry(let after, let reason):
+            logger.warning("dead letter: refused by the upstream", metadata: metadata)
+        case .retry(let after, let status, let reason):
+            metadata["upstream.status"] = "\(status.map(String.init) ?? "none")"
             if attempts >= policy.maxAttempts {
                 try await store.markDead(item.sequence, attempts: attempts, error: "gave up after \(attempts) attempts: \(reason)")
+                metrics.deliveries("dead").increment()
                 logger.warning("dead letter: too many attempts", metadata: metadata)
                 return
             }
             let delay = max(after ?? 0, Self.backoff(attempt: attempts, initial: policy.initialBackoffSeconds, maximum: policy.maxBackoffSeconds))
-            try await store.reschedule(item.sequence, attempts: attempts, at: Date().addingTimeInterval(delay), error: reason)
-            logger.notice(
-                "delivery failed, will retry",
-                metadata: metadata.merging(["delay.seconds": "\(String(format: "%.1f", delay))", "reason": "\(reason)"]) { $1 })
+            let next = Date().addingTimeInterval(delay)
+            try await store.reschedule(item.sequence, attempts: attempts, at: next, error: reason)
+            metrics.deliveries("retry").increment()
+            metadata["next.attempt"] = "\(CaseProcessor.timestamp(next))"
+            metadata["reason"] = "\(reason)"
+            logger.notice("delivery failed, will retry", metadata: metadata)
         }
     }
 
@@ -83,11 +111,11 @@ struct DeliveryService: Service {
         return Double.random(in: 0...ceiling)
     }
 
-    func send(_ assessment: StoredAssessment) async -> Attempt {
+    func send(_ assessment: StoredAssessment, timeoutSeconds: Double) async -> Attempt {
         // Read the stored assessment once: for the identifier's system and for the body sent.
         guard var node = FHIRReader().read(assessment.json, format: .json, validate: false).resource,
             let system = node.child(named: "identifier")?.value(of: "system")
-        else { return .dead(reason: "the assessment has no identifier") }
+        else { return .dead(status: nil, reason: "the assessment has no identifier") }
         let query =
             "\(system)|\(assessment.identifier)".addingPercentEncoding(
                 withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "|&=+"))) ?? ""
@@ -98,27 +126,27 @@ struct DeliveryService: Service {
         if let tokenFile = upstream.bearerTokenFile {
             guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
             else {
-                return .retry(after: nil, reason: "the bearer token file \(tokenFile) cannot be read")
+                return .retry(after: nil, status: nil, reason: "the bearer token file \(tokenFile) cannot be read")
             }
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
         Self.stripLocalIdentity(&node)
         request.body = .bytes(ByteBuffer(bytes: FHIRJSONWriter().write(node)))
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(policy.timeoutSeconds * 1000)))
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
             let body = try await response.body.collect(upTo: 1_048_576)
             let text = String(buffer: body)
             switch response.status.code {
             case 200..<300:
-                return .delivered
+                return .delivered(status: Int(response.status.code))
             case 408, 429, 500..<600:
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
-                return .retry(after: retryAfter, reason: "HTTP \(response.status.code) from the upstream")
+                return .retry(after: retryAfter, status: Int(response.status.code), reason: "HTTP \(response.status.code) from the upstream")
             default:
-                return .dead(reason: "HTTP \(response.status.code) from the upstream: \(Self.summary(text))")
+                return .dead(status: Int(response.status.code), reason: "HTTP \(response.status.code) from the upstream: \(Self.summary(text))")
             }
         } catch {
-            return .retry(after: nil, reason: "the upstream could not be reached: \(type(of: error))")
+            return .retry(after: nil, status: nil, reason: "the upstream could not be reached: \(type(of: error))")
         }
     }
 

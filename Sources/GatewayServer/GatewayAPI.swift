@@ -14,9 +14,13 @@ struct GatewayAPI: Sendable {
     static let inputTypes = ["Observation", "ImagingStudy", "Patient"]
 
     let store: any GatewayStore
-    let processor: CaseProcessor
-    let limits: GatewayConfiguration.Limits
+    let settings: LiveSettings
+    let events: GatewayEvents
     let reader = FHIRReader()
+
+    /// The scoring and limits of the current configuration (a reload swaps them).
+    var processor: CaseProcessor { settings.current.processor }
+    var limits: GatewayConfiguration.Limits { settings.current.configuration.limits }
 
     func register(on router: Router<GatewayRequestContext>) {
         router.get("/fhir/metadata") { request, _ in
@@ -94,7 +98,7 @@ struct GatewayAPI: Sendable {
             return try await commit(request, bytes: bytes, format: format) { transaction, now in
                 let outcome = try processor.ingest([CaseProcessor.Incoming(resource: incoming, path: type)], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1
-                return (201, incoming, "\(type)/\(id)/_history/\(version)")
+                return Committed(status: 201, resource: incoming, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored)
             }
         }
     }
@@ -113,7 +117,8 @@ struct GatewayAPI: Sendable {
             return try await commit(request, bytes: bytes, format: format) { transaction, now in
                 let outcome = try processor.ingest([CaseProcessor.Incoming(resource: resource, path: type)], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1
-                return (version == 1 ? 201 : 200, resource, "\(type)/\(id)/_history/\(version)")
+                return Committed(
+                    status: version == 1 ? 201 : 200, resource: resource, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored)
             }
         }
     }
@@ -154,7 +159,7 @@ struct GatewayAPI: Sendable {
                         )
                     )
                 }
-                return (200, response.node, nil)
+                return Committed(status: 200, resource: response.node, location: nil, scored: outcome.scored)
             }
         }
     }
@@ -177,7 +182,8 @@ struct GatewayAPI: Sendable {
         do {
             return try await commit(request, bytes: bytes, format: format, key: key) { transaction, now in
                 let outcome = try processor.ingest(incoming, in: transaction, now: now)
-                return (200, Self.responseMessage(to: header, code: "ok", assessments: outcome.changed, issues: [], now: now), nil)
+                let answer = Self.responseMessage(to: header, code: "ok", assessments: outcome.changed, issues: [], now: now)
+                return Committed(status: 200, resource: answer, location: nil, scored: outcome.scored)
             }
         } catch let refusal as CaseProcessor.Refusal {
             // The content was refused: a response message saying so, with the reasons; nothing was stored.
@@ -291,28 +297,38 @@ struct GatewayAPI: Sendable {
         return (bytes, resource)
     }
 
+    /// What a request's transaction did: the answer, and the cases it scored.
+    struct Committed {
+        var status: Int
+        var resource: FHIRNode?
+        var location: String?
+        var scored: [CaseProcessor.ScoredCase]
+    }
+
     /// Runs `body` in one transaction, keyed for idempotency: a resend of the same request gets
-    /// the first answer. The answer is stored in the same transaction as the facts.
+    /// the first answer. The answer is stored in the same transaction as the facts. Once
+    /// committed, each scored case is logged (pseudonymously) and counted.
     func commit(
         _ request: Request,
         bytes: [UInt8],
         format: FHIRFormat,
         key: String? = nil,
-        _ body: @escaping @Sendable (any StoreTransaction, Date) throws -> (Int, FHIRNode?, String?)
+        _ body: @escaping @Sendable (any StoreTransaction, Date) throws -> Committed
     ) async throws -> Response {
         let key = key ?? "\(request.method.rawValue) \(request.uri.path)|\(format.rawValue)|" + Self.hash(bytes)
-        let stored: StoredResponse = try await store.write { transaction in
-            if let previous = try transaction.response(forKey: key) { return previous }
-            let (status, resource, location) = try body(transaction, Date())
+        let (stored, scored): (StoredResponse, [CaseProcessor.ScoredCase]) = try await store.write { transaction in
+            if let previous = try transaction.response(forKey: key) { return (previous, []) }
+            let committed = try body(transaction, Date())
             let answer = StoredResponse(
-                status: status,
+                status: committed.status,
                 contentType: format.mediaType,
-                body: resource.map { FHIRHTTP.bytes($0, format: format) } ?? [],
-                location: location
+                body: committed.resource.map { FHIRHTTP.bytes($0, format: format) } ?? [],
+                location: committed.location
             )
             try transaction.saveResponse(answer, forKey: key)
-            return answer
+            return (answer, committed.scored)
         }
+        for scoredCase in scored { events.caseScored(scoredCase) }
         return Self.render(stored, request: request, format: format)
     }
 
@@ -346,7 +362,7 @@ struct GatewayAPI: Sendable {
         } catch let refusal as CaseProcessor.Refusal {
             return FHIRHTTP.outcome(FHIRHTTP.Failure(HTTPResponse.Status(code: refusal.status), refusal.issues), format: format)
         } catch {
-            Logger(label: "fhir-risk-gateway.api").error("request failed", metadata: ["error.type": "\(type(of: error))"])
+            events.logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
             return FHIRHTTP.outcome(
                 FHIRHTTP.Failure(.internalServerError, code: .exception, "The gateway could not process the request; nothing was stored"),
                 format: format

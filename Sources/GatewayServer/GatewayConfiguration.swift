@@ -4,14 +4,14 @@ import SystemPackage
 
 /// The daemon's configuration: one YAML file (`Config/gateway.yaml` documents every key), each key
 /// overridable by an environment variable (`server.port` → `SERVER_PORT`, `tls.privateKey` →
-/// `TLS_PRIVATEKEY`). The key names are a contract deployment scripts rely on.
+/// `TLS_PRIVATE_KEY`). The key names are a contract deployment scripts rely on.
 public struct GatewayConfiguration: Sendable {
-    public struct Server: Sendable {
+    public struct Server: Sendable, Equatable {
         public var host: String
         public var port: Int
     }
 
-    public struct TLS: Sendable {
+    public struct TLS: Sendable, Equatable {
         public var certificate: String
         public var privateKey: String
         /// When set, clients must present a certificate issued by this CA (mutual TLS).
@@ -21,7 +21,7 @@ public struct GatewayConfiguration: Sendable {
         public var allowedClientNames: [String]
     }
 
-    public struct Upstream: Sendable {
+    public struct Upstream: Sendable, Equatable {
         public var baseURL: String
         public var caCertificate: String?
         public var clientCertificate: String?
@@ -29,7 +29,7 @@ public struct GatewayConfiguration: Sendable {
         public var bearerTokenFile: String?
     }
 
-    public struct Limits: Sendable {
+    public struct Limits: Sendable, Equatable {
         /// Largest request body (bytes).
         public var maxBodyBytes: Int
         /// Largest single resource outside a Bundle (bytes).
@@ -38,11 +38,13 @@ public struct GatewayConfiguration: Sendable {
         public var maxBundleEntries: Int
     }
 
-    public struct Delivery: Sendable {
+    public struct Delivery: Sendable, Equatable {
         public var maxAttempts: Int
         public var initialBackoffSeconds: Double
         public var maxBackoffSeconds: Double
         public var timeoutSeconds: Double
+        /// On shutdown, how long the outbox may go on delivering what is due.
+        public var drainSeconds: Double
     }
 
     public var server: Server
@@ -56,6 +58,11 @@ public struct GatewayConfiguration: Sendable {
     public var delivery: Delivery
     /// Score a case that lacks its ImagingStudy (as `preliminary`) instead of waiting for it.
     public var scoreWithoutStudy: Bool
+    /// The key of the pseudonymous case ids in the log (a keyed hash); created on first start
+    /// next to the store when the file does not exist.
+    public var pseudonymKeyFile: String
+    /// On SIGTERM, the longest wait for in-flight requests and the outbox before exiting.
+    public var drainSeconds: Double
 
     /// Every problem found while reading the configuration, in words an operator can act on.
     public struct Problems: Error, Sendable, CustomStringConvertible {
@@ -122,9 +129,18 @@ public struct GatewayConfiguration: Sendable {
             }
         }
 
+        // Under systemd the certificate and key come from `LoadCredential=` (tls.crt, tls.key in
+        // $CREDENTIALS_DIRECTORY) and the store lives in $STATE_DIRECTORY, unless the file says
+        // otherwise.
+        func credential(_ name: String) -> String? {
+            guard let folder = environment["CREDENTIALS_DIRECTORY"], !folder.isEmpty else { return nil }
+            let path = (folder as NSString).appendingPathComponent(name)
+            return FileManager.default.fileExists(atPath: path) ? path : nil
+        }
+        let stateDirectory = environment["STATE_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0.split(separator: ":").first.map(String.init) }
         let tls = TLS(
-            certificate: required("tls.certificate"),
-            privateKey: required("tls.privateKey"),
+            certificate: string("tls.certificate", default: credential("tls.crt")) ?? required("tls.certificate"),
+            privateKey: string("tls.privateKey", default: credential("tls.key")) ?? required("tls.privateKey"),
             clientCA: string("tls.clientCA"),
             allowedClientNames: reader.stringArray(forKey: "tls.allowedClientNames") ?? []
         )
@@ -156,11 +172,11 @@ public struct GatewayConfiguration: Sendable {
             }
         }
 
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             server: Server(
                 host: string("server.host", default: "127.0.0.1") ?? "127.0.0.1", port: integer("server.port", default: 8443, range: 1...65535)),
             tls: tls,
-            storagePath: required("storage.path"),
+            storagePath: string("storage.path", default: stateDirectory.map { "\($0)/gateway.sqlite" }) ?? required("storage.path"),
             upstream: upstream,
             metrics: Server(
                 host: string("metrics.host", default: "127.0.0.1") ?? "127.0.0.1", port: integer("metrics.port", default: 9464, range: 1...65535)),
@@ -175,10 +191,16 @@ public struct GatewayConfiguration: Sendable {
                 maxAttempts: integer("delivery.maxAttempts", default: 12, range: 1...1000),
                 initialBackoffSeconds: number("delivery.initialBackoffSeconds", default: 1),
                 maxBackoffSeconds: number("delivery.maxBackoffSeconds", default: 600),
-                timeoutSeconds: number("delivery.timeoutSeconds", default: 30)
+                timeoutSeconds: number("delivery.timeoutSeconds", default: 30),
+                drainSeconds: number("delivery.drainSeconds", default: 10)
             ),
-            scoreWithoutStudy: boolean("cases.scoreWithoutStudy", default: false)
+            scoreWithoutStudy: boolean("cases.scoreWithoutStudy", default: false),
+            pseudonymKeyFile: "",
+            drainSeconds: number("shutdown.drainSeconds", default: 30)
         )
+        configuration.pseudonymKeyFile =
+            string("logging.pseudonymKeyFile")
+            ?? ((configuration.storagePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("pseudonym.key")
         readableFile("model.path", configuration.modelPath)
         if !configuration.profilesPath.isEmpty {
             var isDirectory: ObjCBool = false
@@ -193,8 +215,19 @@ public struct GatewayConfiguration: Sendable {
         return configuration
     }
 
-    /// The environment variable that overrides `key`: `tls.privateKey` → `TLS_PRIVATEKEY`.
+    /// The environment variable that overrides `key`, as swift-configuration maps it: dots and
+    /// word boundaries become underscores, `tls.privateKey` → `TLS_PRIVATE_KEY`.
     static func environmentName(_ key: String) -> String {
-        key.replacingOccurrences(of: ".", with: "_").uppercased()
+        var name = ""
+        for character in key {
+            if character == "." {
+                name += "_"
+            } else if character.isUppercase {
+                name += "_" + character.uppercased()
+            } else {
+                name += character.uppercased()
+            }
+        }
+        return name
     }
 }

@@ -1,9 +1,8 @@
 import AsyncHTTPClient
 import FHIRCore
 import Foundation
-import HTTPTypes
 import Hummingbird
-import HummingbirdTLS
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
@@ -13,109 +12,230 @@ import Storage
 import SystemdSupport
 import UnixSignals
 
-/// The daemon: migrations, then the FHIR API over TLS, the operations listener and the delivery
-/// worker in one ServiceGroup; SIGTERM and SIGINT drain in-flight work.
+/// The daemon: TLS material, store and migrations first, then the FHIR API, the operations
+/// listener, the delivery worker and the reload handler in one ServiceGroup. SIGHUP reloads;
+/// SIGTERM and SIGINT drain.
 public enum GatewayDaemon {
+    /// Why the daemon could not start; `exitCode` 78 (EX_CONFIG) for a configuration that will
+    /// not work however often systemd restarts it.
     public struct StartupError: Error, CustomStringConvertible {
         public var description: String
+        public var exitCode: Int32
     }
 
-    /// - Parameter environment: the process environment, for `NOTIFY_SOCKET` and `WATCHDOG_*`.
+    /// The configuration with the model and the ValueSets it names, read and checked.
+    public struct Loaded: Sendable {
+        public var configuration: GatewayConfiguration
+        public var codes: FeatureCodes
+        public var parameters: ModelParameters
+
+        public init(configuration: GatewayConfiguration, codes: FeatureCodes, parameters: ModelParameters) {
+            self.configuration = configuration
+            self.codes = codes
+            self.parameters = parameters
+        }
+    }
+
+    /// Every problem found in a configuration, as the loader reports them.
+    public struct LoadFailure: Error {
+        public var problems: [String]
+        public init(problems: [String]) { self.problems = problems }
+    }
+
+    /// - Parameters:
+    ///   - loaded: the configuration read at start-up.
+    ///   - reload: reads the configuration again (on SIGHUP).
+    ///   - environment: the process environment, for `NOTIFY_SOCKET`, `WATCHDOG_*`, `LISTEN_*`.
     public static func run(
-        configuration: GatewayConfiguration,
-        codes: FeatureCodes,
-        parameters: ModelParameters,
+        loaded: Loaded,
+        reload: @escaping @Sendable () async throws(LoadFailure) -> Loaded,
         environment: [String: String],
         logger: Logger
-    ) async throws {
+    ) async throws(StartupError) {
+        let started = Date()
+        let configuration = loaded.configuration
         let notifier = SystemdNotifier(environment: environment)
-        let store = try SQLiteStore(path: configuration.storagePath)
-        try await store.migrate()
+        let sockets = ListenFileDescriptors(environment: environment)
+        sockets?.claim()
+        // Trap SIGHUP now: from here on it means "reload", never "terminate".
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
 
-        let processor = CaseProcessor(codes: codes, parameters: parameters, scoreWithoutStudy: configuration.scoreWithoutStudy)
-        let api = GatewayAPI(store: store, processor: processor, limits: configuration.limits)
+        let tls: ServerTLSMaterial
+        let pseudonym: CasePseudonym
+        do {
+            tls = try ServerTLSMaterial.load(configuration.tls)
+            pseudonym = try CasePseudonym.load(path: configuration.pseudonymKeyFile)
+        } catch let problem as ServerTLSMaterial.Problem {
+            throw fail(problem.description, exitCode: 78, notifier: notifier)
+        } catch {
+            throw fail("\(error)", exitCode: 78, notifier: notifier)
+        }
+        let source: HTTPSListener.Source
+        if let sockets {
+            guard let socket = sockets.preferred(named: "https"), ListenFileDescriptors.isListeningStreamSocket(socket.fd) else {
+                throw fail("the socket systemd passed (LISTEN_FDS) is not a listening stream socket", exitCode: 78, notifier: notifier)
+            }
+            source = .adopt(descriptor: socket.fd, name: socket.name)
+        } else {
+            source = .bind(host: configuration.server.host, port: configuration.server.port)
+        }
+
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: configuration.storagePath)
+            try await store.migrate()
+        } catch {
+            throw fail("the store \(configuration.storagePath) cannot be opened: \(error)", exitCode: 1, notifier: notifier)
+        }
+
+        let settings = LiveSettings(
+            .init(configuration: configuration, processor: processor(loaded), tls: tls, loadedAt: started))
+        let health = HealthState()
+        let metrics = GatewayMetrics()
+        let events = GatewayEvents(logger: logger, metrics: metrics, pseudonym: pseudonym) { settings.current.processor.parameters.name }
+
         let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: RequestLogMiddleware(logger: logger))
-        if !configuration.tls.allowedClientNames.isEmpty {
-            router.add(middleware: ClientNameMiddleware(allowed: Set(configuration.tls.allowedClientNames)))
-        }
-        api.register(on: router)
-
-        let tls = try serverTLS(configuration.tls)
-        let apiApp = Application(
-            router: router,
-            server: try .tls(.http1(), configuration: tls),
-            configuration: .init(address: .hostname(configuration.server.host, port: configuration.server.port), serverName: nil),
-            onServerRunning: { channel in
-                logger.notice("listening", metadata: ["address": "\(channel.localAddress?.description ?? "")"])
-                // The configuration is valid, the TLS material loaded, the store migrated and the
-                // listener bound: ready.
-                notifier.ready(status: "serving FHIR on \(configuration.server.host):\(configuration.server.port)")
-            },
-            logger: logger
+        router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
+        router.add(middleware: ClientNameMiddleware { settings.current.configuration.tls.allowedClientNames })
+        GatewayAPI(store: store, settings: settings, events: events).register(on: router)
+        let channel = GatewayTLSChannel(
+            base: HTTP1Channel(
+                responder: GatewayResponder.make(router.buildResponder(), logger: logger),
+                configuration: .init(idleTimeout: .seconds(75))
+            ),
+            context: { settings.current.tls.context },
+            handshakeFailed: { peer, failure in events.tlsHandshakeFailed(peer: peer, failure: failure) }
         )
-
-        let operations = Router()
-        operations.get("/livez") { _, _ in "ok\n" }
-        operations.get("/readyz") { _, _ in
-            _ = try await store.nextDueDate()
-            return "ready\n"
+        let monitor = HealthMonitor(
+            store: store, health: health, settings: settings, notifier: notifier, watchdog: WatchdogSettings(environment: environment))
+        let api = HTTPSListener(source: source, channel: channel, backlog: 1024, logger: logger) { address in
+            logger.notice(
+                "listening",
+                metadata: [
+                    "address": "\(address.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? source.description)",
+                    "socket.activated": "\(sockets != nil)",
+                ])
+            // The configuration is valid, the TLS material loaded, the store migrated and the
+            // listener bound or adopted: ready.
+            notifier.ready(status: monitor.statusLine(listening: source))
+            logger.notice(
+                "started",
+                metadata: [
+                    "version": "\(GatewayVersion.current)",
+                    "model": "\(loaded.parameters.name)",
+                    "mutual.tls": "\(tls.requiresClientCertificate)",
+                    "certificate.expires": "\(CaseProcessor.timestamp(tls.notAfter))",
+                    "upstream": "\(configuration.upstream == nil ? "none" : "configured")",
+                    "startup.ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
+                ]
+            )
         }
-        let operationsApp = Application(
-            router: operations,
+
+        let operations = Application(
+            router: OperationsEndpoints(store: store, settings: settings, health: health, metrics: metrics).router(),
             configuration: .init(address: .hostname(configuration.metrics.host, port: configuration.metrics.port)),
             logger: logger
         )
 
-        var services: [any Service] = [operationsApp, apiApp]
+        // Graceful shutdown runs from the last service to the first: say STOPPING, stop taking
+        // reloads, stop accepting and finish in-flight requests, drain the outbox, and only then
+        // close the operations listener (which answers /readyz "draining" meanwhile).
+        var services: [any Service] = [operations]
         var client: HTTPClient?
         if let upstream = configuration.upstream {
-            var clientConfiguration = HTTPClient.Configuration(tlsConfiguration: try DeliveryService.tlsConfiguration(upstream))
+            var clientConfiguration: HTTPClient.Configuration
+            do {
+                clientConfiguration = HTTPClient.Configuration(tlsConfiguration: try DeliveryService.tlsConfiguration(upstream))
+            } catch {
+                throw fail("the upstream's TLS files cannot be used: \(error)", exitCode: 78, notifier: notifier)
+            }
             clientConfiguration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(configuration.delivery.timeoutSeconds)))
             let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
             client = created
-            services.append(DeliveryService(store: store, upstream: upstream, policy: configuration.delivery, client: created, logger: logger))
+            services.append(
+                DeliveryService(
+                    store: store, upstream: upstream, policy: { settings.current.configuration.delivery }, client: created, logger: logger,
+                    metrics: metrics))
         }
-        services.append(
-            SystemdService(notifier: notifier, watchdog: WatchdogSettings(environment: environment)) {
-                // Healthy while the store answers.
-                do {
-                    _ = try await store.nextDueDate()
-                    return true
-                } catch {
-                    return false
-                }
+        let reloader = Reloader(settings: settings, reload: reload, notifier: notifier, monitor: monitor, metrics: metrics, logger: logger)
+        services += [
+            api,
+            ReloadService(signals: hangups) { await reloader.reload(listening: source) },
+            ShutdownNotice(notifier: notifier, health: health, monitor: monitor, logger: logger),
+        ]
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.drainSeconds * 1000))
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: groupConfiguration)
+
+        let result: Result<Void, any Error> = await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await monitor.run() }
+            defer { tasks.cancelAll() }
+            do {
+                try await group.run()
+                return .success(())
+            } catch {
+                return .failure(error)
             }
-        )
-        let group = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
-        do {
-            try await group.run()
-        } catch {
-            try? await client?.shutdown()
-            throw error
         }
-        try await client?.shutdown()
+        try? await client?.shutdown()
+        let statistics = try? await store.statistics()
+        logger.notice(
+            "stopped",
+            metadata: [
+                "uptime.seconds": "\(Int(Date().timeIntervalSince(started)))",
+                "outbox.pending": "\(statistics.map { String($0.pending) } ?? "unknown")",
+                "outcome": "\(result.isSuccess ? "clean" : "failed")",
+            ]
+        )
+        if case .failure(let error) = result {
+            throw fail("the daemon stopped on an error: \(error)", exitCode: 1, notifier: notifier)
+        }
     }
 
-    /// TLS 1.2 and 1.3 only; mutual TLS when a client CA is configured: a client without a
-    /// certificate, or with one from another CA, is refused at the handshake.
-    static func serverTLS(_ configuration: GatewayConfiguration.TLS) throws -> TLSChannelConfiguration {
-        let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificate).map { NIOSSLCertificateSource.certificate($0) }
-        let key = try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem)
-        var tls: TLSConfiguration
-        if let clientCA = configuration.clientCA {
-            tls = TLSConfiguration.makeServerConfigurationWithMTLS(
-                certificateChain: chain,
-                privateKey: .privateKey(key),
-                trustRoots: .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
-            )
-        } else {
-            tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+    static func processor(_ loaded: Loaded) -> CaseProcessor {
+        CaseProcessor(codes: loaded.codes, parameters: loaded.parameters, scoreWithoutStudy: loaded.configuration.scoreWithoutStudy)
+    }
+
+    /// Tells systemd why (`STATUS=`) and builds the error the command exits with.
+    static func fail(_ description: String, exitCode: Int32, notifier: SystemdNotifier) -> StartupError {
+        notifier.status("failed: \(description.prefix(200))")
+        return StartupError(description: description, exitCode: exitCode)
+    }
+}
+
+extension Result {
+    var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
+    }
+}
+
+/// On SIGTERM or SIGINT (it is the last service, so the first told): `STOPPING=1`, `/readyz`
+/// answers "draining", and a log line.
+struct ShutdownNotice: Service {
+    let notifier: SystemdNotifier
+    let health: HealthState
+    let monitor: HealthMonitor
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        health.update { $0.draining = true }
+        notifier.notify("STOPPING=1\nSTATUS=\(monitor.statusLine(listening: nil))")
+        logger.notice("shutting down: no new connections; finishing requests in flight, then the outbox")
+    }
+}
+
+/// SIGHUP → a reload, one at a time, until shutdown.
+struct ReloadService: Service {
+    let signals: UnixSignalsSequence
+    let reload: @Sendable () async -> Void
+
+    func run() async throws {
+        for await _ in signals.cancelOnGracefulShutdown() {
+            await reload()
         }
-        tls.minimumTLSVersion = .tlsv12
-        tls.maximumTLSVersion = .tlsv13
-        return TLSChannelConfiguration(tlsConfiguration: tls)
     }
 }

@@ -133,4 +133,27 @@ public protocol GatewayStore: Sendable {
     /// Puts a dead or delivered item back in the queue, due now.
     func requeue(_ sequence: Int64, now: Date) async throws -> Bool
     func outbox(state: OutboxItem.State?, limit: Int) async throws -> [OutboxItem]
+
+    /// Counts for the status line and the metrics.
+    func statistics() async throws -> StoreStatistics
+    /// Commits a small write to prove the store is writable (disk not full, file not read-only).
+    func probeWritable(now: Date) async throws
+}
+
+/// What the store holds, in counts.
+public struct StoreStatistics: Sendable, Equatable {
+    /// RiskAssessments made (one per case).
+    public var assessments: Int
+    /// Deliveries waiting.
+    public var pending: Int
+    /// When the oldest waiting delivery was queued.
+    public var oldestPending: Date?
+    public var dead: Int
+
+    public init(assessments: Int, pending: Int, oldestPending: Date?, dead: Int) {
+        self.assessments = assessments
+        self.pending = pending
+        self.oldestPending = oldestPending
+        self.dead = dead
+    }
 }

@@ -44,7 +44,36 @@ public final class SQLiteStore: GatewayStore {
                     """
             )
         }
+        migrator.registerMigration("v2-heartbeat") { db in
+            try db.execute(sql: "CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL)")
+        }
         try migrator.migrate(pool)
+    }
+
+    public func statistics() async throws -> StoreStatistics {
+        try await pool.read { db in
+            let outbox = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FILTER (WHERE state = 'pending') AS pending,
+                           MIN(created_at) FILTER (WHERE state = 'pending') AS oldest,
+                           COUNT(*) FILTER (WHERE state = 'dead') AS dead
+                    FROM outbox WHERE state IN ('pending', 'dead')
+                    """
+            )
+            return StoreStatistics(
+                assessments: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM assessment") ?? 0,
+                pending: outbox?["pending"] ?? 0,
+                oldestPending: (outbox?["oldest"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                dead: outbox?["dead"] ?? 0
+            )
+        }
+    }
+
+    public func probeWritable(now: Date) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)", arguments: [now.timeIntervalSince1970])
+        }
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {

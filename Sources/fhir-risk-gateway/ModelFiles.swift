@@ -16,7 +16,7 @@ struct ModelFiles {
     ///   - model: the model file; default `Config/models/sheng2022.yaml` found as `locate` says.
     ///   - profiles: the Profiles folder; default `Profiles` found the same way.
     init(model: String?, profiles: String?) throws(Problem) {
-        guard let modelPath = model ?? Self.locate("Config/models/sheng2022.yaml", installed: "/etc/fhir-risk-gateway/models/sheng2022.yaml")
+        guard let modelPath = model ?? Self.locate("Config/models/sheng2022.yaml", installed: "/usr/share/fhir-risk-gateway/models/sheng2022.yaml")
         else {
             throw Problem(description: "No model file: pass --model, or run from the project folder (Config/models/sheng2022.yaml)")
         }

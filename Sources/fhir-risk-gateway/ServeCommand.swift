@@ -4,31 +4,46 @@ import GatewayServer
 import Logging
 import SystemdSupport
 
-/// `serve --config FILE`: runs the daemon.
+/// `serve --config FILE`: runs the daemon. Exit 0 after a clean stop, 78 (EX_CONFIG) when the
+/// configuration cannot work (systemd then does not restart it), 1 on any other failure.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the gateway daemon.")
+
+    /// EX_CONFIG from sysexits.h; the unit's `RestartPreventExitStatus=78`.
+    static let configurationExitCode: Int32 = 78
 
     @Option(help: "The configuration file (YAML); every key can be overridden by an environment variable.")
     var config: String
 
     func run() async throws {
-        let loaded = try await LoadedConfiguration.load(config)
+        let environment = ProcessInfo.processInfo.environment
         // One line per event for journald: `<N>` priority prefix, logfmt (LOG_FORMAT=json for JSON).
-        let format = JournalLogHandler.Format(rawValue: ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "") ?? .logfmt
+        let format = JournalLogHandler.Format(rawValue: environment["LOG_FORMAT"] ?? "") ?? .logfmt
         LoggingSystem.bootstrap { label in JournalLogHandler(label: label, format: format) }
         var logger = Logger(label: "fhir-risk-gateway")
         logger.logLevel = .info
+
+        let path = config
+        let read = await LoadedConfiguration.read(path)
+        guard let loaded = read.loaded else {
+            for problem in read.problems { writeToStandardError("\(path): \(problem)\n") }
+            logger.critical("the configuration cannot be used", metadata: ["problems": "\(read.problems.count)"])
+            throw ExitCode(Self.configurationExitCode)
+        }
         do {
             try await GatewayDaemon.run(
-                configuration: loaded.gateway,
-                codes: loaded.files.codes,
-                parameters: loaded.files.parameters,
-                environment: ProcessInfo.processInfo.environment,
+                loaded: loaded.daemon,
+                reload: { () async throws(GatewayDaemon.LoadFailure) -> GatewayDaemon.Loaded in
+                    let again = await LoadedConfiguration.read(path)
+                    guard let loaded = again.loaded else { throw GatewayDaemon.LoadFailure(problems: again.problems) }
+                    return loaded.daemon
+                },
+                environment: environment,
                 logger: logger
             )
         } catch {
-            writeToStandardError("fhir-risk-gateway: \(error)\n")
-            throw ExitCode(1)
+            logger.critical("exiting", metadata: ["reason": "\(error.description)", "exit.code": "\(error.exitCode)"])
+            throw ExitCode(error.exitCode)
         }
     }
 }
@@ -51,7 +66,22 @@ struct LoadedConfiguration {
     var gateway: GatewayConfiguration
     var files: ModelFiles
 
+    var daemon: GatewayDaemon.Loaded {
+        GatewayDaemon.Loaded(configuration: gateway, codes: files.codes, parameters: files.parameters)
+    }
+
+    /// Reads and checks everything; prints every problem and exits 1 when there is one.
     static func load(_ path: String) async throws -> LoadedConfiguration {
+        let read = await read(path)
+        guard let loaded = read.loaded else {
+            for problem in read.problems { writeToStandardError("\(path): \(problem)\n") }
+            throw ExitCode(1)
+        }
+        return loaded
+    }
+
+    /// Reads and checks everything: the configuration, or every problem found.
+    static func read(_ path: String) async -> (loaded: LoadedConfiguration?, problems: [String]) {
         var problems: [String] = []
         var gateway: GatewayConfiguration?
         do {
@@ -67,10 +97,7 @@ struct LoadedConfiguration {
                 problems.append(error.description)
             }
         }
-        guard let gateway, let files, problems.isEmpty else {
-            for problem in problems { writeToStandardError("\(path): \(problem)\n") }
-            throw ExitCode(1)
-        }
-        return LoadedConfiguration(gateway: gateway, files: files)
+        guard let gateway, let files, problems.isEmpty else { return (nil, problems) }
+        return (LoadedConfiguration(gateway: gateway, files: files), [])
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import NIOCore
+import Prometheus
+import RiskModel
+import Storage
+
+/// The events ops see: one log line each, with the matching metric. What they carry is chosen
+/// so that no line can identify a patient: cases appear under a keyed pseudonym, never with an
+/// identifier, a name, a date of birth or a resource body.
+struct GatewayEvents: Sendable {
+    let logger: Logger
+    let metrics: GatewayMetrics
+    let pseudonym: CasePseudonym
+    let modelName: @Sendable () -> String
+
+    func caseScored(_ scored: CaseProcessor.ScoredCase) {
+        let stratum = Self.name(scored.stratum)
+        metrics.caseScored(stratum: stratum)
+        logger.info(
+            "case scored",
+            metadata: [
+                "case": "\(pseudonym.id(for: scored.assessment.identifier))",
+                "model": "\(modelName())",
+                "stratum": "\(stratum)",
+                "risk": "\(scored.risk.rawValue)",
+                "assessment.status": "\(scored.assessment.status)",
+                "assessment.version": "\(scored.assessment.version)",
+            ]
+        )
+    }
+
+    func tlsHandshakeFailed(peer: SocketAddress?, failure: TLSHandshakeFailure) {
+        metrics.tlsFailures(failure.category).increment()
+        // A connection closed before it said anything (a load balancer's TCP check) is not news.
+        let level: Logger.Level = failure.category == .closed ? .info : .warning
+        logger.log(
+            level: level,
+            "tls handshake failed",
+            metadata: [
+                "peer": "\(peer?.ipAddress ?? "unknown"):\(peer?.port ?? 0)",
+                "reason": "\(failure.reason)",
+                "category": "\(failure.category.rawValue)",
+            ]
+        )
+    }
+
+    static func name(_ stratum: ADCScore.Stratum) -> String {
+        switch stratum {
+        case .high: "high"
+        case .lower: "lower"
+        }
+    }
+}

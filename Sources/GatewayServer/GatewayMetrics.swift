@@ -1,0 +1,95 @@
+import Foundation
+import Prometheus
+import Storage
+
+/// The gateway's Prometheus metrics (`/metrics` on the operations listener). Counters move as
+/// events happen; the store's gauges and the certificate's remaining lifetime are read when
+/// scraped. Labels hold route templates, statuses and fixed categories only, never anything a
+/// request carried.
+final class GatewayMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    static let namespace = "fhir_gateway"
+
+    /// Request durations from 1 ms to 10 s.
+    static let durationBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(10),
+    ]
+
+    private func descriptor(_ name: String, unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: Self.namespace, metricName: name, unitName: unit, helpText: help)
+    }
+
+    init() {
+        // Expose the failure counters at zero from the start, so alerts on their rate work.
+        for category in TLSHandshakeFailure.Category.allCases { _ = tlsFailures(category) }
+        for result in ["delivered", "retry", "dead"] { _ = deliveries(result) }
+        for result in ["applied", "refused"] { _ = reloads(result) }
+    }
+
+    func request(method: String, route: String, status: Int, duration: Duration) {
+        registry.makeCounter(
+            descriptor: descriptor("http_requests", unit: "total", "FHIR API requests by method, route template and status"),
+            labels: [("method", method), ("route", route), ("status", String(status))]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: descriptor("http_request_duration", unit: "seconds", "FHIR API request latency by route template"),
+            labels: [("route", route)],
+            buckets: Self.durationBuckets
+        ).record(duration)
+    }
+
+    func caseScored(stratum: String) {
+        registry.makeCounter(
+            descriptor: descriptor("cases_scored", unit: "total", "RiskAssessments made or revised, by ADC stratum"),
+            labels: [("stratum", stratum)]
+        ).increment()
+    }
+
+    /// `delivered`, `retry` (a failed attempt that will be retried) or `dead` (given up).
+    @discardableResult
+    func deliveries(_ result: String) -> Counter {
+        registry.makeCounter(
+            descriptor: descriptor("delivery_attempts", unit: "total", "Attempts to deliver a RiskAssessment upstream, by result"),
+            labels: [("result", result)]
+        )
+    }
+
+    @discardableResult
+    func tlsFailures(_ category: TLSHandshakeFailure.Category) -> Counter {
+        registry.makeCounter(
+            descriptor: descriptor("tls_handshake_failures", unit: "total", "TLS handshakes that failed, by reason"),
+            labels: [("reason", category.rawValue)]
+        )
+    }
+
+    @discardableResult
+    func reloads(_ result: String) -> Counter {
+        registry.makeCounter(
+            descriptor: descriptor("reloads", unit: "total", "Configuration reloads (SIGHUP), applied or refused"),
+            labels: [("result", result)]
+        )
+    }
+
+    /// Sets the gauges read from the store and the certificate, just before a scrape.
+    func refresh(store statistics: StoreStatistics?, storeWritable: Bool, certificateNotAfter: Date, draining: Bool, now: Date) {
+        if let statistics {
+            gauge("outbox_depth", unit: "", "RiskAssessments waiting for delivery").set(Double(statistics.pending))
+            gauge("outbox_oldest_age", unit: "seconds", "Age of the oldest RiskAssessment waiting for delivery (0 when none)")
+                .set(statistics.oldestPending.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+            gauge("dead_letters", unit: "", "Deliveries given up on, waiting for an operator (outbox dead-letters)").set(Double(statistics.dead))
+            gauge("assessments", unit: "", "RiskAssessments held (one per case)").set(Double(statistics.assessments))
+        }
+        gauge("store_writable", unit: "", "1 when the last write probe of the store succeeded").set(to: storeWritable ? 1.0 : 0.0)
+        gauge("certificate_expiry", unit: "seconds", "Seconds until the server certificate expires (negative once expired)")
+            .set(certificateNotAfter.timeIntervalSince(now))
+        gauge("draining", unit: "", "1 while shutting down").set(to: draining ? 1.0 : 0.0)
+    }
+
+    private func gauge(_ name: String, unit: String, _ help: String) -> Gauge {
+        registry.makeGauge(descriptor: descriptor(name, unit: unit, help))
+    }
+
+    /// The text exposition format.
+    func render() -> [UInt8] { registry.emitToBuffer() }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// The FHIR API's connections: TLS with whatever context is current when the connection arrives
+/// (so a reload's new certificate applies to new connections at once), an observer that reports
+/// failed handshakes, then Hummingbird's HTTP/1.1.
+struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = HTTP1Channel.Value
+
+    let base: HTTP1Channel
+    let context: @Sendable () -> NIOSSLContext
+    let handshakeFailed: @Sendable (_ peer: SocketAddress?, _ failure: TLSHandshakeFailure) -> Void
+
+    var responder: HTTPChannelHandler.Responder { base.responder }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context()))
+            try channel.pipeline.syncOperations.addHandler(TLSHandshakeObserver(report: handshakeFailed))
+        }.flatMap {
+            base.setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
+
+/// Why a TLS handshake failed, in a few fixed categories (a metric label) plus BoringSSL's own
+/// reason (for the log line). Neither carries anything the client sent.
+struct TLSHandshakeFailure: Sendable, Equatable {
+    enum Category: String, Sendable, CaseIterable {
+        /// The client offered no certificate, or one the client CA did not issue.
+        case clientCertificate = "client_certificate"
+        /// No common protocol version or cipher.
+        case protocolMismatch = "protocol"
+        /// Not TLS at all (plain HTTP to the HTTPS port, a port scanner).
+        case notTLS = "not_tls"
+        /// The connection closed before the handshake finished.
+        case closed
+        case other
+    }
+
+    var category: Category
+    var reason: String
+
+    /// Classifies an error raised before the handshake completed.
+    init(_ error: any Error) {
+        let text = String(describing: error)
+        if let range = text.range(of: "OPENSSL_internal:") {
+            reason = String(text[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+        } else if let ssl = error as? NIOSSLError {
+            reason = String(String(describing: ssl).prefix { $0.isLetter || $0.isNumber })
+        } else {
+            reason = String(String(describing: type(of: error)).prefix(60))
+        }
+        switch reason {
+        case "CERTIFICATE_VERIFY_FAILED", "PEER_DID_NOT_RETURN_A_CERTIFICATE", "TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE",
+            "TLSV1_CERTIFICATE_REQUIRED":
+            category = .clientCertificate
+        case "UNSUPPORTED_PROTOCOL", "NO_SHARED_CIPHER", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_COMMON_SIGNATURE_ALGORITHMS":
+            category = .protocolMismatch
+        case "HTTP_REQUEST", "HTTPS_PROXY_REQUEST", "WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "PACKET_LENGTH_TOO_LONG":
+            category = .notTLS
+        case "uncleanShutdown", "closedDuringHandshake", "ioError":
+            category = .closed
+        default:
+            category = .other
+        }
+    }
+}
+
+/// Sits behind the TLS handler until the handshake completes, and reports the first error raised
+/// before that; then takes itself out of the pipeline.
+final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    let report: @Sendable (SocketAddress?, TLSHandshakeFailure) -> Void
+    private var reported = false
+
+    init(report: @escaping @Sendable (SocketAddress?, TLSHandshakeFailure) -> Void) {
+        self.report = report
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            context.fireUserInboundEventTriggered(event)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !reported {
+            reported = true
+            report(context.channel.remoteAddress, TLSHandshakeFailure(error))
+        }
+        context.fireErrorCaught(error)
+    }
+}

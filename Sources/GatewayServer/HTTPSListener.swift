@@ -1,0 +1,73 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import ServiceLifecycle
+
+/// The FHIR API's listener. It binds `server.host:server.port`, or adopts the listening socket
+/// systemd passed on socket activation. On graceful shutdown it stops accepting, lets every
+/// connection finish the request it is on (idle ones close), and returns when the last one is
+/// done; the ServiceGroup bounds that wait.
+struct HTTPSListener: Service {
+    enum Source: Sendable, CustomStringConvertible {
+        case bind(host: String, port: Int)
+        /// A listening socket inherited from systemd (`LISTEN_FDS`).
+        case adopt(descriptor: Int32, name: String)
+
+        var description: String {
+            switch self {
+            case .bind(let host, let port): "\(host):\(port)"
+            case .adopt(let descriptor, let name): "socket-activated fd \(descriptor) (\(name))"
+            }
+        }
+    }
+
+    let source: Source
+    let channel: GatewayTLSChannel
+    let backlog: Int32
+    let logger: Logger
+    /// Called once the listener accepts connections, with its bound address.
+    let onRunning: @Sendable (SocketAddress?) -> Void
+
+    func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let quiescing = ServerQuiescingHelper(group: group)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: backlog)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .serverChannelInitializer { server in
+                server.eventLoop.makeCompletedFuture {
+                    try server.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: server))
+                }
+            }
+        let channel = self.channel
+        let logger = self.logger
+        let server: NIOAsyncChannel<GatewayTLSChannel.Value, Never>
+        switch source {
+        case .bind(let host, let port):
+            server = try await bootstrap.bind(host: host, port: port) { channel.setup(channel: $0, logger: logger) }
+        case .adopt(let descriptor, _):
+            server = try await bootstrap.bind(descriptor) { channel.setup(channel: $0, logger: logger) }
+        }
+        onRunning(server.channel.localAddress)
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { connections in
+                do {
+                    try await server.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            connections.addTask { await channel.handle(value: connection, logger: logger) }
+                        }
+                    }
+                } catch {
+                    logger.error("the listener failed", metadata: ["error.type": "\(type(of: error))"])
+                }
+            }
+        } onGracefulShutdown: {
+            let done = server.channel.eventLoop.makePromise(of: Void.self)
+            quiescing.initiateShutdown(promise: done)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import Prometheus
+import RiskModel
+import SystemdSupport
+
+/// A reload (SIGHUP, `systemctl reload`): `RELOADING=1` with `MONOTONIC_USEC`, then the
+/// configuration, the model, the ValueSets of `Profiles/` and the TLS files are read again and
+/// checked. All good: they replace the running ones as one piece (new connections get the new
+/// certificate). Anything wrong: nothing changes, an error line says what, and the daemon goes
+/// on serving the old configuration. Either way `READY=1` follows.
+///
+/// The listeners' addresses, the store, the upstream and the drain budget are fixed at start-up;
+/// a change to them is reported and takes effect at the next restart.
+struct Reloader: Sendable {
+    let settings: LiveSettings
+    let reload: @Sendable () async throws(GatewayDaemon.LoadFailure) -> GatewayDaemon.Loaded
+    let notifier: SystemdNotifier
+    let monitor: HealthMonitor
+    let metrics: GatewayMetrics
+    let logger: Logger
+
+    func reload(listening: HTTPSListener.Source) async {
+        notifier.reloading()
+        logger.notice("reloading")
+        let outcome = await attempt()
+        switch outcome {
+        case .success(let (snapshot, restartOnly)):
+            settings.replace(snapshot)
+            metrics.reloads("applied").increment()
+            for key in restartOnly {
+                logger.warning("reload: this change takes effect at the next restart", metadata: ["key": "\(key)"])
+            }
+            logger.notice(
+                "reloaded",
+                metadata: [
+                    "model": "\(snapshot.processor.parameters.name)",
+                    "certificate.expires": "\(CaseProcessor.timestamp(snapshot.tls.notAfter))",
+                    "mutual.tls": "\(snapshot.tls.requiresClientCertificate)",
+                ]
+            )
+        case .failure(let failure):
+            metrics.reloads("refused").increment()
+            logger.error(
+                "reload refused: still serving the previous configuration",
+                metadata: ["problems": "\(failure.problems.joined(separator: "; "))"]
+            )
+        }
+        notifier.ready(status: monitor.statusLine(listening: listening))
+    }
+
+    func attempt() async -> Result<(LiveSettings.Snapshot, [String]), GatewayDaemon.LoadFailure> {
+        let loaded: GatewayDaemon.Loaded
+        do {
+            loaded = try await reload()
+        } catch {
+            return .failure(error)
+        }
+        let tls: ServerTLSMaterial
+        do {
+            tls = try ServerTLSMaterial.load(loaded.configuration.tls)
+        } catch {
+            return .failure(GatewayDaemon.LoadFailure(problems: [error.description]))
+        }
+        let old = settings.current.configuration
+        var new = loaded.configuration
+        let restartOnly = Self.restartOnlyChanges(from: old, to: new)
+        // Keep what only a restart can change as it is now.
+        new.server = old.server
+        new.metrics = old.metrics
+        new.storagePath = old.storagePath
+        new.upstream = old.upstream
+        new.drainSeconds = old.drainSeconds
+        new.pseudonymKeyFile = old.pseudonymKeyFile
+        var current = loaded
+        current.configuration = new
+        return .success(
+            (LiveSettings.Snapshot(configuration: new, processor: GatewayDaemon.processor(current), tls: tls, loadedAt: Date()), restartOnly))
+    }
+
+    /// The keys whose change needs a restart, that changed.
+    static func restartOnlyChanges(from old: GatewayConfiguration, to new: GatewayConfiguration) -> [String] {
+        var keys: [String] = []
+        if old.server != new.server { keys.append("server") }
+        if old.metrics != new.metrics { keys.append("metrics") }
+        if old.storagePath != new.storagePath { keys.append("storage.path") }
+        if old.upstream != new.upstream { keys.append("upstream") }
+        if old.drainSeconds != new.drainSeconds { keys.append("shutdown.drainSeconds") }
+        if old.pseudonymKeyFile != new.pseudonymKeyFile { keys.append("logging.pseudonymKeyFile") }
+        if old.delivery.timeoutSeconds != new.delivery.timeoutSeconds { keys.append("delivery.timeoutSeconds (the connection timeout)") }
+        return keys
+    }
+}

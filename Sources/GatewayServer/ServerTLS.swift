@@ -1,0 +1,71 @@
+import Foundation
+import NIOSSL
+import SwiftASN1
+import X509
+
+/// The server's TLS material, loaded and checked once: the context every new connection gets,
+/// and the validity of the server certificate (for `/readyz` and the expiry metric). A reload
+/// builds a new one and swaps it in; connections already open keep the one they started with.
+struct ServerTLSMaterial: Sendable {
+    let context: NIOSSLContext
+    let notBefore: Date
+    let notAfter: Date
+    /// Mutual TLS: clients must present a certificate from the configured CA.
+    let requiresClientCertificate: Bool
+
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// TLS 1.2 and 1.3 only; mutual TLS when a client CA is configured: a client without a
+    /// certificate, or with one from another CA, is refused at the handshake.
+    static func load(_ configuration: GatewayConfiguration.TLS) throws(Problem) -> ServerTLSMaterial {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificate)
+            guard let leaf = chain.first else {
+                throw Problem(description: "tls.certificate: \(configuration.certificate) holds no certificate")
+            }
+            let key = try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem)
+            try checkKeyMatches(certificate: leaf, keyFile: configuration.privateKey, configuration: configuration)
+            var tls: TLSConfiguration
+            if let clientCA = configuration.clientCA {
+                tls = TLSConfiguration.makeServerConfigurationWithMTLS(
+                    certificateChain: chain.map { .certificate($0) },
+                    privateKey: .privateKey(key),
+                    trustRoots: .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
+                )
+            } else {
+                tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            }
+            tls.minimumTLSVersion = .tlsv12
+            tls.maximumTLSVersion = .tlsv13
+            return ServerTLSMaterial(
+                context: try NIOSSLContext(configuration: tls),
+                notBefore: Date(timeIntervalSince1970: TimeInterval(leaf.notValidBefore)),
+                notAfter: Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter)),
+                requiresClientCertificate: configuration.clientCA != nil
+            )
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw Problem(description: "the TLS certificate or key cannot be used: \(error)")
+        }
+    }
+
+    /// A key that does not belong to the certificate would only fail at the first handshake;
+    /// refuse it at start-up (or reload) instead.
+    static func checkKeyMatches(certificate: NIOSSLCertificate, keyFile: String, configuration: GatewayConfiguration.TLS) throws {
+        guard let pem = try? String(contentsOfFile: keyFile, encoding: .utf8),
+            let key = try? Certificate.PrivateKey(pemEncoded: pem),
+            let parsed = try? Certificate(derEncoded: certificate.toDERBytes())
+        else { return }  // a key type swift-certificates does not read: BoringSSL still checks it
+        if key.publicKey != parsed.publicKey {
+            throw Problem(
+                description:
+                    "tls.privateKey: the key in \(configuration.privateKey) does not belong to the certificate in \(configuration.certificate)")
+        }
+    }
+
+    /// Valid at `date`: not before its start, not after its end.
+    func isValid(at date: Date) -> Bool { date >= notBefore && date <= notAfter }
+}
