@@ -21,7 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
         let format = JournalLogHandler.Format(rawValue: environment["LOG_FORMAT"] ?? "") ?? .logfmt
         LoggingSystem.bootstrap { label in JournalLogHandler(label: label, format: format) }
         var logger = Logger(label: "fhir-risk-gateway")
-        logger.logLevel = .info
+        // LOG_LEVEL=debug or trace for more detail; no level ever logs patient data.
+        logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
 
         let path = config
         let read = await LoadedConfiguration.read(path)

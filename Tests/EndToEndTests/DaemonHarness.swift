@@ -14,9 +14,16 @@ final class DaemonHarness: @unchecked Sendable {
     let apiPort: Int
     let metricsPort: Int
     var upstreamPort: Int?
-    private var gateway: Process?
+    private var gateway: SpawnedProcess?
     private var upstream: Process?
-    private var extraConfiguration: String
+    /// YAML appended to the configuration (rewritten on change; SIGHUP makes it count).
+    var extraConfiguration: String {
+        didSet { try? writeConfiguration() }
+    }
+    /// The folder of the server certificate and key the configuration names ("tls" or "other").
+    var serverCertificateFolder = "tls" {
+        didSet { try? writeConfiguration() }
+    }
     /// `tls.allowedClientNames`, when not empty.
     var allowedClientNames: [String] = [] {
         didSet { try? writeConfiguration() }
@@ -50,8 +57,8 @@ final class DaemonHarness: @unchecked Sendable {
         var text = """
             server: {host: 127.0.0.1, port: \(apiPort)}
             tls:
-              certificate: \(path("tls/server.crt"))
-              privateKey: \(path("tls/server.key"))
+              certificate: \(path("\(serverCertificateFolder)/server.crt"))
+              privateKey: \(path("\(serverCertificateFolder)/server.key"))
               clientCA: \(path("tls/ca.crt"))
               allowedClientNames: [\(allowedClientNames.joined(separator: ", "))]
             storage: {path: \(path("state/gateway.sqlite"))}
@@ -77,22 +84,36 @@ final class DaemonHarness: @unchecked Sendable {
 
     // MARK: - Processes
 
-    /// - Parameter environment: added to the gateway's environment (`NOTIFY_SOCKET`, …).
-    func startGateway(environment: [String: String] = [:], waitForLiveness: Bool = true) throws {
-        let process = Process()
-        process.executableURL = GatewayBinary.url
-        process.arguments = ["serve", "--config", path("gateway.yaml")]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+    /// - Parameters:
+    ///   - environment: added to the gateway's environment (`NOTIFY_SOCKET`, …).
+    ///   - launcher: a command that starts the gateway (`systemd-socket-activate …`), which it
+    ///     replaces by exec, so the process id stays the gateway's.
+    func startGateway(environment: [String: String] = [:], waitForLiveness: Bool = true, launcher: [String] = []) throws {
+        let command = launcher + [GatewayBinary.url.path, "serve", "--config", path("gateway.yaml")]
         let log = folder.appendingPathComponent("gateway.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: log)
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        try process.run()
+        let process = try SpawnedProcess(
+            command, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, output: log.path)
         gateway = process
         if waitForLiveness {
             try waitUntil("the gateway answers /livez") { (try? self.plain("/livez")) == "ok\n" }
         }
+    }
+
+    /// The gateway's process id, while it runs.
+    var gatewayPID: Int32? { gateway.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+
+    /// Sends `signal` (SIGHUP to reload) to the gateway.
+    func signalGateway(_ signal: Int32) {
+        if let pid = gatewayPID { kill(pid, signal) }
+    }
+
+    /// Waits for the gateway to exit by itself (after SIGTERM sent elsewhere); its status.
+    func waitForGatewayExit(timeout: Double = 20) throws -> Int32 {
+        guard let process = gateway else { throw CocoaError(.fileReadUnknown) }
+        try waitUntil("the gateway exits", timeout: timeout) { !process.isRunning }
+        process.waitUntilExit()
+        gateway = nil
+        return process.terminationStatus
     }
 
     /// The gateway's exit status after SIGTERM.
@@ -140,7 +161,7 @@ final class DaemonHarness: @unchecked Sendable {
         gateway = nil
     }
 
-    static func terminate(_ process: Process) {
+    static func terminate(_ process: some ChildProcess) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(15)
@@ -185,16 +206,17 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     /// An HTTPS request to the gateway with curl; `client` picks the certificate: "tls" (trusted),
-    /// "other" (another CA) or nil (none).
+    /// "other" (another CA) or nil (none); `trust` the CA the server's certificate is checked with.
     func request(
         _ method: String,
         _ path: String,
         body: Data? = nil,
         contentType: String = "application/fhir+json",
         headers: [String] = [],
-        client: String? = "tls"
+        client: String? = "tls",
+        trust: String = "tls"
     ) throws -> Answer {
-        var arguments = ["-s", "-S", "--max-time", "20", "-X", method, "--cacert", self.path("tls/ca.crt"), "-o", "-", "-w", "\n%{http_code}"]
+        var arguments = ["-s", "-S", "--max-time", "20", "-X", method, "--cacert", self.path("\(trust)/ca.crt"), "-o", "-", "-w", "\n%{http_code}"]
         if let client { arguments += ["--cert", self.path("\(client)/client.crt"), "--key", self.path("\(client)/client.key")] }
         for header in headers { arguments += ["-H", header] }
         if let body {
@@ -210,6 +232,48 @@ final class DaemonHarness: @unchecked Sendable {
             return Answer(status: 0, body: output)
         }
         return Answer(status: code, body: output[..<newline])
+    }
+
+    /// Starts an HTTPS request in its own curl process (for requests still in flight while the
+    /// test does something else); `finish` waits for it and gives the HTTP status (0: none).
+    func startRequest(_ method: String, _ path: String, body: Data, uploadBytesPerSecond: Int) throws -> () -> Int {
+        let file = folder.appendingPathComponent("body-\(UUID().uuidString)")
+        try body.write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = [
+            "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "60", "-X", method, "--cacert", self.path("tls/ca.crt"),
+            "--cert", self.path("tls/client.crt"), "--key", self.path("tls/client.key"), "--limit-rate", "\(uploadBytesPerSecond)",
+            "-H", "Content-Type: application/fhir+json", "--data-binary", "@\(file.path)", "https://127.0.0.1:\(apiPort)\(path)",
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        return {
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Int(String(decoding: output, as: UTF8.self)) ?? 0
+        }
+    }
+
+    /// A request to the operations listener: status and body.
+    func operations(_ path: String) throws -> (status: Int, text: String) {
+        let (status, output) = try Self.capture(
+            "/usr/bin/curl", ["-s", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(metricsPort)\(path)"])
+        guard status == 0, let newline = output.lastIndex(of: UInt8(ascii: "\n")),
+            let code = Int(String(decoding: output[(newline + 1)...], as: UTF8.self))
+        else { throw CocoaError(.fileReadUnknown) }
+        return (code, String(decoding: output[..<newline], as: UTF8.self))
+    }
+
+    /// The value of one Prometheus sample (`name{labels}`), 0 when absent.
+    func metric(_ sample: String) throws -> Double {
+        let (_, text) = try operations("/metrics")
+        for line in text.split(separator: "\n") where line.hasPrefix(sample + " ") {
+            return Double(line.dropFirst(sample.count + 1)) ?? 0
+        }
+        return 0
     }
 
     func plain(_ path: String) throws -> String {

@@ -3,6 +3,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The daemon as an interface engine meets it: the real binary over real TLS, a real SQLite file,
 /// and a real HTTPS upstream in its own process that checks every RiskAssessment against the R4
 /// JSON schema. These tests run one after another (each starts its own processes).
@@ -285,20 +289,27 @@ import Testing
 /// Nothing that identifies a patient reaches a log line: names, identifiers, birth dates, free
 /// text, query strings — in accepted requests, refused ones, and deliveries that fail.
 @Suite(.serialized) struct LogPrivacyTests {
-    static let canaries = ["Zebulon", "Canaryfield", "MRN-CANARY-8812", "1911-11-11", "canary-free-text", "canary-patient-7", "canary-query"]
+    static let canaries = [
+        "Zebulon", "Canaryfield", "MRN-CANARY-8812", "1911-11-11", "canary-free-text", "canary-patient-7", "canary-query", "OBS-CANARY-5521",
+        "canary-study-text",
+    ]
 
-    @Test func noCanaryValueAppearsInAnyLogLine() throws {
+    /// Both log formats, and the most verbose level as well as the default one.
+    @Test(arguments: [("logfmt", "info"), ("json", "trace")])
+    func noCanaryValueAppearsInAnyLogLine(format: String, level: String) throws {
         let harness = try DaemonHarness(upstream: ["--reject-subject", "Patient/canary-patient-7"])
-        try harness.startGateway(environment: ["LOG_FORMAT": "logfmt"])
+        try harness.startGateway(environment: ["LOG_FORMAT": format, "LOG_LEVEL": level])
         defer { harness.stopAll() }
         let patient = #"""
             {"resourceType":"Patient","id":"canary-patient-7","identifier":[{"system":"urn:oid:1.2.3","value":"MRN-CANARY-8812"}],"name":[{"family":"Canaryfield","given":["Zebulon"]}],"birthDate":"1911-11-11"}
             """#
         #expect(try harness.request("PUT", "/fhir/Patient/canary-patient-7", body: Data(patient.utf8)).status == 201)
-        #expect(
-            try harness.request("PUT", "/fhir/ImagingStudy/cs", body: Data(DaemonTests.study("cs", patient: "canary-patient-7").utf8)).status == 201)
+        let study = DaemonTests.study("cs", patient: "canary-patient-7")
+            .replacingOccurrences(of: "\"status\":", with: "\"description\":\"canary-study-text Zebulon\",\"status\":")
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/cs", body: Data(study.utf8)).status == 201)
         let adc = DaemonTests.adc("co", patient: "canary-patient-7", study: "cs")
             .replacingOccurrences(of: "\"valueQuantity\"", with: "\"note\":[{\"text\":\"canary-free-text Zebulon Canaryfield\"}],\"valueQuantity\"")
+            .replacingOccurrences(of: "\"status\":", with: "\"identifier\":[{\"value\":\"OBS-CANARY-5521\"}],\"status\":")
         #expect(try harness.request("PUT", "/fhir/Observation/co", body: Data(adc.utf8)).status == 201)
         // Refused requests carrying the canaries.
         let noUnit = DaemonTests.adc("cx", patient: "canary-patient-7", study: "cs", unit: nil)
@@ -310,9 +321,23 @@ import Testing
         #expect(try harness.request("GET", "/fhir/Patient/canary-patient-7").status == 405)
         // The upstream refuses the assessment, naming the patient in its answer: a dead letter.
         try harness.waitUntil("the refusal is a dead letter") { harness.gatewayLog.contains("dead letter") }
+        // A client without a certificate, and a reload: their lines too.
+        #expect(try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/canary-patient-7", client: nil).status == 0)
+        harness.signalGateway(SIGHUP)
+        try harness.waitUntil("the reload is logged") { harness.gatewayLog.contains("reloaded") }
         harness.stopGateway()
         let log = harness.gatewayLog
-        #expect(log.contains("msg=request"))
+        for event in ["request", "case scored", "dead letter: refused by the upstream", "tls handshake failed", "reloaded", "stopped"] {
+            #expect(log.contains(format == "json" ? "\"msg\":\"\(event)\"" : event), "no \(event) line")
+        }
+        // The case appears under its pseudonym: 16 hex digits, the same in every line about it.
+        let pseudonyms = Set(
+            log.split(separator: "\n").filter { $0.contains("case scored") }.compactMap { line -> Substring? in
+                guard let range = line.range(of: format == "json" ? #""case":""# : "case=") else { return nil }
+                return line[range.upperBound...].prefix(16)
+            })
+        #expect(pseudonyms.count == 1)
+        #expect(pseudonyms.allSatisfy { $0.allSatisfy(\.isHexDigit) })
         for canary in Self.canaries {
             #expect(
                 !log.contains(canary),

@@ -8,6 +8,8 @@ import Testing
     struct Message {
         var time: Double
         var text: String
+        /// The sender's pid, from SCM_CREDENTIALS.
+        var pid: Int32?
     }
 
     static func messages(_ file: String) -> [Message] {
@@ -16,7 +18,7 @@ import Testing
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                 let time = object["time"] as? Double, let message = object["message"] as? String
             else { return nil }
-            return Message(time: time, text: message)
+            return Message(time: time, text: message, pid: (object["pid"] as? Int).map(Int32.init))
         }
     }
 
@@ -36,6 +38,12 @@ import Testing
         let ready = try #require(Self.messages(output).first { $0.text.contains("READY=1") })
         #expect(ready.text.contains("STATUS=serving FHIR"))
         #expect(ready.text.contains("MAINPID="))
+        // Sent by the main process itself, as NotifyAccess=main requires.
+        #expect(ready.pid != nil && ready.pid == harness.gatewayPID)
+        // The status line is refreshed with the store's counts.
+        try harness.waitUntil("a STATUS line with the counts") {
+            Self.messages(output).contains { $0.text.hasPrefix("STATUS=serving FHIR") && $0.text.contains("cases; outbox 0 pending; 0 dead letters") }
+        }
 
         // Watchdog pings every WATCHDOG_USEC/2 = 200 ms.
         try harness.waitUntil("five watchdog pings") { Self.messages(output).filter { $0.text == "WATCHDOG=1" }.count >= 5 }
