@@ -6,7 +6,7 @@ GENERATED_DEFINITIONS := Sources/FHIRCore/Generated/R4Definitions+Table.swift
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: deps build test run generate check-generated check-units install bench clean
+.PHONY: deps build test run generate check-generated check-units check-install install bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -15,7 +15,7 @@ deps:
 build: deps
 	$(SWIFT) build --build-tests
 
-test: build check-generated check-units
+test: build check-generated check-units check-install
 	$(SWIFT) test --skip-build
 
 # Builds the daemon and starts it on https://127.0.0.1:8443 (mutual TLS, development certificates
@@ -45,6 +45,10 @@ check-generated:
 # --dry-run) in a temporary root, and checks that those gates can fail; see systemd/README.md.
 check-units:
 	scripts/check-units.sh .build/debug/fhir-risk-gateway
+
+# make install into a temporary folder, and the shipped configuration checked by the installed binary.
+check-install:
+	scripts/check-install.sh .build/debug/fhir-risk-gateway
 
 # Installs the binary, units, sysusers.d/tmpfiles.d files, configuration (never overwriting
 # /etc/fhir-risk-gateway/gateway.yaml), model, Profiles and the static crash backtracer.

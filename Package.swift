@@ -141,6 +141,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "GatewayServerTests",
+            dependencies: ["GatewayServer", "SystemdSupport", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: ["FHIRCore", "StrictJSON", "TestSupport"],
             swiftSettings: swiftSettings

@@ -69,4 +69,32 @@ import Testing
         usleep(600_000)
         #expect(!Self.messages(output).contains { $0.text == "WATCHDOG=1" })
     }
+
+    @Test func watchdogPingsStopWhileTheStoreTakesNoWritesAndResumeAfter() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        defer { harness.stopAll() }
+        let output = harness.path("notify.jsonl")
+        let socket = harness.path("notify.sock")
+        try harness.startHelper(["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/notify_listener.py").path, socket, output])
+        try harness.waitUntil("the notify listener is bound") { Self.messages(output).contains { $0.text == "LISTENING" } }
+        try harness.startGateway(environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "400000"])
+        try harness.waitUntil("watchdog pings") { Self.messages(output).filter { $0.text == "WATCHDOG=1" }.count >= 3 }
+        // Another process holds SQLite's write lock for three seconds: the gateway's write probe
+        // waits, and no ping goes out meanwhile.
+        let locked = harness.path("locked")
+        try harness.startHelper([
+            "python3", "-c",
+            "import sqlite3, time, signal; signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM}); "
+                + "c = sqlite3.connect('\(harness.path("state/gateway.sqlite"))', isolation_level=None); c.execute('BEGIN IMMEDIATE'); "
+                + "open('\(locked)', 'w').close(); time.sleep(3); c.execute('COMMIT'); time.sleep(60)",
+        ])
+        try harness.waitUntil("the store is locked") { FileManager.default.fileExists(atPath: locked) }
+        let lockedAt = try #require(Self.messages(output).last).time
+        try harness.waitUntil("pings resume after the lock is released") {
+            Self.messages(output).contains { $0.text == "WATCHDOG=1" && $0.time > lockedAt + 2.5 }
+        }
+        let pings = Self.messages(output).filter { $0.text == "WATCHDOG=1" }.map(\.time)
+        let longestGap = zip(pings.dropFirst(), pings).map { $0 - $1 }.max() ?? 0
+        #expect(longestGap > 2.0, "the longest gap between pings was \(longestGap) s while the store was locked for 3 s")
+    }
 }

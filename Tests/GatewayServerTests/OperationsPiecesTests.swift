@@ -1,0 +1,98 @@
+import Foundation
+import NIOSSL
+import TestSupport
+import Testing
+
+@testable import GatewayServer
+
+/// The small pieces behind the log, the metrics and reloads.
+struct OperationsPiecesTests {
+    struct Described: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    @Test func handshakeFailuresAreSortedIntoFewCategoriesWithBoringSSLsReason() {
+        let noCertificate = TLSHandshakeFailure(
+            Described(
+                description:
+                    "handshakeFailed(sslError([Error: 268435646 error:100000c0:SSL routines:OPENSSL_internal:PEER_DID_NOT_RETURN_A_CERTIFICATE]))"))
+        #expect(noCertificate.category == .clientCertificate)
+        #expect(noCertificate.reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE")
+        #expect(TLSHandshakeFailure(Described(description: "x OPENSSL_internal:HTTP_REQUEST at y")).category == .notTLS)
+        #expect(TLSHandshakeFailure(NIOSSLError.uncleanShutdown).category == .closed)
+        #expect(TLSHandshakeFailure(Described(description: "something else")).category == .other)
+    }
+
+    @Test func casePseudonymsAreStableUnderOneKeyAndDifferUnderAnother() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pseudonym-\(UUID().uuidString)")
+        let path = folder.appendingPathComponent("state/pseudonym.key").path
+        let first = try CasePseudonym.load(path: path)
+        let again = try CasePseudonym.load(path: path)
+        let identifier = "urn:uuid:6f1c1f8e-3c1b-5d2e-9a4b-2f0e1d3c4b5a"
+        #expect(first.id(for: identifier) == again.id(for: identifier))
+        #expect(first.id(for: identifier).count == 16 && first.id(for: identifier).allSatisfy(\.isHexDigit))
+        #expect(first.id(for: identifier) != first.id(for: identifier + "0"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let other = try CasePseudonym.load(path: folder.appendingPathComponent("other.key").path)
+        #expect(other.id(for: identifier) != first.id(for: identifier))
+    }
+
+    @Test func aShortPseudonymKeyIsRefused() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("short-\(UUID().uuidString).key").path
+        FileManager.default.createFile(atPath: path, contents: Data("too short".utf8))
+        #expect(throws: CasePseudonym.Problem.self) { try CasePseudonym.load(path: path) }
+    }
+
+    @Test func aKeyThatDoesNotBelongToTheCertificateIsRefusedAtLoad() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        let status = try runScript(["scripts/dev-certificates.sh", folder.path])
+        #expect(status == 0)
+        let good = GatewayConfiguration.TLS(
+            certificate: folder.appendingPathComponent("server.crt").path, privateKey: folder.appendingPathComponent("server.key").path,
+            clientCA: nil, allowedClientNames: [])
+        let material = try ServerTLSMaterial.load(good)
+        #expect(material.isValid(at: Date()))
+        #expect(!material.isValid(at: Date().addingTimeInterval(400 * 86_400)))
+        var mismatched = good
+        mismatched.privateKey = folder.appendingPathComponent("client.key").path
+        #expect {
+            try ServerTLSMaterial.load(mismatched)
+        } throws: { error in
+            "\(error)".contains("does not belong to the certificate")
+        }
+    }
+
+    @Test func onlyRestartOnlyKeysAreReportedAsNeedingARestart() throws {
+        let base = GatewayConfiguration(
+            server: .init(host: "127.0.0.1", port: 8443),
+            tls: .init(certificate: "a", privateKey: "b", clientCA: nil, allowedClientNames: []),
+            storagePath: "/s", upstream: nil, metrics: .init(host: "127.0.0.1", port: 9464), modelPath: "m", profilesPath: "p",
+            limits: .init(maxBodyBytes: 1, maxResourceBytes: 1, maxBundleEntries: 1),
+            delivery: .init(maxAttempts: 1, initialBackoffSeconds: 1, maxBackoffSeconds: 1, timeoutSeconds: 1, drainSeconds: 1),
+            scoreWithoutStudy: false, pseudonymKeyFile: "/k", drainSeconds: 30)
+        var changed = base
+        changed.limits.maxBundleEntries = 5
+        changed.tls.certificate = "c"
+        changed.delivery.maxAttempts = 3
+        #expect(Reloader.restartOnlyChanges(from: base, to: changed).isEmpty)
+        changed.server.port = 443
+        changed.storagePath = "/elsewhere"
+        #expect(Reloader.restartOnlyChanges(from: base, to: changed) == ["server", "storage.path"])
+    }
+
+    @Test func theDateHeaderIsAnIMFFixdate() {
+        #expect(HTTPDateCache.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDateCache.format(1_795_000_000) == "Wed, 18 Nov 2026 11:06:40 GMT")
+    }
+
+    func runScript(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Fixtures.packageRoot.appendingPathComponent(arguments[0]).path] + arguments.dropFirst()
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
