@@ -107,7 +107,8 @@ public enum GatewayDaemon {
             handshakeFailed: { peer, failure in events.tlsHandshakeFailed(peer: peer, failure: failure) }
         )
         let monitor = HealthMonitor(
-            store: store, health: health, settings: settings, notifier: notifier, watchdog: WatchdogSettings(environment: environment))
+            store: store, health: health, settings: settings, notifier: notifier, watchdog: WatchdogSettings(environment: environment),
+            listening: source)
         let api = HTTPSListener(source: source, channel: channel, backlog: 1024, logger: logger) { address in
             logger.notice(
                 "listening",
@@ -117,7 +118,7 @@ public enum GatewayDaemon {
                 ])
             // The configuration is valid, the TLS material loaded, the store migrated and the
             // listener bound or adopted: ready.
-            notifier.ready(status: monitor.statusLine(listening: source))
+            notifier.ready(status: monitor.statusLine())
             logger.notice(
                 "started",
                 metadata: [
@@ -160,7 +161,7 @@ public enum GatewayDaemon {
         let reloader = Reloader(settings: settings, reload: reload, notifier: notifier, monitor: monitor, metrics: metrics, logger: logger)
         services += [
             api,
-            ReloadService(signals: hangups) { await reloader.reload(listening: source) },
+            ReloadService(signals: hangups) { await reloader.reload() },
             ShutdownNotice(notifier: notifier, health: health, monitor: monitor, logger: logger),
         ]
         var groupConfiguration = ServiceGroupConfiguration(
@@ -223,7 +224,7 @@ struct ShutdownNotice: Service {
     func run() async throws {
         try? await gracefulShutdown()
         health.update { $0.draining = true }
-        notifier.notify("STOPPING=1\nSTATUS=\(monitor.statusLine(listening: nil))")
+        notifier.notify("STOPPING=1\nSTATUS=\(monitor.statusLine())")
         logger.notice("shutting down: no new connections; finishing requests in flight, then the outbox")
     }
 }

@@ -15,6 +15,8 @@ struct HealthMonitor: Sendable {
     let settings: LiveSettings
     let notifier: SystemdNotifier
     let watchdog: WatchdogSettings?
+    /// Where the API listens, for the status line.
+    let listening: HTTPSListener.Source
     let statusEvery: Duration = .seconds(5)
 
     func run() async {
@@ -36,7 +38,7 @@ struct HealthMonitor: Sendable {
                 if let statistics = try? await store.statistics() {
                     health.update { $0.statistics = statistics }
                 }
-                notifier.status(statusLine(listening: nil))
+                notifier.status(statusLine())
             }
             try? await Task.sleep(for: interval)
         }
@@ -68,10 +70,9 @@ struct HealthMonitor: Sendable {
     }
 
     /// One line for `systemctl status`: state, cases, outbox, dead letters.
-    func statusLine(listening: HTTPSListener.Source?) -> String {
+    func statusLine() -> String {
         let now = health.current
-        var state = "serving FHIR"
-        if let listening { state += " on \(listening)" }
+        var state = "serving FHIR on \(listening)"
         if now.draining { state = "draining" }
         if !now.storeWritable { state = "degraded: the store does not take writes" }
         if !now.eventLoopsResponsive { state = "degraded: event loops slow to answer" }

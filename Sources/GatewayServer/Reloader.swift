@@ -20,7 +20,7 @@ struct Reloader: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
 
-    func reload(listening: HTTPSListener.Source) async {
+    func reload() async {
         notifier.reloading()
         logger.notice("reloading")
         let outcome = await attempt()
@@ -46,7 +46,7 @@ struct Reloader: Sendable {
                 metadata: ["problems": "\(failure.problems.joined(separator: "; "))"]
             )
         }
-        notifier.ready(status: monitor.statusLine(listening: listening))
+        notifier.ready(status: monitor.statusLine())
     }
 
     func attempt() async -> Result<(LiveSettings.Snapshot, [String]), GatewayDaemon.LoadFailure> {

@@ -27,8 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
         let path = config
         let read = await LoadedConfiguration.read(path)
         guard let loaded = read.loaded else {
-            for problem in read.problems { writeToStandardError("\(path): \(problem)\n") }
-            logger.critical("the configuration cannot be used", metadata: ["problems": "\(read.problems.count)"])
+            for problem in read.problems { logger.error("configuration problem", metadata: ["file": "\(path)", "problem": "\(problem)"]) }
+            logger.critical("the configuration cannot be used", metadata: ["problems": "\(read.problems.count)", "exit.code": "78"])
             throw ExitCode(Self.configurationExitCode)
         }
         do {

@@ -13,8 +13,7 @@ import Testing
     static func startWithNotifyListener(_ harness: DaemonHarness, environment: [String: String] = [:]) throws -> String {
         let output = harness.path("notify.jsonl")
         let socket = "@fhir-risk-gateway-test-\(UUID().uuidString.prefix(8))"
-        try harness.startHelper(["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/notify_listener.py").path, socket, output])
-        try harness.waitUntil("the notify listener is bound") { SystemdNotifyTests.messages(output).contains { $0.text == "LISTENING" } }
+        try SystemdNotifyTests.startListener(harness, socket: socket, output: output)
         try harness.startGateway(environment: environment.merging(["NOTIFY_SOCKET": socket]) { $1 })
         try harness.waitUntil("READY=1 arrives") { SystemdNotifyTests.messages(output).contains { $0.text.contains("READY=1") } }
         return output
@@ -124,8 +123,7 @@ import Testing
         let activated = try DaemonHarness.freePort()
         let output = harness.path("notify.jsonl")
         let socket = "@fhir-risk-gateway-test-\(UUID().uuidString.prefix(8))"
-        try harness.startHelper(["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/notify_listener.py").path, socket, output])
-        try harness.waitUntil("the notify listener is bound") { SystemdNotifyTests.messages(output).contains { $0.text == "LISTENING" } }
+        try SystemdNotifyTests.startListener(harness, socket: socket, output: output)
         // systemd-socket-activate binds the port and execs the gateway at the first connection,
         // passing the socket as fd 3 (LISTEN_FDS=1, LISTEN_FDNAMES=https) and only the variables
         // named with -E.

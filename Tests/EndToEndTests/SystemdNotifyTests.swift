@@ -12,6 +12,13 @@ import Testing
         var pid: Int32?
     }
 
+    /// Starts Tests/Tools/notify_listener.py on `socket` (a path, or an abstract @name), writing
+    /// what it receives to `output`, and waits until it is bound.
+    static func startListener(_ harness: DaemonHarness, socket: String, output: String) throws {
+        try harness.startHelper(["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/notify_listener.py").path, socket, output])
+        try harness.waitUntil("the notify listener is bound") { messages(output).contains { $0.text == "LISTENING" } }
+    }
+
     static func messages(_ file: String) -> [Message] {
         let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line in
@@ -28,8 +35,7 @@ import Testing
         defer { harness.stopAll() }
         let output = harness.path("notify.jsonl")
         let socket = kind == "path" ? harness.path("notify.sock") : "@fhir-risk-gateway-test-\(UUID().uuidString.prefix(8))"
-        try harness.startHelper(["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/notify_listener.py").path, socket, output])
-        try harness.waitUntil("the notify listener is bound") { Self.messages(output).contains { $0.text == "LISTENING" } }
+        try SystemdNotifyTests.startListener(harness, socket: socket, output: output)
 
         try harness.startGateway(environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "400000"], waitForLiveness: false)
         try harness.waitUntil("READY=1 arrives") { Self.messages(output).contains { $0.text.contains("READY=1") } }
@@ -62,8 +68,7 @@ import Testing
         defer { harness.stopAll() }
         let output = harness.path("notify.jsonl")
         let socket = harness.path("notify.sock")
-        try harness.startHelper(["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/notify_listener.py").path, socket, output])
-        try harness.waitUntil("the notify listener is bound") { Self.messages(output).contains { $0.text == "LISTENING" } }
+        try SystemdNotifyTests.startListener(harness, socket: socket, output: output)
         try harness.startGateway(environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"])
         try harness.waitUntil("READY=1 arrives") { Self.messages(output).contains { $0.text.contains("READY=1") } }
         usleep(600_000)
@@ -75,8 +80,7 @@ import Testing
         defer { harness.stopAll() }
         let output = harness.path("notify.jsonl")
         let socket = harness.path("notify.sock")
-        try harness.startHelper(["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Tools/notify_listener.py").path, socket, output])
-        try harness.waitUntil("the notify listener is bound") { Self.messages(output).contains { $0.text == "LISTENING" } }
+        try SystemdNotifyTests.startListener(harness, socket: socket, output: output)
         try harness.startGateway(environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "400000"])
         try harness.waitUntil("watchdog pings") { Self.messages(output).filter { $0.text == "WATCHDOG=1" }.count >= 3 }
         // Another process holds SQLite's write lock for three seconds: the gateway's write probe
