@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Load script (not a test): starts the release daemon on loopback with the development
-certificates and a fresh store, posts ADC Observations over HTTPS keep-alive from several
+certificates and a fresh store, posts ADC Observations (each with its own identifier, spread over --patients patients) over
+HTTPS keep-alive from several
 connections, and prints accepted Observations per second, p50/p99 latency and the daemon's
 resident memory. Usage: scripts/load-test.py [--seconds 20] [--connections 8] [--rate N]
+[--client python|wrk] [--binary PATH]
 
 --rate N paces the load at N requests per second in total (for the latency at half load);
-without it the clients send as fast as the gateway answers.
+without it the clients send as fast as the gateway answers. --client wrk sends the load from wrk
+(C, from Debian's wrk package) instead of Python threads: it costs the shared two cores far less,
+but it cannot present a client certificate, so that run's gateway has TLS without mutual TLS.
+Every request carries a different Observation (wrk builds each body in Lua), so none is answered
+from the idempotency store instead of being written.
 """
 import argparse
 import http.client
@@ -24,11 +30,12 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def observation(i):
+def observation(i, patients):
     return json.dumps({
         "resourceType": "Observation", "status": "final",
+        "identifier": [{"system": "urn:load", "value": f"p{i}"}],
         "code": {"coding": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "113041"}]},
-        "subject": {"reference": f"Patient/load-{i % 500}"},
+        "subject": {"reference": f"Patient/load-{i % patients}"},
         "effectiveDateTime": "2026-03-02T09:15:00Z",
         "valueQuantity": {"value": 0.8 + (i % 50) / 100, "system": "http://unitsofmeasure.org", "code": "10*-3.mm2/s"},
     }).encode()
@@ -40,6 +47,10 @@ def main():
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rate", type=float, default=0)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/fhir-risk-gateway"))
+    parser.add_argument("--client", choices=["python", "wrk"], default="python")
+    # A real case is a handful of resources per patient; with few patients each request would
+    # re-correlate a patient holding hundreds of ADC Observations.
+    parser.add_argument("--patients", type=int, default=20000)
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="gateway-load-")
@@ -48,7 +59,7 @@ def main():
     port, metrics = 18843, 18864
     with open(os.path.join(work, "gateway.yaml"), "w") as f:
         f.write(f"""server: {{host: 127.0.0.1, port: {port}}}
-tls: {{certificate: {tls}/server.crt, privateKey: {tls}/server.key, clientCA: {tls}/ca.crt}}
+tls: {{certificate: {tls}/server.crt, privateKey: {tls}/server.key{"" if args.client == "wrk" else f", clientCA: {tls}/ca.crt"}}}
 storage: {{path: {work}/state/gateway.sqlite}}
 metrics: {{host: 127.0.0.1, port: {metrics}}}
 model: {{path: {ROOT}/Config/models/sheng2022.yaml}}
@@ -63,6 +74,8 @@ profiles: {{path: {ROOT}/Profiles}}
                 break
             except OSError:
                 time.sleep(0.1)
+        if args.client == "wrk":
+            return run_wrk(args, port, work, daemon.pid)
         context = ssl.create_default_context(cafile=f"{tls}/ca.crt")
         context.load_cert_chain(f"{tls}/client.crt", f"{tls}/client.key")
         latencies, errors, lock = [], [0], threading.Lock()
@@ -83,7 +96,7 @@ profiles: {{path: {ROOT}/Profiles}}
                     if delay > 0:
                         time.sleep(delay)
                 start = time.monotonic()
-                connection.request("POST", "/fhir/Observation", body=observation(i),
+                connection.request("POST", "/fhir/Observation", body=observation(i, args.patients),
                                    headers={"Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
                 response = connection.getresponse()
                 response.read()
@@ -111,6 +124,62 @@ profiles: {{path: {ROOT}/Profiles}}
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
+
+
+WRK_SCRIPT = r"""
+-- setup() runs in wrk's main Lua state and gives each thread's own state a global thread_id.
+local counter = 0
+local delay_ms = tonumber(os.getenv("LOAD_DELAY_MS") or "0")
+local patients = tonumber(os.getenv("LOAD_PATIENTS") or "20000")
+local started = 0
+function setup(thread)
+    started = started + 1
+    thread:set("thread_id", started)
+end
+function request()
+    counter = counter + 1
+    local i = counter * 2 + thread_id
+    local body = string.format('{"resourceType":"Observation","status":"final","identifier":[{"system":"urn:load","value":"w%d-%d"}],'
+        .. '"code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"113041"}]},'
+        .. '"subject":{"reference":"Patient/load-%d"},"effectiveDateTime":"2026-03-02T09:15:00Z",'
+        .. '"valueQuantity":{"value":%0.2f,"system":"http://unitsofmeasure.org","code":"10*-3.mm2/s"}}',
+        thread_id, counter, i % patients, 0.8 + (i % 50) / 100)
+    return wrk.format("POST", "/fhir/Observation",
+        {["Content-Type"] = "application/fhir+json", ["Prefer"] = "return=minimal"}, body)
+end
+function delay()
+    return delay_ms
+end
+done = function(summary, latency, requests)
+    io.write(string.format("RESULT requests=%d non2xx=%d errors=%d p50=%f p99=%f duration_us=%d\n",
+        summary.requests, summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+        latency:percentile(50), latency:percentile(99), summary.duration))
+end
+"""
+
+
+def run_wrk(args, port, work, pid):
+    """The load from wrk: two threads, --connections keep-alive connections; with --rate, each
+    connection waits between requests so that the total approaches the rate."""
+    script = os.path.join(work, "load.lua")
+    with open(script, "w") as f:
+        f.write(WRK_SCRIPT)
+    environment = dict(os.environ)
+    environment["LOAD_PATIENTS"] = str(args.patients)
+    if args.rate:
+        environment["LOAD_DELAY_MS"] = str(max(0, int(1000 * args.connections / args.rate) - 1))
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{args.connections}", f"-d{int(args.seconds)}s", "-s", script, f"https://127.0.0.1:{port}/"],
+        capture_output=True, text=True, env=environment, check=True).stdout
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(line for line in f if line.startswith("VmRSS")).split()[1]
+    fields = dict(item.split("=") for item in next(line for line in output.splitlines() if line.startswith("RESULT")).split()[1:])
+    seconds = int(fields["duration_us"]) / 1e6
+    accepted = int(fields["requests"]) - int(fields["non2xx"])
+    print(f"client wrk, connections {args.connections}, rate {'max' if not args.rate else args.rate}/s, {seconds:.1f} s")
+    print(f"accepted Observations: {accepted} ({accepted / seconds:.0f}/s), non-2xx {fields['non2xx']}, errors {fields['errors']}")
+    print(f"latency p50 {float(fields['p50']) / 1000:.2f} ms, p99 {float(fields['p99']) / 1000:.2f} ms; "
+          f"gateway resident memory {int(rss) / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ struct CaseProcessor: Sendable {
         var names: [String] = []
         for resource in try transaction.resources(subject: subject) {
             guard let node = reader.read(resource.json, format: .json, validate: false).resource else { continue }
-            entries.append(CaseResources.Entry(resource: try AnyResource(node: node), path: "stored[\(entries.count)]", fullUrl: nil))
+            entries.append(CaseResources.Entry(resource: try AnyResource(node: node), path: "stored[\(entries.count)]", fullUrl: nil, node: node))
             names.append("\(resource.type)/\(resource.id)")
         }
         let resources = CaseResources(entries: entries)

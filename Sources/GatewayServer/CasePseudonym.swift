@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RiskModel
 
 /// The case id the log shows: a keyed hash (HMAC-SHA-256) of the RiskAssessment's identifier,
 /// truncated to 16 hex digits. Stable across restarts (the key is kept on disk), so ops can follow
@@ -9,7 +10,7 @@ struct CasePseudonym: Sendable {
 
     func id(for identifier: String) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data(identifier.utf8), using: key)
-        return code.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return code.prefix(8).hexEncoded
     }
 
     struct Problem: Error, CustomStringConvertible {
@@ -24,7 +25,7 @@ struct CasePseudonym: Sendable {
                 try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
             let key = SymmetricKey(size: .bits256)
-            let text = key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } + "\n"
+            let text = key.withUnsafeBytes { $0.hexEncoded } + "\n"
             let created = FileManager.default.createFile(
                 atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
             if !created {

@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import RiskModel
 import Storage
 
 /// The FHIR endpoints of the gateway (base `/fhir`).
@@ -378,7 +379,7 @@ struct GatewayAPI: Sendable {
     }
 
     static func hash(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: bytes).hexEncoded
     }
 }
 

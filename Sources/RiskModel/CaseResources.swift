@@ -5,29 +5,35 @@ import FHIRModels
 /// with the names other resources may reference it by and the FHIRPath of where it came from.
 public struct CaseResources: Sendable {
     public struct Entry: Sendable {
-        public var resource: AnyResource
+        public let resource: AnyResource
         /// `Bundle.entry[2].resource`, or `Observation` for a resource given alone.
-        public var path: String
-        public var fullUrl: String?
+        public let path: String
+        public let fullUrl: String?
+        /// The resource's type and id, read once: the typed model has no cheap way back to them
+        /// (`resource.node` builds the whole tree again).
+        public let typeName: String
+        public let resourceID: String?
 
         /// The reference to put in `basis`: the fullUrl when there is one, else `Type/id`.
         public var reference: String? {
-            fullUrl ?? resourceID.map { "\(resource.node.type.name)/\($0)" }
+            fullUrl ?? resourceID.map { "\(typeName)/\($0)" }
         }
 
-        public init(resource: AnyResource, path: String, fullUrl: String?) {
+        /// - Parameter node: the tree `resource` was read from, when the caller has it.
+        public init(resource: AnyResource, path: String, fullUrl: String?, node: FHIRNode? = nil) {
             self.resource = resource
             self.path = path
             self.fullUrl = fullUrl
+            let source = node ?? resource.node
+            typeName = source.type.name
+            resourceID = source.value(of: "id")
         }
-
-        var resourceID: String? { resource.node.value(of: "id") }
 
         /// Every string a `Reference.reference` may use for this resource.
         var keys: Set<String> {
             var keys: Set<String> = []
             if let fullUrl { keys.insert(fullUrl) }
-            if let id = resourceID { keys.insert("\(resource.node.type.name)/\(id)") }
+            if let id = resourceID { keys.insert("\(typeName)/\(id)") }
             return keys
         }
     }
@@ -54,11 +60,13 @@ public struct CaseResources: Sendable {
                 for (i, entry) in node.children(named: "entry").enumerated() {
                     guard let resource = entry.child(named: "resource") else { continue }
                     entries.append(
-                        Entry(resource: try AnyResource(node: resource), path: "Bundle.entry[\(i)].resource", fullUrl: entry.value(of: "fullUrl"))
+                        Entry(
+                            resource: try AnyResource(node: resource), path: "Bundle.entry[\(i)].resource", fullUrl: entry.value(of: "fullUrl"),
+                            node: resource)
                     )
                 }
             } else {
-                entries.append(Entry(resource: try AnyResource(node: node), path: node.type.name, fullUrl: nil))
+                entries.append(Entry(resource: try AnyResource(node: node), path: node.type.name, fullUrl: nil, node: node))
             }
         }
         self.init(entries: entries)

@@ -14,7 +14,7 @@ public enum DeterministicIdentifier {
         var digest = Array(Insecure.SHA1.hash(data: namespace + Array(name.utf8)).prefix(16))
         digest[6] = (digest[6] & 0x0F) | 0x50  // version 5
         digest[8] = (digest[8] & 0x3F) | 0x80  // RFC 4122 variant
-        let hex = digest.map { String(format: "%02x", $0) }.joined()
+        let hex = digest.hexEncoded
         let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
         return "urn:uuid:" + parts.joined(separator: "-")
     }

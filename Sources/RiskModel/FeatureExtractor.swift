@@ -278,7 +278,7 @@ public struct FeatureExtractor: Sendable {
             if let reference = entry.reference {
                 basis.append(Reference(reference: FHIRPrimitive(reference)))
             } else {
-                basis.append(Reference(display: FHIRPrimitive("\(entry.resource.node.type.name) without id at \(entry.path)")))
+                basis.append(Reference(display: FHIRPrimitive("\(entry.typeName) without id at \(entry.path)")))
             }
         }
         if let study { add(study.index) }

@@ -116,7 +116,9 @@ public protocol GatewayStore: Sendable {
     /// Creates or updates the schema; runs before the listener opens.
     func migrate() async throws
 
-    /// Runs `body` in one write transaction, committed to disk before it returns.
+    /// Runs `body` atomically (all of it or none of it), committed to disk before it returns.
+    /// Bodies that run at the same time may share one commit (group commit), each still all or
+    /// nothing.
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
 
     func assessment(id: String) async throws -> StoredAssessment?

@@ -5,6 +5,8 @@ import GRDB
 /// transaction survives a crash or a power cut.
 public final class SQLiteStore: GatewayStore {
     let pool: DatabasePool
+    /// Request transactions are committed in groups (one fsync for all that arrived meanwhile).
+    let groups: GroupCommit
 
     public init(path: String) throws {
         var configuration = Configuration()
@@ -16,6 +18,7 @@ public final class SQLiteStore: GatewayStore {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         pool = try DatabasePool(path: path, configuration: configuration)
+        groups = GroupCommit(pool: pool)
     }
 
     public func migrate() async throws {
@@ -72,16 +75,18 @@ public final class SQLiteStore: GatewayStore {
 
     public func probeWritable(now: Date) async throws {
         try await pool.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)", arguments: [now.timeIntervalSince1970])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)").execute(arguments: [now.timeIntervalSince1970])
         }
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await pool.write { db in try body(Transaction(db: db)) }
+        try await groups.write { db in try body(Transaction(db: db)) }
     }
 
     public func assessment(id: String) async throws -> StoredAssessment? {
-        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM assessment WHERE id = ?", arguments: [id]).map(Self.assessment) }
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM assessment WHERE id = ?"), arguments: [id]).map(Self.assessment)
+        }
     }
 
     public func assessment(identifier: String) async throws -> StoredAssessment? {
@@ -90,15 +95,16 @@ public final class SQLiteStore: GatewayStore {
 
     public func assessments(subject: String) async throws -> [StoredAssessment] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM assessment WHERE subject = ? ORDER BY updated_at", arguments: [subject]).map(Self.assessment)
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM assessment WHERE subject = ? ORDER BY updated_at"), arguments: [subject]).map(
+                Self.assessment)
         }
     }
 
     public func nextDue(now: Date) async throws -> OutboxItem? {
         try await pool.read { db in
             try Row.fetchOne(
-                db,
-                sql: "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, sequence LIMIT 1",
+                db.cachedStatement(
+                    sql: "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, sequence LIMIT 1"),
                 arguments: [now.timeIntervalSince1970]
             ).map(Self.outboxItem)
         }
@@ -106,38 +112,40 @@ public final class SQLiteStore: GatewayStore {
 
     public func nextDueDate() async throws -> Date? {
         try await pool.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").map(Date.init(timeIntervalSince1970:))
+            try Double.fetchOne(db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")).map(
+                Date.init(timeIntervalSince1970:))
         }
     }
 
     public func markDelivered(_ sequence: Int64) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE sequence = ?", arguments: [sequence])
+            try db.cachedStatement(sql: "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE sequence = ?")
+                .execute(arguments: [sequence])
         }
     }
 
     public func reschedule(_ sequence: Int64, attempts: Int, at date: Date, error: String) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE sequence = ?",
-                arguments: [attempts, date.timeIntervalSince1970, error, sequence]
+            try db.cachedStatement(sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE sequence = ?").execute(arguments: [
+                attempts, date.timeIntervalSince1970, error, sequence,
+            ]
             )
         }
     }
 
     public func markDead(_ sequence: Int64, attempts: Int, error: String) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE sequence = ?", arguments: [attempts, error, sequence])
+            try db.cachedStatement(sql: "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE sequence = ?").execute(arguments: [
+                attempts, error, sequence,
+            ])
         }
     }
 
     public func requeue(_ sequence: Int64, now: Date) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE sequence = ? AND state != 'pending'",
-                arguments: [now.timeIntervalSince1970, sequence]
+            try db.cachedStatement(
+                sql: "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE sequence = ? AND state != 'pending'"
+            ).execute(arguments: [now.timeIntervalSince1970, sequence]
             )
             return db.changesCount > 0
         }
@@ -147,11 +155,13 @@ public final class SQLiteStore: GatewayStore {
         try await pool.read { db in
             if let state {
                 return try Row.fetchAll(
-                    db, sql: "SELECT * FROM outbox WHERE state = ? ORDER BY sequence DESC LIMIT ?", arguments: [state.rawValue, limit]
+                    db.cachedStatement(sql: "SELECT * FROM outbox WHERE state = ? ORDER BY sequence DESC LIMIT ?"),
+                    arguments: [state.rawValue, limit]
                 )
                 .map(Self.outboxItem)
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY sequence DESC LIMIT ?", arguments: [limit]).map(Self.outboxItem)
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM outbox ORDER BY sequence DESC LIMIT ?"), arguments: [limit]).map(
+                Self.outboxItem)
         }
     }
 
@@ -185,7 +195,7 @@ public final class SQLiteStore: GatewayStore {
         let db: Database
 
         func response(forKey key: String) throws -> StoredResponse? {
-            try Row.fetchOne(db, sql: "SELECT * FROM response WHERE key = ?", arguments: [key]).map { row in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM response WHERE key = ?"), arguments: [key]).map { row in
                 StoredResponse(
                     status: row["status"],
                     contentType: row["content_type"],
@@ -196,65 +206,67 @@ public final class SQLiteStore: GatewayStore {
         }
 
         func saveResponse(_ response: StoredResponse, forKey key: String) throws {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO response (key, status, content_type, body, location, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [key, response.status, response.contentType, Data(response.body), response.location, Date().timeIntervalSince1970]
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO response (key, status, content_type, body, location, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+            ).execute(arguments: [key, response.status, response.contentType, Data(response.body), response.location, Date().timeIntervalSince1970]
             )
         }
 
         func upsert(type: String, id: String, subject: String?, json: [UInt8]) throws -> Int {
             let data = Data(json)
-            if let row = try Row.fetchOne(db, sql: "SELECT version, json FROM resource WHERE type = ? AND id = ?", arguments: [type, id]) {
+            if let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT version, json FROM resource WHERE type = ? AND id = ?"), arguments: [type, id])
+            {
                 let version: Int = row["version"]
                 if (row["json"] as Data?) == data { return version }
-                try db.execute(
-                    sql: "UPDATE resource SET version = ?, subject = ?, json = ?, updated_at = ? WHERE type = ? AND id = ?",
-                    arguments: [version + 1, subject, data, Date().timeIntervalSince1970, type, id]
-                )
+                try db.cachedStatement(sql: "UPDATE resource SET version = ?, subject = ?, json = ?, updated_at = ? WHERE type = ? AND id = ?")
+                    .execute(arguments: [version + 1, subject, data, Date().timeIntervalSince1970, type, id]
+                    )
                 return version + 1
             }
-            try db.execute(
-                sql: "INSERT INTO resource (type, id, version, subject, json, updated_at) VALUES (?, ?, 1, ?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO resource (type, id, version, subject, json, updated_at) VALUES (?, ?, 1, ?, ?, ?)").execute(
                 arguments: [type, id, subject, data, Date().timeIntervalSince1970]
             )
             return 1
         }
 
         func resources(subject: String) throws -> [StoredResource] {
-            try Row.fetchAll(db, sql: "SELECT * FROM resource WHERE subject = ? ORDER BY updated_at, type, id", arguments: [subject]).map { row in
-                StoredResource(
-                    type: row["type"], id: row["id"], version: row["version"], subject: row["subject"], json: Array((row["json"] as Data?) ?? Data()))
-            }
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM resource WHERE subject = ? ORDER BY updated_at, type, id"), arguments: [subject])
+                .map { row in
+                    StoredResource(
+                        type: row["type"], id: row["id"], version: row["version"], subject: row["subject"],
+                        json: Array((row["json"] as Data?) ?? Data()))
+                }
         }
 
         func assessment(identifier: String) throws -> StoredAssessment? {
-            try Row.fetchOne(db, sql: "SELECT * FROM assessment WHERE identifier = ?", arguments: [identifier]).map(SQLiteStore.assessment)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM assessment WHERE identifier = ?"), arguments: [identifier]).map(
+                SQLiteStore.assessment)
         }
 
         func saveAndEnqueue(_ assessment: StoredAssessment) throws {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO assessment (identifier, id, version, subject, status, json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(identifier) DO UPDATE SET version = excluded.version, status = excluded.status,
                         json = excluded.json, updated_at = excluded.updated_at
-                    """,
-                arguments: [
-                    assessment.identifier, assessment.id, assessment.version, assessment.subject, assessment.status, Data(assessment.json),
-                    assessment.updatedAt.timeIntervalSince1970,
-                ]
+                    """
+            ).execute(arguments: [
+                assessment.identifier, assessment.id, assessment.version, assessment.subject, assessment.status, Data(assessment.json),
+                assessment.updatedAt.timeIntervalSince1970,
+            ]
             )
             // Older undelivered versions are superseded: the newest carries everything.
-            try db.execute(
-                sql: "UPDATE outbox SET state = 'superseded' WHERE assessment_identifier = ? AND state = 'pending'",
+            try db.cachedStatement(sql: "UPDATE outbox SET state = 'superseded' WHERE assessment_identifier = ? AND state = 'pending'").execute(
                 arguments: [assessment.identifier]
             )
             let now = Date().timeIntervalSince1970
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO outbox (assessment_identifier, assessment_version, state, attempts, next_attempt_at, created_at)
                     VALUES (?, ?, 'pending', 0, ?, ?)
-                    """,
-                arguments: [assessment.identifier, assessment.version, now, now]
+                    """
+            ).execute(arguments: [assessment.identifier, assessment.version, now, now]
             )
         }
     }

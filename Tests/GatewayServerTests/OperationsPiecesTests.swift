@@ -81,6 +81,13 @@ struct OperationsPiecesTests {
         #expect(Reloader.restartOnlyChanges(from: base, to: changed) == ["server", "storage.path"])
     }
 
+    @Test func requestDurationsAreLoggedInMillisecondsWithTwoDecimals() {
+        #expect(RequestLogMiddleware.milliseconds(.microseconds(1_250)) == "1.25")
+        #expect(RequestLogMiddleware.milliseconds(.microseconds(5)) == "0.00")
+        #expect(RequestLogMiddleware.milliseconds(.microseconds(10_070)) == "10.07")
+        #expect(RequestLogMiddleware.milliseconds(.seconds(2)) == "2000.00")
+    }
+
     @Test func theDateHeaderIsAnIMFFixdate() {
         #expect(HTTPDateCache.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
         #expect(HTTPDateCache.format(1_795_000_000) == "Wed, 18 Nov 2026 11:06:40 GMT")
