@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load script (not a test): starts the release daemon on loopback with the development
-certificates and a fresh store, posts ADC Observations (each with its own identifier, spread over --patients patients) over
-HTTPS keep-alive from several
+certificates and a fresh store, posts ADC Observations (each with its own identifier, spread
+over --patients patients) over HTTPS keep-alive from several
 connections, and prints accepted Observations per second, p50/p99 latency and the daemon's
 resident memory. Usage: scripts/load-test.py [--seconds 20] [--connections 8] [--rate N]
 [--client python|wrk] [--binary PATH]
@@ -17,6 +17,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import signal
 import ssl
 import statistics
@@ -161,6 +162,8 @@ end
 def run_wrk(args, port, work, pid):
     """The load from wrk: two threads, --connections keep-alive connections; with --rate, each
     connection waits between requests so that the total approaches the rate."""
+    if shutil.which("wrk") is None:
+        sys.exit("--client wrk needs wrk: apt-get install wrk")
     script = os.path.join(work, "load.lua")
     with open(script, "w") as f:
         f.write(WRK_SCRIPT)
