@@ -25,8 +25,8 @@ struct CaseProcessor: Sendable {
     }
 
     struct Outcome {
-        /// The resources as stored, with their ids and versions.
-        var stored: [(type: String, id: String, version: Int, resource: FHIRNode)]
+        /// The resources as stored, with their ids, versions and JSON.
+        var stored: [(type: String, id: String, version: Int, resource: FHIRNode, json: [UInt8])]
         /// Assessments that got a new version (and were queued for delivery).
         var scored: [ScoredCase]
         var changed: [StoredAssessment] { scored.map(\.assessment) }
@@ -42,7 +42,7 @@ struct CaseProcessor: Sendable {
     static let accepted: Set<String> = ["Observation", "ImagingStudy", "Patient"]
 
     func ingest(_ incoming: [Incoming], in transaction: any StoreTransaction, now: Date) throws -> Outcome {
-        var stored: [(type: String, id: String, version: Int, resource: FHIRNode)] = []
+        var stored: [(type: String, id: String, version: Int, resource: FHIRNode, json: [UInt8])] = []
         var subjects: [String] = []
         for item in incoming {
             let type = item.resource.type.name
@@ -66,7 +66,7 @@ struct CaseProcessor: Sendable {
             let subject = type == "Patient" ? "Patient/\(id)" : item.resource.child(named: "subject")?.value(of: "reference")
             let json = FHIRJSONWriter().write(item.resource)
             let version = try transaction.upsert(type: type, id: id, subject: subject, json: json)
-            stored.append((type, id, version, item.resource))
+            stored.append((type, id, version, item.resource, json))
             if let subject, type != "Patient", !subjects.contains(subject) { subjects.append(subject) }
         }
 
@@ -83,8 +83,14 @@ struct CaseProcessor: Sendable {
         let reader = FHIRReader()
         var entries: [CaseResources.Entry] = []
         var names: [String] = []
+        // What this request brought is stored exactly as its tree: use the tree, not a re-read.
+        var brought: [String: FHIRNode] = [:]
+        for item in incoming {
+            if let id = item.resource.value(of: "id") { brought["\(item.resource.type.name)/\(id)"] = item.resource }
+        }
         for resource in try transaction.resources(subject: subject) {
-            guard let node = reader.read(resource.json, format: .json, validate: false).resource else { continue }
+            guard let node = brought["\(resource.type)/\(resource.id)"] ?? reader.read(resource.json, format: .json, validate: false).resource
+            else { continue }
             entries.append(CaseResources.Entry(resource: try AnyResource(node: node), path: "stored[\(entries.count)]", fullUrl: nil, node: node))
             names.append("\(resource.type)/\(resource.id)")
         }

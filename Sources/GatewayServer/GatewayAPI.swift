@@ -99,7 +99,9 @@ struct GatewayAPI: Sendable {
             return try await commit(request, bytes: bytes, format: format) { transaction, now in
                 let outcome = try processor.ingest([CaseProcessor.Incoming(resource: incoming, path: type)], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1
-                return Committed(status: 201, resource: incoming, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored)
+                return Committed(
+                    status: 201, resource: incoming, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored,
+                    json: outcome.stored.first?.json)
             }
         }
     }
@@ -119,7 +121,8 @@ struct GatewayAPI: Sendable {
                 let outcome = try processor.ingest([CaseProcessor.Incoming(resource: resource, path: type)], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1
                 return Committed(
-                    status: version == 1 ? 201 : 200, resource: resource, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored)
+                    status: version == 1 ? 201 : 200, resource: resource, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored,
+                    json: outcome.stored.first?.json)
             }
         }
     }
@@ -304,6 +307,9 @@ struct GatewayAPI: Sendable {
         var resource: FHIRNode?
         var location: String?
         var scored: [CaseProcessor.ScoredCase]
+        /// `resource` already written as JSON (as stored), to answer a JSON request without
+        /// writing it again.
+        var json: [UInt8]? = nil
     }
 
     /// Runs `body` in one transaction, keyed for idempotency: a resend of the same request gets
@@ -323,7 +329,7 @@ struct GatewayAPI: Sendable {
             let answer = StoredResponse(
                 status: committed.status,
                 contentType: format.mediaType,
-                body: committed.resource.map { FHIRHTTP.bytes($0, format: format) } ?? [],
+                body: (format == .json ? committed.json : nil) ?? committed.resource.map { FHIRHTTP.bytes($0, format: format) } ?? [],
                 location: committed.location
             )
             try transaction.saveResponse(answer, forKey: key)
