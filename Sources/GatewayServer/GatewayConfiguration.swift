@@ -50,6 +50,8 @@ public struct GatewayConfiguration: Sendable {
     public var server: Server
     public var tls: TLS
     public var storagePath: String
+    /// How long answers are kept for resends, and delivered outbox entries for `outbox list`.
+    public var retentionDays: Int
     public var upstream: Upstream?
     public var metrics: Server
     public var modelPath: String
@@ -177,6 +179,7 @@ public struct GatewayConfiguration: Sendable {
                 host: string("server.host", default: "127.0.0.1") ?? "127.0.0.1", port: integer("server.port", default: 8443, range: 1...65535)),
             tls: tls,
             storagePath: string("storage.path", default: stateDirectory.map { "\($0)/gateway.sqlite" }) ?? required("storage.path"),
+            retentionDays: integer("storage.retentionDays", default: 7, range: 1...3650),
             upstream: upstream,
             metrics: Server(
                 host: string("metrics.host", default: "127.0.0.1") ?? "127.0.0.1", port: integer("metrics.port", default: 9464, range: 1...65535)),

@@ -141,7 +141,9 @@ public enum GatewayDaemon {
         // Graceful shutdown runs from the last service to the first: say STOPPING, stop taking
         // reloads, stop accepting and finish in-flight requests, drain the outbox, and only then
         // close the operations listener (which answers /readyz "draining" meanwhile).
-        var services: [any Service] = [operations]
+        var services: [any Service] = [
+            operations, RetentionService(store: store, retentionDays: { settings.current.configuration.retentionDays }, logger: logger),
+        ]
         var client: HTTPClient?
         if let upstream = configuration.upstream {
             var clientConfiguration: HTTPClient.Configuration

@@ -140,6 +140,21 @@ public protocol GatewayStore: Sendable {
     func statistics() async throws -> StoreStatistics
     /// Commits a small write to prove the store is writable (disk not full, file not read-only).
     func probeWritable(now: Date) async throws
+    /// Deletes at most `limit` stored answers given before `answersBefore` (a resend after that
+    /// is taken as new) and at most `limit` delivered or superseded outbox entries queued before
+    /// `deliveriesBefore`. Resources, assessments, pending deliveries and dead letters stay.
+    func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount
+}
+
+/// What one prune deleted.
+public struct PruneCount: Sendable, Equatable {
+    public var answers: Int
+    public var deliveries: Int
+
+    public init(answers: Int, deliveries: Int) {
+        self.answers = answers
+        self.deliveries = deliveries
+    }
 }
 
 /// What the store holds, in counts.

@@ -50,7 +50,25 @@ public final class SQLiteStore: GatewayStore {
         migrator.registerMigration("v2-heartbeat") { db in
             try db.execute(sql: "CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL)")
         }
+        migrator.registerMigration("v3-retention") { db in
+            try db.execute(sql: "CREATE INDEX response_created ON response(created_at)")
+        }
         try migrator.migrate(pool)
+    }
+
+    public func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount {
+        try await pool.write { db in
+            try db.cachedStatement(sql: "DELETE FROM response WHERE rowid IN (SELECT rowid FROM response WHERE created_at < ? LIMIT ?)")
+                .execute(arguments: [answersBefore.timeIntervalSince1970, limit])
+            let answers = db.changesCount
+            try db.cachedStatement(
+                sql: """
+                    DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox
+                        WHERE state IN ('delivered', 'superseded') AND created_at < ? LIMIT ?)
+                    """
+            ).execute(arguments: [deliveriesBefore.timeIntervalSince1970, limit])
+            return PruneCount(answers: answers, deliveries: db.changesCount)
+        }
     }
 
     public func statistics() async throws -> StoreStatistics {

@@ -67,7 +67,7 @@ struct OperationsPiecesTests {
         let base = GatewayConfiguration(
             server: .init(host: "127.0.0.1", port: 8443),
             tls: .init(certificate: "a", privateKey: "b", clientCA: nil, allowedClientNames: []),
-            storagePath: "/s", upstream: nil, metrics: .init(host: "127.0.0.1", port: 9464), modelPath: "m", profilesPath: "p",
+            storagePath: "/s", retentionDays: 7, upstream: nil, metrics: .init(host: "127.0.0.1", port: 9464), modelPath: "m", profilesPath: "p",
             limits: .init(maxBodyBytes: 1, maxResourceBytes: 1, maxBundleEntries: 1),
             delivery: .init(maxAttempts: 1, initialBackoffSeconds: 1, maxBackoffSeconds: 1, timeoutSeconds: 1, drainSeconds: 1),
             scoreWithoutStudy: false, pseudonymKeyFile: "/k", drainSeconds: 30)
