@@ -97,22 +97,25 @@ struct CaseProcessor: Sendable {
         let resources = CaseResources(entries: entries)
         let extraction = FeatureExtractor(codes: codes, parameters: parameters).extract(from: resources)
         // Errors about what this request brought (an ADC without a unit, an implausible value)
-        // refuse the request; errors about what was stored before cannot happen (it was checked).
+        // refuse the request. Errors about resources stored earlier (possible once a reload
+        // changed the model or the ValueSets) do not: they must not block every later request
+        // for the patient.
         let errors = extraction.issues.filter { $0.isError && $0.code != .notFound && $0.code != .incomplete }
-        if !errors.isEmpty {
+        var refusals: [FHIRIssue] = []
+        for var issue in errors {
             // The extractor's paths name stored resources (`stored[2].valueQuantity`); point at
-            // the request's own resource when it is one, else name the stored resource.
-            let located = errors.map { issue -> FHIRIssue in
-                var issue = issue
-                if let expression = issue.expression, let (index, rest) = Self.storedIndex(expression), index < names.count {
-                    let name = names[index]
-                    let item = incoming.first { "\($0.resource.type.name)/\($0.resource.value(of: "id") ?? "")" == name }
-                    issue.expression = (item?.path ?? name) + rest
-                }
-                return issue
+            // the request's own resource instead.
+            guard let expression = issue.expression, let (index, rest) = Self.storedIndex(expression), index < names.count else {
+                refusals.append(issue)
+                continue
             }
-            throw Refusal(status: 422, issues: located)
+            guard let item = incoming.first(where: { "\($0.resource.type.name)/\($0.resource.value(of: "id") ?? "")" == names[index] }) else {
+                continue
+            }
+            issue.expression = item.path + rest
+            refusals.append(issue)
         }
+        if !refusals.isEmpty { throw Refusal(status: 422, issues: refusals) }
 
         let model = ADCLogisticModel(parameters: parameters)
         let builder = RiskAssessmentBuilder(parameters: parameters)
@@ -125,13 +128,15 @@ struct CaseProcessor: Sendable {
             guard let identifier = assessment.identifier.first?.value?.value else { continue }
             let id = Self.logicalID(identifier)
             let previous = try transaction.assessment(identifier: identifier)
-            if let previous,
-                let old = try? RiskAssessment(resource: reader.read(previous.json, format: .json, validate: false).resource ?? assessment.node)
+            if let previous, let stored = reader.read(previous.json, format: .json, validate: false).resource,
+                var comparable = try? RiskAssessment(resource: stored)
             {
-                var comparable = old
+                // Unchanged unless the content differs: not the time, the gateway's id and
+                // version, or `amended` (what a re-scored `final` is stored as).
                 comparable.occurrence = assessment.occurrence
-                comparable.meta = nil
+                comparable.meta = assessment.meta
                 comparable.id = nil
+                if comparable.status.value == "amended", assessment.status.value == "final" { comparable.status = assessment.status }
                 if comparable == assessment { continue }
             }
             let version = (previous?.version ?? 0) + 1

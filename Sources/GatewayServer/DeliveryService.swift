@@ -95,7 +95,10 @@ struct DeliveryService: Service {
                 logger.warning("dead letter: too many attempts", metadata: metadata)
                 return
             }
-            let delay = max(after ?? 0, Self.backoff(attempt: attempts, initial: policy.initialBackoffSeconds, maximum: policy.maxBackoffSeconds))
+            // Retry-After is honoured up to the longest backoff (an upstream's huge or non-finite
+            // value must not park a delivery for ever).
+            let retryAfter = after.map { $0.isFinite ? min(max(0, $0), policy.maxBackoffSeconds) : policy.maxBackoffSeconds } ?? 0
+            let delay = max(retryAfter, Self.backoff(attempt: attempts, initial: policy.initialBackoffSeconds, maximum: policy.maxBackoffSeconds))
             let next = Date().addingTimeInterval(delay)
             try await store.reschedule(item.sequence, attempts: attempts, at: next, error: reason)
             metrics.deliveries("retry").increment()

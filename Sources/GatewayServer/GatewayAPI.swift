@@ -350,7 +350,9 @@ struct GatewayAPI: Sendable {
             let issue = FHIRIssue(severity: .information, code: .informational, diagnostics: "Accepted and stored durably")
             return FHIRHTTP.response(status, resource: .operationOutcome([issue]), format: format, location: stored.location)
         }
-        return FHIRHTTP.response(status, body: stored.body, format: format, location: stored.location)
+        // The stored body keeps the format it was written in (a resent message may ask for another).
+        let storedFormat = [FHIRFormat.json, .xml].first { $0.mediaType == stored.contentType } ?? format
+        return FHIRHTTP.response(status, body: stored.body, format: storedFormat, location: stored.location)
     }
 
     /// Negotiates the response format and turns every failure into an OperationOutcome.

@@ -89,13 +89,14 @@ public enum GatewayDaemon {
         }
 
         let settings = LiveSettings(
-            .init(configuration: configuration, processor: processor(loaded), tls: tls, loadedAt: started))
+            .init(configuration: configuration, processor: processor(loaded), tls: tls))
         let health = HealthState()
         let metrics = GatewayMetrics()
         let events = GatewayEvents(logger: logger, metrics: metrics, pseudonym: pseudonym) { settings.current.processor.parameters.name }
 
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
+        router.add(middleware: FHIROutcomeMiddleware())
         router.add(middleware: ClientNameMiddleware { settings.current.configuration.tls.allowedClientNames })
         GatewayAPI(store: store, settings: settings, events: events).register(on: router)
         let channel = GatewayTLSChannel(
@@ -226,7 +227,7 @@ struct ShutdownNotice: Service {
     func run() async throws {
         try? await gracefulShutdown()
         health.update { $0.draining = true }
-        notifier.notify("STOPPING=1\nSTATUS=\(monitor.statusLine())")
+        notifier.stopping(status: monitor.statusLine())
         logger.notice("shutting down: no new connections; finishing requests in flight, then the outbox")
     }
 }

@@ -10,7 +10,6 @@ final class LiveSettings: Sendable {
         var configuration: GatewayConfiguration
         var processor: CaseProcessor
         var tls: ServerTLSMaterial
-        var loadedAt: Date
     }
 
     private let box: NIOLockedValueBox<Snapshot>

@@ -75,7 +75,7 @@ struct Reloader: Sendable {
         var current = loaded
         current.configuration = new
         return .success(
-            (LiveSettings.Snapshot(configuration: new, processor: GatewayDaemon.processor(current), tls: tls, loadedAt: Date()), restartOnly))
+            (LiveSettings.Snapshot(configuration: new, processor: GatewayDaemon.processor(current), tls: tls), restartOnly))
     }
 
     /// The keys whose change needs a restart, that changed.
@@ -87,7 +87,6 @@ struct Reloader: Sendable {
         if old.upstream != new.upstream { keys.append("upstream") }
         if old.drainSeconds != new.drainSeconds { keys.append("shutdown.drainSeconds") }
         if old.pseudonymKeyFile != new.pseudonymKeyFile { keys.append("logging.pseudonymKeyFile") }
-        if old.delivery.timeoutSeconds != new.delivery.timeoutSeconds { keys.append("delivery.timeoutSeconds (the connection timeout)") }
         return keys
     }
 }

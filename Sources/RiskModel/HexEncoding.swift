@@ -3,7 +3,7 @@ extension Sequence where Element == UInt8 {
     /// `String(format: "%02x")` cost a tenth of the gateway's CPU under load (measured: the
     /// idempotency key hashes every request body).
     public var hexEncoded: String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        let digits = hexDigits
         var text: [UInt8] = []
         text.reserveCapacity(underestimatedCount * 2)
         for byte in self {
@@ -13,3 +13,5 @@ extension Sequence where Element == UInt8 {
         return String(decoding: text, as: UTF8.self)
     }
 }
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

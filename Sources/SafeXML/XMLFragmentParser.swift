@@ -121,22 +121,22 @@ public struct XMLFragmentParser: Sendable {
         }
 
         mutating func document() throws(XMLReadError) {
-            skipMisc()
+            try skipMisc()
             guard i < bytes.count else { throw fail(.emptyDocument, "the fragment holds no element") }
             guard bytes[i] == UInt8(ascii: "<"), i + 1 < bytes.count, isNameStart(bytes[i + 1]) else {
                 throw misplacedMarkup()
             }
             try element()
-            skipMisc()
+            try skipMisc()
             guard i == bytes.count else { throw fail("extra content after the root element") }
         }
 
         /// White space and comments, allowed around the root element.
-        mutating func skipMisc() {
+        mutating func skipMisc() throws(XMLReadError) {
             while true {
                 skipSpace()
                 guard peek("<!--") else { return }
-                guard (try? comment()) != nil else { return }
+                try comment()
             }
         }
 

@@ -15,8 +15,6 @@ public struct SystemdNotifier: Sendable {
         socketPath = (path?.isEmpty ?? true) ? nil : path
     }
 
-    public var isActive: Bool { socketPath != nil }
-
     /// Sends `state` (`KEY=value` lines); returns false when there is no socket or sending failed.
     @discardableResult
     public func notify(_ state: String) -> Bool {
@@ -53,7 +51,7 @@ public struct SystemdNotifier: Sendable {
 
     public func status(_ text: String) { notify("STATUS=\(text)") }
 
-    public func stopping() { notify("STOPPING=1") }
+    public func stopping(status: String) { notify("STOPPING=1\nSTATUS=\(status)") }
 
     /// `RELOADING=1` with `MONOTONIC_USEC` (CLOCK_MONOTONIC in µs), in one datagram.
     public func reloading() {

@@ -57,6 +57,11 @@ import Testing
         let unknown = try harness.request("GET", "/fhir/Medication/1")
         #expect(unknown.status == 404 && unknown.json?["resourceType"] as? String == "OperationOutcome")
         #expect(try harness.request("DELETE", "/fhir/Observation/1").status == 405)
+        // Methods and paths no route names still answer with an OperationOutcome.
+        for (method, path) in [("OPTIONS", "/fhir/Observation"), ("GET", "/fhir"), ("OPTIONS", "/fhir/metadata")] {
+            let answer = try harness.request(method, path)
+            #expect(answer.status >= 400 && answer.json?["resourceType"] as? String == "OperationOutcome", "\(method) \(path): \(answer.text)")
+        }
         #expect(try harness.request("GET", "/fhir/Observation/1").status == 405)
         #expect(try harness.request("GET", "/fhir/metadata", client: nil).status == 0)
         #expect(try harness.request("GET", "/fhir/metadata", client: "other").status == 0)
@@ -172,6 +177,27 @@ import Testing
         usleep(1_000_000)
         let records = try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []
         #expect(records.count == 2, "\(records)")
+    }
+
+    @Test func moreFactsThatChangeNothingLeaveTheAssessmentAtItsVersion() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/vs", body: Data(Self.study("vs", patient: "pv").utf8)).status == 201)
+        let adc = Self.adc("vo", patient: "pv", study: "vs")
+        #expect(try harness.request("PUT", "/fhir/Observation/vo", body: Data(adc.utf8)).status == 201)
+        func version() throws -> String? {
+            let assessment = try Self.assessments(harness, patient: "pv").first
+            return (assessment?["meta"] as? [String: Any])?["versionId"] as? String
+        }
+        #expect(try version() == "1")
+        // An Observation the model does not use, and the same ADC asked for in XML (a new
+        // request, not a resend): the case is re-correlated, its content is the same.
+        let other = Self.adc("vx", patient: "pv", study: nil).replacingOccurrences(of: "113041", with: "999999")
+        #expect(try harness.request("PUT", "/fhir/Observation/vx", body: Data(other.utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/Observation/vo", body: Data(adc.utf8), headers: ["Accept: application/fhir+xml"]).status == 201)
+        #expect(try version() == "1")
+        #expect(!harness.gatewayLog.contains("assessment.version=2"))
     }
 
     @Test func aRefusedMessageGetsAFatalErrorResponseMessage() throws {

@@ -24,6 +24,8 @@ import Testing
         var produced: [RiskAssessment] = []
         for json in cases { produced += try Scoring.run(json).assessments }
         let fraction = try Scoring.parameters { $0 = $0.replacingOccurrences(of: "probabilityScale: percent", with: "probabilityScale: fraction") }
+        // The replacement must have happened, or the fraction case would test percent again.
+        #expect(fraction.output.probabilityScale == .fraction)
         produced += try Scoring.run(cases[0], parameters: fraction).assessments
         return produced
     }

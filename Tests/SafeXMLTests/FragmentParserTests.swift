@@ -51,6 +51,8 @@ import Testing
         "<div>&#xD800;</div>",
         "<div>a & b</div>",
         "<div>text</div>trailing",
+        "<div>x</div><!--",
+        "<!-- unclosed <div>x</div>",
         "<p:div/>",
         "<div>\u{01}</div>",
         "",

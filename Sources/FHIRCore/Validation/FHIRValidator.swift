@@ -38,7 +38,12 @@ public struct FHIRValidator: Sendable {
             )
         }
 
-        mutating func visit(_ node: FHIRNode, path: inout FHIRPathBuilder, context: Context) {
+        mutating func visit(_ given: FHIRNode, path: inout FHIRPathBuilder, context: Context) {
+            // The checks below read repetitions as runs of adjacent children: put a node built
+            // by hand (FHIRNode.children is public) into the specification's order first. The
+            // decoders already sort, so this is one pass that finds nothing to do.
+            var node = given
+            node.sortChildren()
             var context = context
             let type = node.type
             if type.isPrimitive {
