@@ -8,7 +8,7 @@ enum CapabilityStatementBuilder {
         func interactions(_ codes: [String]) -> [CapabilityStatement.Interaction] {
             codes.map { CapabilityStatement.Interaction(code: FHIRPrimitive($0)) }
         }
-        let input: [CapabilityStatement.Resource] = ["Observation", "ImagingStudy", "Patient"].map { type in
+        let input: [CapabilityStatement.Resource] = GatewayAPI.inputTypes.map { type in
             CapabilityStatement.Resource(
                 type: FHIRPrimitive(type),
                 interaction: interactions(["create", "update"]),

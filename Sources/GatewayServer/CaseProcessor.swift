@@ -39,7 +39,7 @@ struct CaseProcessor: Sendable {
         var risk: ADCScore.QualitativeRisk
     }
 
-    static let accepted: Set<String> = ["Observation", "ImagingStudy", "Patient"]
+    static let accepted = Set(GatewayAPI.inputTypes)
 
     func ingest(_ incoming: [Incoming], in transaction: any StoreTransaction, now: Date) throws -> Outcome {
         var stored: [(type: String, id: String, version: Int, resource: FHIRNode, json: [UInt8])] = []

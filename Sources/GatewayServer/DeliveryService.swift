@@ -137,15 +137,18 @@ struct DeliveryService: Service {
         request.body = .bytes(ByteBuffer(bytes: FHIRJSONWriter().write(node)))
         do {
             let response = try await client.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
-            let body = try await response.body.collect(upTo: 1_048_576)
-            let text = String(buffer: body)
             switch response.status.code {
             case 200..<300:
+                // Whatever the upstream answers with a 2xx, however large, the delivery is done.
+                for try await _ in response.body {}
                 return .delivered(status: Int(response.status.code))
             case 408, 429, 500..<600:
+                for try await _ in response.body {}
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
                 return .retry(after: retryAfter, status: Int(response.status.code), reason: "HTTP \(response.status.code) from the upstream")
             default:
+                // The refusal's reason is kept for the dead letter (its first MiB).
+                let text = String(buffer: try await response.body.collect(upTo: 1_048_576))
                 return .dead(status: Int(response.status.code), reason: "HTTP \(response.status.code) from the upstream: \(Self.summary(text))")
             }
         } catch {

@@ -13,6 +13,8 @@ import Storage
 struct GatewayAPI: Sendable {
     /// The resource types the gateway takes in (create and update only).
     static let inputTypes = ["Observation", "ImagingStudy", "Patient"]
+    /// Built once: it describes the code, not the configuration.
+    static let capabilityStatement = CapabilityStatementBuilder.statement().node
 
     let store: any GatewayStore
     let settings: LiveSettings
@@ -25,7 +27,7 @@ struct GatewayAPI: Sendable {
 
     func register(on router: Router<GatewayRequestContext>) {
         router.get("/fhir/metadata") { request, _ in
-            try await respond(request) { format in FHIRHTTP.response(.ok, resource: CapabilityStatementBuilder.statement().node, format: format) }
+            try await respond(request) { format in FHIRHTTP.response(.ok, resource: Self.capabilityStatement, format: format) }
         }
         for type in Self.inputTypes {
             router.post("/fhir/\(type)") { request, _ in try await create(request, type: type) }
