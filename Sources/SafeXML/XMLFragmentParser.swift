@@ -164,8 +164,10 @@ public struct XMLFragmentParser: Sendable {
         /// Namespace bindings in scope, innermost last; prefix "" is the default namespace.
         var bindings: [(prefix: String, uri: String)] = [("xml", FragmentNames.xmlNamespace)]
 
-        func namespace(for prefix: String) -> String? {
-            bindings.last(where: { $0.prefix == prefix })?.uri
+        /// The namespace bound to `prefix`, or the default namespace for nil.
+        func namespace(for prefix: Slice<UnsafeBufferPointer<UInt8>>?) -> String? {
+            guard let prefix else { return bindings.last(where: { $0.prefix.isEmpty })?.uri }
+            return bindings.last(where: { $0.prefix.utf8.elementsEqual(prefix) })?.uri
         }
 
         mutating func element() throws(XMLReadError) {
@@ -311,14 +313,16 @@ public struct XMLFragmentParser: Sendable {
                 }
                 raw.append((attributeName, value))
                 if attributeName.elementsEqual(FragmentNames.xmlns) {
-                    bindings.append(("", value))
+                    bindings.append(("", XMLNamespaces.interned(value)))
                 } else if attributeName.starts(with: FragmentNames.xmlnsPrefix) {
-                    bindings.append((String(decoding: attributeName.dropFirst(6), as: UTF8.self), value))
+                    bindings.append((String(decoding: attributeName.dropFirst(6), as: UTF8.self), XMLNamespaces.interned(value)))
                 }
             }
             let (prefix, local) = split(qualified)
-            let elementNamespace = namespace(for: prefix ?? "")
-            if let prefix, elementNamespace == nil { throw fail("the prefix '\(prefix)' is not bound to a namespace") }
+            let elementNamespace = namespace(for: prefix)
+            if let prefix, elementNamespace == nil {
+                throw fail("the prefix '\(String(decoding: prefix, as: UTF8.self))' is not bound to a namespace")
+            }
             var attributes: [XMLAttribute] = []
             for (rawName, value) in raw {
                 if rawName.elementsEqual(FragmentNames.xmlns) || rawName.starts(with: FragmentNames.xmlnsPrefix) { continue }
@@ -326,28 +330,38 @@ public struct XMLFragmentParser: Sendable {
                 var attributeNamespace: String?
                 if let attributePrefix {
                     guard let bound = namespace(for: attributePrefix) else {
-                        throw fail("the prefix '\(attributePrefix)' is not bound to a namespace")
+                        throw fail("the prefix '\(String(decoding: attributePrefix, as: UTF8.self))' is not bound to a namespace")
                     }
                     attributeNamespace = bound
                 }
-                attributes.append(XMLAttribute(localName: attributeLocal, namespaceURI: attributeNamespace, prefix: attributePrefix, value: value))
+                attributes.append(
+                    XMLAttribute(
+                        localName: String(decoding: attributeLocal, as: UTF8.self),
+                        namespaceURI: attributeNamespace,
+                        prefix: attributePrefix.map { String(decoding: $0, as: UTF8.self) },
+                        value: value
+                    )
+                )
             }
             sink.startElement(
-                localName: local,
-                namespaceURI: elementNamespace.flatMap { $0.isEmpty ? nil : $0 },
-                prefix: prefix,
-                attributes: attributes,
-                line: startLine,
-                column: startColumn
+                XMLStartTag(
+                    localName: UnsafeBufferPointer(rebasing: local),
+                    prefix: prefix.map { UnsafeBufferPointer(rebasing: $0) },
+                    namespaceURI: elementNamespace.flatMap { $0.isEmpty ? nil : $0 },
+                    attributes: attributes,
+                    line: startLine,
+                    column: startColumn
+                )
             )
             return (Open(qualifiedName: qualified, outerBindings: outerBindings), isEmpty)
         }
 
-        func split(_ qualified: Slice<UnsafeBufferPointer<UInt8>>) -> (String?, String) {
+        /// The prefix (nil when there is none) and local name of a qualified name, as bytes.
+        func split(_ qualified: Slice<UnsafeBufferPointer<UInt8>>) -> (Slice<UnsafeBufferPointer<UInt8>>?, Slice<UnsafeBufferPointer<UInt8>>) {
             if let colon = qualified.firstIndex(of: UInt8(ascii: ":")) {
-                return (String(decoding: qualified[..<colon], as: UTF8.self), String(decoding: qualified[(colon + 1)...], as: UTF8.self))
+                return (qualified[..<colon], qualified[(colon + 1)...])
             }
-            return (nil, String(decoding: qualified, as: UTF8.self))
+            return (nil, qualified)
         }
 
         mutating func attributeValue() throws(XMLReadError) -> String {
@@ -428,24 +442,46 @@ private enum FragmentNames {
 
 /// Receives what `XMLFragmentParser.scan` reads, in document order.
 public protocol XMLFragmentSink: AnyObject {
-    func startElement(
-        localName: String,
-        namespaceURI: String?,
-        prefix: String?,
-        attributes: [XMLAttribute],
-        line: Int32,
-        column: Int32
-    )
+    /// A start tag; its byte views are valid only during the call.
+    func startElement(_ tag: XMLStartTag)
     func endElement()
     /// Text with references resolved (adjacent runs may arrive in several calls).
     func text(_ utf8: [UInt8])
+}
+
+/// A start tag as `XMLFragmentParser.scan` reports it. The names are views of the fragment's
+/// bytes, so that a sink that only checks them (the narrative rules) makes no strings; they are
+/// valid only during the `startElement` call.
+public struct XMLStartTag {
+    /// The local name's UTF-8.
+    public let localName: UnsafeBufferPointer<UInt8>
+    /// The prefix's UTF-8, nil when the name has none.
+    public let prefix: UnsafeBufferPointer<UInt8>?
+    /// nil when the element is in no namespace. The namespaces of `XMLNamespaces` are passed as
+    /// those very strings, so comparing with them is quick.
+    public let namespaceURI: String?
+    /// In document order, namespace declarations left out.
+    public let attributes: [XMLAttribute]
+    public let line: Int32
+    public let column: Int32
+
+    public var localNameString: String { String(decoding: localName, as: UTF8.self) }
+    public var prefixString: String? { prefix.map { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// Namespace names the readers share as single string instances.
+public enum XMLNamespaces {
+    public static let xhtml = "http://www.w3.org/1999/xhtml"
+
+    /// The shared instance when `uri` is one of the known namespaces, else `uri`.
+    static func interned(_ uri: String) -> String { uri == xhtml ? xhtml : uri }
 }
 
 extension XMLElement {
     /// Replays this tree to `sink` as `XMLFragmentParser.scan` would report it, without recursion.
     public func replay(into sink: any XMLFragmentSink) {
         var stack: [(element: XMLElement, next: Int)] = [(self, 0)]
-        sink.startElement(localName: localName, namespaceURI: namespaceURI, prefix: prefix, attributes: attributes, line: line, column: column)
+        startElement(self, into: sink)
         while let top = stack.last {
             guard top.next < top.element.children.count else {
                 stack.removeLast()
@@ -457,15 +493,27 @@ extension XMLElement {
             case .text(let text):
                 sink.text(Array(text.utf8))
             case .element(let child):
-                sink.startElement(
-                    localName: child.localName,
-                    namespaceURI: child.namespaceURI,
-                    prefix: child.prefix,
-                    attributes: child.attributes,
-                    line: child.line,
-                    column: child.column
-                )
+                startElement(child, into: sink)
                 stack.append((child, 0))
+            }
+        }
+    }
+
+    private func startElement(_ element: XMLElement, into sink: any XMLFragmentSink) {
+        var localName = element.localName
+        var prefix = element.prefix ?? ""
+        localName.withUTF8 { name in
+            prefix.withUTF8 { prefixBytes in
+                sink.startElement(
+                    XMLStartTag(
+                        localName: name,
+                        prefix: element.prefix == nil ? nil : prefixBytes,
+                        namespaceURI: element.namespaceURI.map(XMLNamespaces.interned),
+                        attributes: element.attributes,
+                        line: element.line,
+                        column: element.column
+                    )
+                )
             }
         }
     }
@@ -476,16 +524,16 @@ final class XMLTreeSink: XMLFragmentSink {
     var stack: [XMLElement] = []
     var root: XMLElement?
 
-    func startElement(localName: String, namespaceURI: String?, prefix: String?, attributes: [XMLAttribute], line: Int32, column: Int32) {
+    func startElement(_ tag: XMLStartTag) {
         stack.append(
             XMLElement(
-                localName: localName,
-                namespaceURI: namespaceURI,
-                prefix: prefix,
-                attributes: attributes,
+                localName: tag.localNameString,
+                namespaceURI: tag.namespaceURI,
+                prefix: tag.prefixString,
+                attributes: tag.attributes,
                 children: [],
-                line: line,
-                column: column
+                line: tag.line,
+                column: tag.column
             )
         )
     }

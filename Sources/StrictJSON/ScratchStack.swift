@@ -49,6 +49,14 @@ struct ScratchStack<Element>: ~Copyable {
         return result
     }
 
+    /// Removes (and destroys) the elements from `start` on.
+    @inline(__always)
+    mutating func removeAll(from start: Int) {
+        guard count > start else { return }
+        (base + start).deinitialize(count: count - start)
+        count = start
+    }
+
     private mutating func grow() {
         let newCapacity = capacity * 2
         let newBase = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)

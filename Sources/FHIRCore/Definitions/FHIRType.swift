@@ -90,18 +90,24 @@ public final class FHIRElementDefinition: Sendable {
     public let isChoice: Bool
     /// The code list of a required binding (`ObservationStatus`), if any.
     public let binding: String?
+    /// The codes of that binding, resolved once so validation does not look them up by name.
+    let bindingCodes: Set<String>?
     /// XML writes this element as an attribute: `Element.id` and `Extension.url`.
     public let isXMLAttribute: Bool
 
     public let isRepeating: Bool
 
-    init(name: String, typeNames: [String], min: Int, max: Int, isChoice: Bool, binding: String?, isXMLAttribute: Bool) {
+    init(
+        name: String, typeNames: [String], min: Int, max: Int, isChoice: Bool, binding: String?, bindingCodes: Set<String>? = nil,
+        isXMLAttribute: Bool
+    ) {
         self.name = name
         self.typeNames = typeNames
         self.min = min
         self.max = max
         self.isChoice = isChoice
         self.binding = binding
+        self.bindingCodes = bindingCodes
         self.isXMLAttribute = isXMLAttribute
         self.isRepeating = max > 1
     }

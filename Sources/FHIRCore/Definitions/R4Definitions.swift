@@ -42,8 +42,13 @@ public struct R4Definitions: Sendable {
         let lines = table.split(separator: "\n", omittingEmptySubsequences: true)
         var typeIDs: [String: Int] = [:]
         var names: [String] = []
-        for line in lines where line.hasPrefix("P\t") || line.hasPrefix("T\t") {
-            let name = String(line.split(separator: "\t")[1])
+        for line in lines where line.hasPrefix("P\t") || line.hasPrefix("T\t") || line.hasPrefix("V\t") {
+            let fields = line.split(separator: "\t")
+            if line.hasPrefix("V\t") {
+                bindings[String(fields[1])] = Set(fields[2].split(separator: ",").map(String.init))
+                continue
+            }
+            let name = String(fields[1])
             typeIDs[name] = names.count
             names.append(name)
         }
@@ -85,6 +90,7 @@ public struct R4Definitions: Sendable {
                         max: fields[4] == "*" ? Int.max : Int(fields[4]) ?? 1,
                         isChoice: false,
                         binding: fields[5] == "-" ? nil : fields[5],
+                        bindingCodes: fields[5] == "-" ? nil : bindings[fields[5]],
                         isXMLAttribute: fields[6] == "a"
                     )
                 )
@@ -102,7 +108,6 @@ public struct R4Definitions: Sendable {
                 )
             case "V":
                 flush()
-                bindings[fields[1]] = Set(fields[2].split(separator: ",").map(String.init))
             default:
                 continue
             }

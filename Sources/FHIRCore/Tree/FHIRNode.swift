@@ -62,14 +62,22 @@ public struct FHIRNode: Sendable, Hashable {
 }
 
 extension FHIRNode {
+    /// Whether the children are in the specification's order (checked in place, without copies).
+    var childrenAreSorted: Bool {
+        children.withUnsafeBufferPointer { children in
+            var previous = Int.min
+            for i in children.indices {
+                let elementIndex = children[i].elementIndex
+                if elementIndex < previous { return false }
+                previous = elementIndex
+            }
+            return true
+        }
+    }
+
     /// Sorts children into the specification's order, keeping the order of repetitions.
     mutating func sortChildren() {
-        var sorted = true
-        for i in children.indices.dropFirst() where children[i - 1].elementIndex > children[i].elementIndex {
-            sorted = false
-            break
-        }
-        if !sorted {
+        if !childrenAreSorted {
             children = children.enumerated()
                 .sorted { ($0.element.elementIndex, $0.offset) < ($1.element.elementIndex, $1.offset) }
                 .map(\.element)

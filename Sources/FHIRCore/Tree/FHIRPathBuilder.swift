@@ -5,8 +5,10 @@ struct FHIRPathBuilder: Sendable {
     private var indexes: [Int] = []
 
     init(root: String) {
-        names = [root]
-        indexes = [-1]
+        names.reserveCapacity(16)
+        indexes.reserveCapacity(16)
+        names.append(root)
+        indexes.append(-1)
     }
 
     /// Enters a child element; `index` is its position when the element repeats, nil otherwise.

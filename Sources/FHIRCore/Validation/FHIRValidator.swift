@@ -38,12 +38,17 @@ public struct FHIRValidator: Sendable {
             )
         }
 
-        mutating func visit(_ given: FHIRNode, path: inout FHIRPathBuilder, context: Context) {
-            // The checks below read repetitions as runs of adjacent children: put a node built
-            // by hand (FHIRNode.children is public) into the specification's order first. The
-            // decoders already sort, so this is one pass that finds nothing to do.
-            var node = given
-            node.sortChildren()
+        mutating func visit(_ node: FHIRNode, path: inout FHIRPathBuilder, context: Context) {
+            // The checks below read repetitions as runs of adjacent children: a node built by
+            // hand (FHIRNode.children is public) is put into the specification's order first.
+            // The decoders already sort, so this is one pass that finds nothing to do, and the
+            // node is read in place, never copied.
+            guard node.childrenAreSorted else {
+                var sorted = node
+                sorted.sortChildren()
+                visit(sorted, path: &path, context: context)
+                return
+            }
             var context = context
             let type = node.type
             if type.isPrimitive {
@@ -56,23 +61,31 @@ public struct FHIRValidator: Sendable {
                 issues.append(contentsOf: ResourceInvariants.check(node, path: path.rendered, definitions: definitions))
                 if type.name == "Bundle" { context.inTransaction = node.value(of: "type") == "transaction" }
             }
-            if type === definitions.referenceType, let reference = node.child(named: "reference"), let value = reference.value {
-                if let problem = ReferenceSyntax.problem(value, allowConditional: context.inTransaction, definitions: definitions) {
-                    report(.invalid, problem, at: path.appending("reference"), node: reference)
-                }
+            if type === definitions.referenceType {
+                checkReference(node, path: path, context: context)
             }
             checkCardinality(node, path: path)
+            let elements = type.elements
             // Children are in the specification's order, so repetitions are adjacent.
-            var previous = -1
-            var index = 0
-            for i in node.children.indices {
-                let elementIndex = node.children[i].elementIndex
-                index = elementIndex == previous ? index + 1 : 0
-                previous = elementIndex
-                let repeating = elementIndex >= 0 && elementIndex < type.elements.count && type.elements[elementIndex].isRepeating
-                path.push(node.children[i].name, index: repeating ? index : nil)
-                visit(node.children[i], path: &path, context: context)
-                path.pop()
+            node.children.withUnsafeBufferPointer { children in
+                var previous = -1
+                var index = 0
+                for i in children.indices {
+                    let elementIndex = children[i].elementIndex
+                    index = elementIndex == previous ? index + 1 : 0
+                    previous = elementIndex
+                    let repeating = elementIndex >= 0 && elementIndex < elements.count && elements[elementIndex].isRepeating
+                    path.push(children[i].name, index: repeating ? index : nil)
+                    visit(children[i], path: &path, context: context)
+                    path.pop()
+                }
+            }
+        }
+
+        mutating func checkReference(_ node: FHIRNode, path: FHIRPathBuilder, context: Context) {
+            guard let reference = node.children.first(where: { $0.name == "reference" }), let value = reference.value else { return }
+            if let problem = ReferenceSyntax.problem(value, allowConditional: context.inTransaction, definitions: definitions) {
+                report(.invalid, problem, at: path.appending("reference"), node: reference)
             }
         }
 
@@ -102,7 +115,7 @@ public struct FHIRValidator: Sendable {
                 defer { start = end }
                 guard elementIndex >= 0, elementIndex < elements.count else { continue }
                 let element = elements[elementIndex]
-                if let binding = element.binding, let codes = definitions.bindings[binding] {
+                if let binding = element.binding, let codes = element.bindingCodes {
                     for child in children[start..<end] {
                         guard let value = child.value, !codes.contains(value) else { continue }
                         report(

@@ -3,6 +3,11 @@
 /// inside a transaction only — a conditional reference `[type]?[search parameters]`.
 public enum ReferenceSyntax {
     public static func problem(_ reference: String, allowConditional: Bool, definitions: R4Definitions = .r4) -> String? {
+        // The usual form, `Patient/123`, checked over the bytes without splitting into strings.
+        var text = reference
+        if let valid = text.withUTF8({ plainRelative($0, definitions) }) {
+            return valid ? nil : malformedRelative(reference)
+        }
         if reference.utf8.contains(where: PrimitiveFormat.isSpace) {
             return "The reference '\(reference)' contains white space"
         }
@@ -40,12 +45,45 @@ public enum ReferenceSyntax {
             case 4: isType(parts[0], definitions) && isID(parts[1]) && parts[2].elementsEqual("_history".utf8) && isID(parts[3])
             default: false
             }
-        return valid
-            ? nil
-            : "The reference '\(reference)' is malformed: relative URLs must be of the format [ResourceType]/[id] (optionally /_history/[version]), a contained '#id', or an absolute URL"
+        return valid ? nil : malformedRelative(reference)
     }
 
-    /// `http:`, `https:`, `urn:` …: an RFC 3986 scheme followed by ':'.
+    static func malformedRelative(_ reference: String) -> String {
+        "The reference '\(reference)' is malformed: relative URLs must be of the format [ResourceType]/[id] (optionally /_history/[version]), a contained '#id', or an absolute URL"
+    }
+
+    /// Whether a reference made only of letters, digits, '-', '.', '_' and '/' (no scheme, query,
+    /// fragment or white space) is a valid `[type]/[id]` or `[type]/[id]/_history/[version]`; nil
+    /// when it holds any other byte, for the general checks.
+    static func plainRelative(_ utf8: UnsafeBufferPointer<UInt8>, _ definitions: R4Definitions) -> Bool? {
+        // Where the first three slashes are; a fourth makes the reference malformed.
+        var slashes = (0, 0, 0)
+        var count = 0
+        for offset in utf8.indices {
+            let byte = utf8[offset]
+            if byte == UInt8(ascii: "/") {
+                switch count {
+                case 0: slashes.0 = offset
+                case 1: slashes.1 = offset
+                case 2: slashes.2 = offset
+                default: return false
+                }
+                count += 1
+            } else if !(PrimitiveFormat.isAlnum(byte) || byte == 0x2D || byte == 0x2E || byte == 0x5F) {
+                return nil
+            }
+        }
+        guard count == 1 || count == 3 else { return false }
+        func isID(_ range: Range<Int>) -> Bool {
+            range.count >= 1 && range.count <= 64 && utf8[range].allSatisfy { PrimitiveFormat.isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
+        }
+        let typeName = String(decoding: utf8[0..<slashes.0], as: UTF8.self)
+        guard definitions.resourceType(typeName) != nil else { return false }
+        guard count == 3 else { return isID((slashes.0 + 1)..<utf8.count) }
+        return isID((slashes.0 + 1)..<slashes.1) && utf8[(slashes.1 + 1)..<slashes.2].elementsEqual("_history".utf8)
+            && isID((slashes.2 + 1)..<utf8.count)
+    }
+
     static func hasScheme(_ reference: String) -> Bool {
         var sawLetter = false
         for byte in reference.utf8 {

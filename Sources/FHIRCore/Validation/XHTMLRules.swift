@@ -4,15 +4,42 @@ import SafeXML
 /// namespace, only basic formatting elements, no scripts, forms, frames, objects or event handlers,
 /// and some non-whitespace content.
 final class XHTMLRules: XMLFragmentSink {
-    static let namespace = "http://www.w3.org/1999/xhtml"
+    static let namespace = XMLNamespaces.xhtml
 
     /// The elements txt-1 allows (the list the FHIR validators use).
-    static let allowedElements: Set<String> = [
+    static let allowedElements: [String] = [
         "p", "br", "div", "h1", "h2", "h3", "h4", "h5", "h6", "a", "span", "b", "em", "i", "strong", "small", "big", "tt",
         "dfn", "q", "var", "abbr", "acronym", "cite", "blockquote", "hr", "address", "bdo", "kbd", "sub", "sup", "ul",
         "ol", "li", "dl", "dt", "dd", "pre", "table", "caption", "colgroup", "col", "thead", "tr", "tfoot", "tbody", "th",
         "td", "code", "samp", "img", "map", "area", "u", "s", "strike", "font", "center", "ins", "del", "label",
     ]
+
+    /// The allowed names as numbers (`packed`), sorted, so that a name read as bytes is looked up
+    /// without making a string or hashing one.
+    private static let allowedPacked: [UInt128] = allowedElements.compactMap { packed($0.utf8) }.sorted()
+
+    /// Up to 16 bytes of a name in one number, nil when the name is longer.
+    private static func packed(_ bytes: some Collection<UInt8>) -> UInt128? {
+        guard !bytes.isEmpty, bytes.count <= 16 else { return nil }
+        var value: UInt128 = 0
+        for byte in bytes { value = value << 8 | UInt128(byte) }
+        return value
+    }
+
+    static func isAllowed(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let key = packed(name) else { return false }
+        var low = 0
+        var high = allowedPacked.count
+        while low < high {
+            let middle = (low + high) / 2
+            if allowedPacked[middle] < key { low = middle + 1 } else { high = middle }
+        }
+        return low < allowedPacked.count && allowedPacked[low] == key
+    }
+
+    private static func equals(_ name: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        name.count == literal.utf8CodeUnitCount && name.elementsEqual(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
 
     let path: String
     private(set) var issues: [FHIRIssue] = []
@@ -25,15 +52,6 @@ final class XHTMLRules: XMLFragmentSink {
     }
 
     /// Checks a narrative already read into a tree (the XML reader's).
-    /// The most frequent narrative elements first (a short string compares faster than it hashes),
-    /// then the whole list.
-    static func isAllowed(_ name: String) -> Bool {
-        switch name {
-        case "p", "b", "span", "td", "tr", "br", "div", "th", "i", "a", "li", "table", "tbody", "ul": true
-        default: allowedElements.contains(name)
-        }
-    }
-
     static func check(_ root: XMLElement, path: String) -> [FHIRIssue] {
         let rules = XHTMLRules(path: path)
         root.replay(into: rules)
@@ -52,34 +70,37 @@ final class XHTMLRules: XMLFragmentSink {
         FHIRIssue(severity: .error, code: code, diagnostics: message, expression: path, line: line > 0 ? line : nil, column: line > 0 ? column : nil)
     }
 
-    func startElement(localName: String, namespaceURI: String?, prefix: String?, attributes: [XMLAttribute], line: Int32, column: Int32) {
+    func startElement(_ tag: XMLStartTag) {
         defer { depth += 1 }
         if depth == 0 {
-            if localName != "div" || namespaceURI != Self.namespace {
+            if !Self.equals(tag.localName, "div") || tag.namespaceURI != Self.namespace {
                 rootIsDiv = false
-                issues.append(issue("A narrative must be a <div> in the XHTML namespace \(Self.namespace)", code: .value, line: line, column: column))
+                issues.append(
+                    issue("A narrative must be a <div> in the XHTML namespace \(Self.namespace)", code: .value, line: tag.line, column: tag.column))
             }
-        } else if namespaceURI != Self.namespace {
-            issues.append(
-                issue("The narrative contains <\(localName)> outside the XHTML namespace (txt-1)", code: .invariant, line: line, column: column))
-        } else if !Self.isAllowed(localName) {
+        } else if tag.namespaceURI != Self.namespace {
             issues.append(
                 issue(
-                    "The narrative contains <\(localName)>, which txt-1 does not allow: only basic HTML formatting is allowed",
+                    "The narrative contains <\(tag.localNameString)> outside the XHTML namespace (txt-1)", code: .invariant, line: tag.line,
+                    column: tag.column))
+        } else if !Self.isAllowed(tag.localName) {
+            issues.append(
+                issue(
+                    "The narrative contains <\(tag.localNameString)>, which txt-1 does not allow: only basic HTML formatting is allowed",
                     code: .invariant,
-                    line: line,
-                    column: column
+                    line: tag.line,
+                    column: tag.column
                 )
             )
         }
-        for attribute in attributes where Self.isEventHandler(attribute.localName) {
+        for attribute in tag.attributes where Self.isEventHandler(attribute.localName) {
             issues.append(
                 issue(
-                    "The narrative contains the event attribute '\(attribute.localName)' (txt-1 forbids scripts)", code: .invariant, line: line,
-                    column: column)
+                    "The narrative contains the event attribute '\(attribute.localName)' (txt-1 forbids scripts)", code: .invariant, line: tag.line,
+                    column: tag.column)
             )
         }
-        if localName == "img" { hasContent = true }
+        if Self.equals(tag.localName, "img") { hasContent = true }
     }
 
     /// `onclick`, `ONLOAD`…: an attribute whose name starts with "on".
