@@ -72,19 +72,33 @@ public struct FHIRReader: Sendable {
     }
 
     private func readJSON(_ bytes: [UInt8]) -> FHIRReadResult {
-        let value: JSONValue
-        do {
-            value = try JSONReader(limits: limits.json).read(bytes)
-        } catch {
+        let xhtmlReader = XMLFragmentParser(limits: limits.xml)
+        let decoded: Result<(FHIRNode?, [FHIRIssue]), JSONSyntaxError> = bytes.withUnsafeBytes { buffer in
+            do throws(JSONSyntaxError) {
+                var decoder = FHIRJSONDecoder(stream: try JSONStream(buffer, limits: limits.json), definitions: definitions, xhtmlReader: xhtmlReader)
+                let resource = try decoder.decodeDocument()
+                return .success((resource, decoder.issues))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch decoded {
+        case .success(let (resource, issues)):
+            return FHIRReadResult(resource: resource, issues: issues, format: .json)
+        case .failure(let streamError):
+            // The tree reader finds the same first error and also says where in the document it is.
+            var error = streamError
+            do {
+                _ = try JSONReader(limits: limits.json).read(bytes)
+            } catch let located {
+                error = located
+            }
             var issue = Self.issue(for: error)
             if !error.path.isEmpty {
                 issue.expression = Self.expression(for: error.path, root: Self.sniffResourceType(bytes) ?? "$")
             }
             return FHIRReadResult(resource: nil, issues: [issue], format: .json)
         }
-        var decoder = FHIRJSONDecoder(definitions: definitions, xhtmlReader: XMLFragmentParser(limits: limits.xml))
-        let resource = decoder.decodeDocument(value)
-        return FHIRReadResult(resource: resource, issues: decoder.issues, format: .json)
     }
 
     private func readXML(_ bytes: [UInt8]) -> FHIRReadResult {

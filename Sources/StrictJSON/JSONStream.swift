@@ -18,6 +18,12 @@ public struct JSONStream: ~Copyable {
         public let name: String
         public let line: Int32
         public let column: Int32
+
+        public init(name: String, line: Int32, column: Int32) {
+            self.name = name
+            self.line = line
+            self.column = column
+        }
     }
 
     /// An object or array being read.
@@ -151,14 +157,14 @@ public struct JSONStream: ~Copyable {
         return Key(name: member.key, line: member.line, column: member.column)
     }
 
-    /// Whether the object being read (whose end ``nextKey()`` may have reached) has a member `key`
-    /// so far.
-    public func currentObjectHasKey(_ key: String) -> Bool {
-        guard let frame = frames.last else { return false }
+    /// Where the member `key` of the object being read starts, nil when it has none (so far). The
+    /// object's keys stay known after ``nextKey()`` returned nil, until ``endObject()``.
+    public func keyPosition(_ key: String) -> (line: Int32, column: Int32)? {
+        guard let frame = frames.last else { return nil }
         for position in frame.container.start..<parser.members.count where KeyBytes.sameBytes(parser.members[position].key, key) {
-            return true
+            return (parser.members[position].line, parser.members[position].column)
         }
-        return false
+        return nil
     }
 
     /// Leaves the object whose end ``nextKey()`` returned.

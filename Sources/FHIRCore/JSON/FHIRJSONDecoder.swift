@@ -1,25 +1,34 @@
 import SafeXML
 import StrictJSON
 
-/// Turns a parsed JSON document into a typed `FHIRNode` tree, following the rules of FHIR's JSON
-/// format: `resourceType`, arrays exactly where an element repeats, `_name` siblings carrying a
-/// primitive's `id` and `extension`, `null` only inside such primitive arrays, no empty strings.
-/// Every problem becomes an issue with the FHIRPath of the element; decoding goes on past errors
-/// so that one answer lists them all.
-struct FHIRJSONDecoder {
+/// Reads FHIR JSON straight from the bytes into a typed `FHIRNode` tree, following the rules of
+/// FHIR's JSON format: `resourceType`, arrays exactly where an element repeats, `_name` siblings
+/// carrying a primitive's `id` and `extension`, `null` only inside such primitive arrays, no empty
+/// strings. Every problem becomes an issue with the FHIRPath of the element; decoding goes on past
+/// errors so that one answer lists them all.
+///
+/// It pulls values from a `JSONStream` instead of walking a `JSONValue` tree: no intermediate tree
+/// is built (that was half the reading time). A JSON syntax error anywhere is thrown, and then the
+/// issues gathered so far mean nothing: the document cannot be read.
+struct FHIRJSONDecoder: ~Copyable {
     let definitions: R4Definitions
     let xhtmlReader: XMLFragmentParser
+    var stream: JSONStream
     private(set) var issues: [FHIRIssue] = []
     private var path = FHIRPathBuilder(root: "")
 
-    init(definitions: R4Definitions, xhtmlReader: XMLFragmentParser) {
+    init(stream: consuming JSONStream, definitions: R4Definitions, xhtmlReader: XMLFragmentParser) {
+        self.stream = stream
         self.definitions = definitions
         self.xhtmlReader = xhtmlReader
     }
 
     /// Decodes a document whose root must be a resource.
-    mutating func decodeDocument(_ value: JSONValue) -> FHIRNode? {
-        guard case .object(let members) = value else {
+    mutating func decodeDocument() throws(JSONSyntaxError) -> FHIRNode? {
+        let kind = try stream.nextValueKind()
+        guard kind == .object else {
+            try stream.skipValue(kind)
+            try stream.finish()
             issues.append(
                 FHIRIssue(
                     severity: .fatal,
@@ -29,91 +38,108 @@ struct FHIRJSONDecoder {
             )
             return nil
         }
-        guard let type = resolveResourceType(members, line: 1, column: 1) else { return nil }
-        path = FHIRPathBuilder(root: type.name)
-        let children = decodeMembers(members, of: type, isResource: true)
-        var node = FHIRNode(name: type.name, type: type, elementIndex: -1, children: children, line: 1, column: 1)
-        node.sortChildren()
+        try stream.enterObject()
+        let node = try decodeResource(name: nil, elementIndex: -1, line: 1, column: 1)
+        try stream.finish()
         return node
     }
 
     // MARK: - Resources
 
-    private mutating func resolveResourceType(_ members: [JSONMember], line: Int32, column: Int32) -> FHIRType? {
-        guard let member = members.first(where: { $0.key == "resourceType" }) else {
+    /// Reads a resource object (entered already): its type first, then its members. The type is
+    /// nearly always the first member; when it is not, the object is scanned for it and read again.
+    private mutating func decodeResource(name: String?, elementIndex: Int, line: Int32, column: Int32) throws(JSONSyntaxError) -> FHIRNode? {
+        let start = stream.mark()
+        var type: FHIRType?
+        var skipped = false
+        while let key = try stream.nextKey() {
+            let kind = try stream.nextValueKind()
+            guard key.name == "resourceType" else {
+                try stream.skipValue(kind)
+                skipped = true
+                continue
+            }
+            guard let resolved = try readResourceType(key, kind) else {
+                try skipRestOfObject()
+                return nil
+            }
+            type = resolved
+            break
+        }
+        guard let type else {
+            stream.endObject()
             fail(.structure, "This object must hold a resource, but it has no \"resourceType\" property", line: line, column: column)
             return nil
         }
-        guard case .string(let name) = member.value else {
-            fail(.structure, "\"resourceType\" must be a string naming the resource type", member)
+        if name == nil { path = FHIRPathBuilder(root: type.name) }
+        // Members before `resourceType` were only skipped: read the object again from its start.
+        if skipped { stream.reset(to: start) }
+        var children = try decodeMembers(of: type, isResource: true)
+        children.sortBySpecification()
+        return FHIRNode(name: name ?? type.name, type: type, elementIndex: elementIndex, children: children, line: line, column: column)
+    }
+
+    private mutating func readResourceType(_ key: JSONStream.Key, _ kind: JSONStream.ValueKind) throws(JSONSyntaxError) -> FHIRType? {
+        guard kind == .string else {
+            try stream.skipValue(kind)
+            fail(.structure, "\"resourceType\" must be a string naming the resource type", key)
             return nil
         }
+        let name = try stream.readString()
         guard let type = definitions.resourceType(name) else {
-            fail(.notSupported, "'\(name)' is not a FHIR R4 resource type", member)
+            fail(.notSupported, "'\(name)' is not a FHIR R4 resource type", key)
             return nil
         }
         return type
     }
 
+    private mutating func skipRestOfObject() throws(JSONSyntaxError) {
+        while try stream.nextKey() != nil {
+            try stream.skipValue(try stream.nextValueKind())
+        }
+        stream.endObject()
+    }
+
     // MARK: - Objects
 
-    private mutating func decodeMembers(_ members: [JSONMember], of type: FHIRType, isResource: Bool) -> [FHIRNode] {
-        var children: [FHIRNode] = []
-        children.reserveCapacity(members.count)
-        // `_name` members carry the id and extensions of the primitive `name`.
-        var partners: [String: JSONMember] = [:]
-        for member in members where member.key.utf8.first == UInt8(ascii: "_") {
-            partners[String(member.key.dropFirst())] = member
+    /// Reads the members of the object being read (entered already) and leaves it.
+    private mutating func decodeMembers(of type: FHIRType, isResource: Bool) throws(JSONSyntaxError) -> [FHIRNode] {
+        var object = ObjectState()
+        while let key = try stream.nextKey() {
+            let kind = try stream.nextValueKind()
+            if key.name == "resourceType" {
+                if !isResource { fail(.structure, "\"resourceType\" is only allowed on a resource, not in \(type.name)", key) }
+                try stream.skipValue(kind)
+                continue
+            }
+            try decodeMember(key, kind, of: type, into: &object)
         }
-        let keys: Set<String> = partners.isEmpty ? [] : Set(members.map(\.key))
-        for member in members {
-            let key = member.key
-            if key.utf8.first == UInt8(ascii: "_") {
-                // A partner without its primitive: the element has only an id or extensions.
-                let base = String(key.dropFirst())
-                if keys.contains(base) { continue }
-                guard let match = type.element(named: base), let childType = definitions.type(of: match),
-                    childType.isPrimitive
-                else {
-                    fail(.structure, "Unknown element '\(key)' in \(type.name)", member)
-                    continue
-                }
-                decodeProperty(
-                    member,
-                    name: base,
-                    match: match,
-                    repeating: type.elements[match.index].isRepeating,
-                    childType: childType,
-                    partner: member,
-                    valuePresent: false,
-                    into: &children
-                )
-                continue
-            }
-            if key == "resourceType" {
-                if !isResource { fail(.structure, "\"resourceType\" is only allowed on a resource, not in \(type.name)", member) }
-                continue
-            }
-            guard let match = type.element(named: key), let childType = definitions.type(of: match) else {
-                fail(.structure, unknownElementMessage(key, in: type), member)
-                continue
-            }
-            let partner = partners[key]
-            if partner != nil, !childType.isPrimitive {
-                fail(.structure, "Unknown element '_\(key)' in \(type.name): only primitive elements have a '_' sibling", member)
-            }
-            decodeProperty(
-                member,
-                name: key,
-                match: match,
-                repeating: type.elements[match.index].isRepeating,
-                childType: childType,
-                partner: childType.isPrimitive ? partner : nil,
-                valuePresent: true,
-                into: &children
-            )
+        if !object.partners.isEmpty { mergePartners(&object, of: type) }
+        if !object.primitives.isEmpty { reportUnpartneredPrimitives(&object) }
+        stream.endObject()
+        object.removeDropped()
+        return object.children
+    }
+
+    /// One member of an object of `type`.
+    private mutating func decodeMember(_ key: JSONStream.Key, _ kind: JSONStream.ValueKind, of type: FHIRType, into object: inout ObjectState)
+        throws(JSONSyntaxError)
+    {
+        if key.name.utf8.first == UInt8(ascii: "_") {
+            try readPartner(key, kind, of: type, into: &object)
+            return
         }
-        return children
+        guard let match = type.element(named: key.name), let childType = definitions.type(of: match) else {
+            fail(.structure, unknownElementMessage(key.name, in: type), key)
+            try stream.skipValue(kind)
+            return
+        }
+        let repeating = type.elements[match.index].isRepeating
+        if childType.isPrimitive {
+            try readPrimitives(key, kind, index: match.index, type: childType, repeating: repeating, into: &object)
+        } else {
+            try readComplex(key, kind, index: match.index, type: childType, repeating: repeating, into: &object.children)
+        }
     }
 
     /// "Unknown element", naming the allowed types when the name looks like a choice (`valueFoo`).
@@ -124,139 +150,140 @@ struct FHIRJSONDecoder {
         return "Unknown element '\(key)' in \(type.name)"
     }
 
-    /// Decodes one property (and its `_` partner) into one node, or one node per array item.
-    private mutating func decodeProperty(
-        _ member: JSONMember,
-        name: String,
-        match: ElementMatch,
-        repeating: Bool,
-        childType: FHIRType,
-        partner: JSONMember?,
-        valuePresent: Bool,
-        into children: inout [FHIRNode]
-    ) {
-        let value: JSONValue? = valuePresent ? member.value : nil
-        if repeating {
-            let items: [JSONValue]
-            if let value {
-                guard case .array(let array) = value else {
-                    fail(.structure, "'\(name)' repeats, so its value must be a JSON array", member)
-                    return
-                }
-                items = array
-            } else {
-                items = []
-            }
-            var partnerItems: [JSONValue] = []
-            if let partner {
-                guard case .array(let array) = partner.value else {
-                    fail(.structure, "'_\(name)' must be an array, like '\(name)'", partner)
-                    return
-                }
-                partnerItems = array
-                if value != nil, partnerItems.count != items.count {
-                    fail(
-                        .structure, "'_\(name)' has \(partnerItems.count) items but '\(name)' has \(items.count); they must match one for one",
-                        partner)
-                    return
-                }
-            }
-            if items.isEmpty, partnerItems.isEmpty {
-                fail(.structure, "'\(name)' is an empty array; leave the element out instead", member)
-                return
-            }
-            for i in 0..<max(items.count, partnerItems.count) {
-                path.push(name, index: i)
-                let item = i < items.count ? items[i] : .null
-                let partnerItem = i < partnerItems.count ? partnerItems[i] : .null
-                if let node = decodeValue(item, partner: partnerItem, name: name, type: childType, index: match.index, at: member) {
-                    children.append(consume node)
-                }
-                path.pop()
-            }
-        } else {
-            if let value, case .array = value {
-                fail(.structure, "'\(name)' does not repeat, so its value must not be an array", member)
-                return
-            }
-            if let partner, case .array = partner.value {
-                fail(.structure, "'_\(name)' does not repeat, so its value must not be an array", partner)
+    // MARK: - Complex elements and resources
+
+    private mutating func readComplex(
+        _ key: JSONStream.Key, _ kind: JSONStream.ValueKind, index: Int, type: FHIRType, repeating: Bool, into children: inout [FHIRNode]
+    ) throws(JSONSyntaxError) {
+        let name = key.name
+        guard repeating else {
+            if kind == .array {
+                fail(.structure, "'\(name)' does not repeat, so its value must not be an array", key)
+                try stream.skipValue(kind)
                 return
             }
             path.push(name)
-            if let node = decodeValue(value ?? .null, partner: partner?.value ?? .null, name: name, type: childType, index: match.index, at: member) {
-                children.append(consume node)
-            }
+            if let node = try readComplexValue(key, kind, index: index, type: type) { children.append(node) }
             path.pop()
+            return
         }
+        guard kind == .array else {
+            fail(.structure, "'\(name)' repeats, so its value must be a JSON array", key)
+            try stream.skipValue(kind)
+            return
+        }
+        try stream.enterArray()
+        var count = 0
+        while try stream.nextElement() {
+            let itemKind = try stream.nextValueKind()
+            path.push(name, index: count)
+            if let node = try readComplexValue(key, itemKind, index: index, type: type) { children.append(node) }
+            path.pop()
+            count += 1
+        }
+        if count == 0 { fail(.structure, "'\(name)' is an empty array; leave the element out instead", key) }
     }
 
-    private mutating func decodeValue(
-        _ value: JSONValue,
-        partner: JSONValue,
-        name: String,
-        type: FHIRType,
-        index: Int,
-        at member: JSONMember
-    ) -> FHIRNode? {
-        switch type.kind {
-        case .primitive(let jsonKind):
-            return decodePrimitive(value, partner: partner, name: name, type: type, jsonKind: jsonKind, index: index, at: member)
-        case .complex:
-            guard case .object(let members) = value else {
-                fail(.structure, "'\(name)' is a \(type.name), so its value must be a JSON object", here: member)
+    private mutating func readComplexValue(_ key: JSONStream.Key, _ kind: JSONStream.ValueKind, index: Int, type: FHIRType) throws(JSONSyntaxError)
+        -> FHIRNode?
+    {
+        if type.kind == .complex {
+            guard kind == .object else {
+                fail(.structure, "'\(key.name)' is a \(type.name), so its value must be a JSON object", here: key)
+                try stream.skipValue(kind)
                 return nil
             }
-            var node = FHIRNode(name: name, type: type, elementIndex: index, line: member.line, column: member.column)
-            node.children = decodeObject(members, of: type)
-            node.sortChildren()
-            return node
-        case .abstractResource, .resource:
-            guard case .object(let members) = value else {
-                fail(.structure, "'\(name)' holds a resource, so its value must be a JSON object with a \"resourceType\"", here: member)
-                return nil
-            }
-            guard let resourceType = resolveResourceType(members, line: member.line, column: member.column) else { return nil }
-            var node = FHIRNode(name: name, type: resourceType, elementIndex: index, line: member.line, column: member.column)
-            node.children = decodeObject(members, of: resourceType, isResource: true)
-            node.sortChildren()
-            return node
+            try stream.enterObject()
+            var children = try decodeMembers(of: type, isResource: false)
+            children.sortBySpecification()
+            return FHIRNode(name: key.name, type: type, elementIndex: index, children: children, line: key.line, column: key.column)
         }
+        guard kind == .object else {
+            fail(.structure, "'\(key.name)' holds a resource, so its value must be a JSON object with a \"resourceType\"", here: key)
+            try stream.skipValue(kind)
+            return nil
+        }
+        try stream.enterObject()
+        return try decodeResource(name: key.name, elementIndex: index, line: key.line, column: key.column)
     }
 
-    private mutating func decodeObject(_ members: [JSONMember], of type: FHIRType, isResource: Bool = false) -> [FHIRNode] {
-        return decodeMembers(members, of: type, isResource: isResource)
+    // MARK: - Primitives
+
+    /// Reads a primitive element's value (or array of values). Nodes are appended in order; a
+    /// `null` item leaves a placeholder that its `_name` item fills, or that is dropped. Only a
+    /// member that needs more than its nodes (a refused or `null` value, an empty array) is
+    /// remembered; the others are found among the children if a `_name` member comes.
+    private mutating func readPrimitives(
+        _ key: JSONStream.Key, _ kind: JSONStream.ValueKind, index: Int, type: FHIRType, repeating: Bool, into object: inout ObjectState
+    ) throws(JSONSyntaxError) {
+        let name = key.name
+        var slots: [Slot?] = []
+        var clean = true
+        if repeating {
+            guard kind == .array else {
+                fail(.structure, "'\(name)' repeats, so its value must be a JSON array", key)
+                try stream.skipValue(kind)
+                object.primitives.append(PrimitiveEntry(key: key, repeating: repeating, slots: [], failed: true))
+                return
+            }
+            try stream.enterArray()
+            var count = 0
+            let first = object.children.count
+            while try stream.nextElement() {
+                let itemKind = try stream.nextValueKind()
+                path.push(name, index: count)
+                let slot = try readPrimitiveItem(key, itemKind, index: index, type: type, into: &object)
+                path.pop()
+                if clean, slot == nil || slot?.isNull == true {
+                    clean = false
+                    slots = (first..<(first + count)).map { Slot(child: $0, isNull: false) }
+                }
+                if !clean { slots.append(slot) }
+                count += 1
+            }
+            if count == 0 { clean = false }
+        } else {
+            guard kind != .array else {
+                fail(.structure, "'\(name)' does not repeat, so its value must not be an array", key)
+                try stream.skipValue(kind)
+                object.primitives.append(PrimitiveEntry(key: key, repeating: repeating, slots: [], failed: true))
+                return
+            }
+            path.push(name)
+            let slot = try readPrimitiveItem(key, kind, index: index, type: type, into: &object)
+            path.pop()
+            if slot == nil || slot?.isNull == true {
+                clean = false
+                slots = [slot]
+            }
+        }
+        if !clean { object.primitives.append(PrimitiveEntry(key: key, repeating: repeating, slots: slots)) }
     }
 
-    private mutating func decodePrimitive(
-        _ value: JSONValue,
-        partner: JSONValue,
-        name: String,
-        type: FHIRType,
-        jsonKind: FHIRType.JSONKind,
-        index: Int,
-        at member: JSONMember
-    ) -> FHIRNode? {
-        var node = FHIRNode(name: name, type: type, elementIndex: index, line: member.line, column: member.column)
-        switch (value, jsonKind) {
+    /// One value: a node appended to the object's children (a placeholder without a value for
+    /// `null`), or nil when the value is refused.
+    private mutating func readPrimitiveItem(
+        _ key: JSONStream.Key, _ kind: JSONStream.ValueKind, index: Int, type: FHIRType, into object: inout ObjectState
+    ) throws(JSONSyntaxError) -> Slot? {
+        var node = FHIRNode(name: key.name, type: type, elementIndex: index, line: key.line, column: key.column)
+        guard case .primitive(let jsonKind) = type.kind else { return nil }
+        switch (kind, jsonKind) {
         case (.null, _):
-            if case .null = partner {
-                fail(
-                    .structure, "'\(name)' is null; null is only allowed in an array of primitives whose '_\(name)' item carries an id or extensions",
-                    here: member)
-                return nil
-            }
-        case (.string(let text), .string):
+            try stream.readNull()
+            object.children.append(node)
+            return Slot(child: object.children.count - 1, isNull: true)
+        case (.string, .string):
+            let text = try stream.readString()
             if text.isEmpty {
-                fail(.value, "'\(name)' is an empty string; FHIR does not allow empty values, leave the element out instead", here: member)
+                fail(.value, "'\(key.name)' is an empty string; FHIR does not allow empty values, leave the element out instead", here: key)
                 return nil
             }
-            if type.name == "xhtml" { checkXHTML(text, at: member) }
+            if type.primitive == .xhtml { checkXHTML(text, at: key) }
             node.value = text
-        case (.number(let text), .number):
-            node.value = text
-        case (.bool(let flag), .boolean):
-            node.value = flag ? "true" : "false"
+        case (.number, .number):
+            node.value = try stream.readNumber()
+        case (.bool, .boolean):
+            node.value = try stream.readBool() ? "true" : "false"
         default:
             let expected: String =
                 switch jsonKind {
@@ -264,36 +291,200 @@ struct FHIRJSONDecoder {
                 case .number: "a JSON number"
                 case .boolean: "true or false"
                 }
-            fail(.structure, "'\(name)' is a FHIR \(type.name), so its value must be \(expected), not \(describe(value))", here: member)
+            fail(.structure, "'\(key.name)' is a FHIR \(type.name), so its value must be \(expected), not \(describe(kind))", here: key)
+            try stream.skipValue(kind)
             return nil
         }
-        switch partner {
-        case .null:
-            break
-        case .object(let members):
-            node.children = decodeObject(members, of: type)
-            node.sortChildren()
-            if node.children.isEmpty, node.value == nil {
-                fail(.structure, "'_\(name)' must carry an id or extensions", here: member)
-            }
-        default:
-            fail(.structure, "'_\(name)' must be a JSON object with an id or extensions, not \(describe(partner))", here: member)
-        }
-        return node
+        object.children.append(node)
+        return Slot(child: object.children.count - 1, isNull: false)
     }
 
-    private mutating func checkXHTML(_ text: String, at member: JSONMember) {
+    /// Reads a `_name` member: the id and extensions of the primitive `name` (one per item when it
+    /// repeats). They are joined to the values when the object ends, whichever came first.
+    private mutating func readPartner(_ key: JSONStream.Key, _ kind: JSONStream.ValueKind, of type: FHIRType, into object: inout ObjectState)
+        throws(JSONSyntaxError)
+    {
+        let base = String(key.name.dropFirst())
+        var partner = PartnerEntry(name: base, key: key, isArray: kind == .array)
+        guard let match = type.element(named: base), let baseType = definitions.type(of: match), baseType.isPrimitive else {
+            // Resolved when the object ends: an error unless `base` is there (and then it depends on what it is).
+            try stream.skipValue(kind)
+            object.partners.append(partner)
+            return
+        }
+        partner.known = (match.index, baseType, type.elements[match.index].isRepeating)
+        if kind == .array {
+            if partner.known?.repeating == true {
+                try stream.enterArray()
+                var count = 0
+                while try stream.nextElement() {
+                    let itemKind = try stream.nextValueKind()
+                    path.push(base, index: count)
+                    partner.items.append(try readPartnerItem(itemKind, of: baseType))
+                    path.pop()
+                    count += 1
+                }
+            } else {
+                try stream.skipValue(kind)
+            }
+        } else {
+            path.push(base)
+            partner.items.append(try readPartnerItem(kind, of: baseType))
+            path.pop()
+        }
+        object.partners.append(partner)
+    }
+
+    private mutating func readPartnerItem(_ kind: JSONStream.ValueKind, of type: FHIRType) throws(JSONSyntaxError) -> PartnerItem {
+        switch kind {
+        case .null:
+            try stream.readNull()
+            return .null
+        case .object:
+            try stream.enterObject()
+            var children = try decodeMembers(of: type, isResource: false)
+            children.sortBySpecification()
+            return .object(children)
+        default:
+            try stream.skipValue(kind)
+            return .other(kind)
+        }
+    }
+
+    /// Joins each `_name` member to its values, with the checks of the JSON format.
+    private mutating func mergePartners(_ object: inout ObjectState, of type: FHIRType) {
+        for partner in object.partners {
+            let name = partner.name
+            guard let known = partner.known else {
+                if let position = stream.keyPosition(name) {
+                    // `name` is there but is no primitive: unknown (reported already) or complex.
+                    if type.element(named: name) != nil {
+                        fail(
+                            .structure, "Unknown element '_\(name)' in \(type.name): only primitive elements have a '_' sibling",
+                            JSONStream.Key(name: name, line: position.line, column: position.column))
+                    }
+                } else {
+                    fail(.structure, "Unknown element '\(partner.key.name)' in \(type.name)", partner.key)
+                }
+                continue
+            }
+            // The member the values came in (for the line of their nodes and of the errors).
+            let key: JSONStream.Key
+            let slots: [Slot?]
+            let hasValues: Bool
+            if let e = object.primitives.firstIndex(where: { $0.key.name == name }) {
+                object.primitives[e].partnered = true
+                if object.primitives[e].failed { continue }
+                key = object.primitives[e].key
+                slots = object.primitives[e].slots
+                hasValues = true
+            } else if let position = stream.keyPosition(name) {
+                // Values that needed nothing more: their nodes, in order.
+                key = JSONStream.Key(name: name, line: position.line, column: position.column)
+                slots = object.children.indices.filter { object.children[$0].name == name }.map { Slot(child: $0, isNull: false) }
+                hasValues = true
+            } else {
+                // Only the id and extensions: nodes without a value, one per item.
+                key = JSONStream.Key(name: name, line: partner.key.line, column: partner.key.column)
+                var made: [Slot?] = []
+                for _ in 0..<(partner.isArray == known.repeating ? partner.items.count : 0) {
+                    object.children.append(FHIRNode(name: name, type: known.type, elementIndex: known.index, line: key.line, column: key.column))
+                    made.append(Slot(child: object.children.count - 1, isNull: true))
+                }
+                slots = made
+                hasValues = false
+            }
+            if known.repeating {
+                guard partner.isArray else {
+                    fail(.structure, "'_\(name)' must be an array, like '\(name)'", partner.key)
+                    object.drop(slots)
+                    continue
+                }
+                guard partner.items.count == slots.count else {
+                    fail(
+                        .structure,
+                        "'_\(name)' has \(partner.items.count) items but '\(name)' has \(slots.count); they must match one for one",
+                        partner.key
+                    )
+                    object.drop(slots)
+                    continue
+                }
+                if slots.isEmpty {
+                    fail(.structure, "'\(name)' is an empty array; leave the element out instead", hasValues ? key : partner.key)
+                    continue
+                }
+                for i in slots.indices {
+                    path.push(name, index: i)
+                    join(partner.items[i], to: slots[i], key: key, in: &object)
+                    path.pop()
+                }
+            } else {
+                guard !partner.isArray else {
+                    fail(.structure, "'_\(name)' does not repeat, so its value must not be an array", partner.key)
+                    object.drop(slots)
+                    continue
+                }
+                path.push(name)
+                join(partner.items.first ?? .null, to: slots.first ?? nil, key: key, in: &object)
+                path.pop()
+            }
+        }
+    }
+
+    /// Puts a `_name` item's id and extensions on its value's node (the path names the item).
+    private mutating func join(_ item: PartnerItem, to slot: Slot?, key: JSONStream.Key, in object: inout ObjectState) {
+        guard let slot else { return }
+        switch item {
+        case .null:
+            if slot.isNull {
+                reportNull(key)
+                object.dropped.insert(slot.child)
+            }
+        case .object(let children):
+            object.children[slot.child].children = children
+            if children.isEmpty, slot.isNull { fail(.structure, "'_\(key.name)' must carry an id or extensions", here: key) }
+        case .other(let kind):
+            fail(.structure, "'_\(key.name)' must be a JSON object with an id or extensions, not \(describe(kind))", here: key)
+        }
+    }
+
+    /// Values without a `_name` partner: a `null` is refused, an empty array too.
+    private mutating func reportUnpartneredPrimitives(_ object: inout ObjectState) {
+        for entry in object.primitives where !entry.partnered && !entry.failed {
+            if entry.repeating, entry.slots.isEmpty {
+                fail(.structure, "'\(entry.key.name)' is an empty array; leave the element out instead", entry.key)
+                continue
+            }
+            for (i, slot) in entry.slots.enumerated() {
+                guard let slot, slot.isNull else { continue }
+                path.push(entry.key.name, index: entry.repeating ? i : nil)
+                reportNull(entry.key)
+                path.pop()
+                object.dropped.insert(slot.child)
+            }
+        }
+    }
+
+    private mutating func reportNull(_ key: JSONStream.Key) {
+        fail(
+            .structure,
+            "'\(key.name)' is null; null is only allowed in an array of primitives whose '_\(key.name)' item carries an id or extensions",
+            here: key
+        )
+    }
+
+    private mutating func checkXHTML(_ text: String, at key: JSONStream.Key) {
         do {
             let rules = XHTMLRules(path: path.rendered)
             try xhtmlReader.scan(text, into: rules)
             issues.append(contentsOf: rules.finish())
         } catch {
-            fail(.value, "The narrative is not well-formed XHTML: \(error.message)", here: member)
+            fail(.value, "The narrative is not well-formed XHTML: \(error.message)", here: key)
         }
     }
 
-    private func describe(_ value: JSONValue) -> String {
-        switch value {
+    private func describe(_ kind: JSONStream.ValueKind) -> String {
+        switch kind {
         case .object: "an object"
         case .array: "an array"
         case .string: "a string"
@@ -305,22 +496,81 @@ struct FHIRJSONDecoder {
 
     // MARK: - Issues
 
-    private mutating func fail(_ code: FHIRIssue.Code, _ message: String, _ member: JSONMember) {
+    /// A problem with the member `key` of the object being read.
+    private mutating func fail(_ code: FHIRIssue.Code, _ message: String, _ key: JSONStream.Key) {
         issues.append(
-            FHIRIssue(
-                severity: .error, code: code, diagnostics: message, expression: path.appending(member.key), line: member.line, column: member.column)
+            FHIRIssue(severity: .error, code: code, diagnostics: message, expression: path.appending(key.name), line: key.line, column: key.column)
         )
     }
 
     /// A problem with the element being decoded (the path already names it).
-    private mutating func fail(_ code: FHIRIssue.Code, _ message: String, here member: JSONMember) {
-        fail(code, message, line: member.line, column: member.column)
+    private mutating func fail(_ code: FHIRIssue.Code, _ message: String, here key: JSONStream.Key) {
+        fail(code, message, line: key.line, column: key.column)
     }
 
     private mutating func fail(_ code: FHIRIssue.Code, _ message: String, line: Int32, column: Int32) {
+        let rendered = path.rendered
         issues.append(
-            FHIRIssue(
-                severity: .error, code: code, diagnostics: message, expression: path.rendered.isEmpty ? nil : path.rendered, line: line,
-                column: column))
+            FHIRIssue(severity: .error, code: code, diagnostics: message, expression: rendered.isEmpty ? nil : rendered, line: line, column: column))
+    }
+}
+
+/// A value's node among an object's children.
+private struct Slot {
+    var child: Int
+    /// The value was `null`: the node is a placeholder until a `_name` item fills it.
+    var isNull: Bool
+}
+
+/// A primitive member that needs more than its nodes: one with a refused or `null` value, an
+/// empty array, or the wrong shape.
+private struct PrimitiveEntry {
+    var key: JSONStream.Key
+    var repeating: Bool
+    /// One per value (array item), nil where the value was refused.
+    var slots: [Slot?]
+    /// The member's shape was wrong (array for a single value or the reverse): nothing was kept.
+    var failed = false
+    var partnered = false
+}
+
+/// One item of a `_name` member.
+private enum PartnerItem {
+    case null
+    case object([FHIRNode])
+    /// Anything else, refused when joined.
+    case other(JSONStream.ValueKind)
+}
+
+/// A `_name` member, kept until the object ends.
+private struct PartnerEntry {
+    var name: String
+    var key: JSONStream.Key
+    var isArray: Bool
+    /// The primitive element `name` stands for, when the type has one.
+    var known: (index: Int, type: FHIRType, repeating: Bool)?
+    var items: [PartnerItem] = []
+}
+
+/// What reading one object gathers.
+private struct ObjectState {
+    var children: [FHIRNode]
+    var primitives: [PrimitiveEntry] = []
+    var partners: [PartnerEntry] = []
+    /// Children to leave out: placeholders never filled, values whose partner was refused.
+    var dropped: Set<Int> = []
+
+    init() {
+        children = []
+        children.reserveCapacity(4)
+    }
+
+    mutating func drop(_ slots: [Slot?]) {
+        for case let slot? in slots { dropped.insert(slot.child) }
+    }
+
+    mutating func removeDropped() {
+        guard !dropped.isEmpty else { return }
+        children = children.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
     }
 }

@@ -63,11 +63,19 @@ public struct FHIRNode: Sendable, Hashable {
 
 extension FHIRNode {
     /// Whether the children are in the specification's order (checked in place, without copies).
-    var childrenAreSorted: Bool {
-        children.withUnsafeBufferPointer { children in
+    var childrenAreSorted: Bool { children.isInSpecificationOrder }
+
+    /// Sorts children into the specification's order, keeping the order of repetitions.
+    mutating func sortChildren() { children.sortBySpecification() }
+}
+
+extension [FHIRNode] {
+    /// Whether the nodes are in the specification's order of their parent's elements.
+    var isInSpecificationOrder: Bool {
+        withUnsafeBufferPointer { nodes in
             var previous = Int.min
-            for i in children.indices {
-                let elementIndex = children[i].elementIndex
+            for i in nodes.indices {
+                let elementIndex = nodes[i].elementIndex
                 if elementIndex < previous { return false }
                 previous = elementIndex
             }
@@ -75,10 +83,10 @@ extension FHIRNode {
         }
     }
 
-    /// Sorts children into the specification's order, keeping the order of repetitions.
-    mutating func sortChildren() {
-        if !childrenAreSorted {
-            children = children.enumerated()
+    /// Sorts the nodes into the specification's order, keeping the order of repetitions.
+    mutating func sortBySpecification() {
+        if !isInSpecificationOrder {
+            self = enumerated()
                 .sorted { ($0.element.elementIndex, $0.offset) < ($1.element.elementIndex, $1.offset) }
                 .map(\.element)
         }
