@@ -166,13 +166,19 @@ public struct XMLFragmentParser: Sendable {
 
         /// The namespace bound to `prefix`, or the default namespace for nil.
         func namespace(for prefix: Slice<UnsafeBufferPointer<UInt8>>?) -> String? {
-            guard let prefix else { return bindings.last(where: { $0.prefix.isEmpty })?.uri }
-            return bindings.last(where: { $0.prefix.utf8.elementsEqual(prefix) })?.uri
+            var k = bindings.count - 1
+            while k >= 0 {
+                let matches = prefix.map { bindings[k].prefix.utf8.elementsEqual($0) } ?? bindings[k].prefix.isEmpty
+                if matches { return bindings[k].uri }
+                k -= 1
+            }
+            return nil
         }
 
         mutating func element() throws(XMLReadError) {
             var stack: [Open] = []
-            var text: [UInt8] = []
+            // Text goes to the sink run by run, as it is read; this counts the current text node.
+            var textLength = 0
             while true {
                 guard i < bytes.count else {
                     throw fail("the fragment ends inside <\(stack.last.map { String(decoding: $0.qualifiedName, as: UTF8.self) } ?? "")>")
@@ -181,7 +187,7 @@ public struct XMLFragmentParser: Sendable {
                 if b == UInt8(ascii: "<") {
                     let next: UInt8 = i + 1 < bytes.count ? bytes[i + 1] : 0
                     if next == UInt8(ascii: "/") {
-                        flushText(&text)
+                        textLength = 0
                         let startLine = line
                         let startColumn = column
                         i += 2
@@ -214,13 +220,12 @@ public struct XMLFragmentParser: Sendable {
                         let start = i
                         while i + 2 < bytes.count, !(bytes[i] == 0x5D && bytes[i + 1] == 0x5D && bytes[i + 2] == 0x3E) { advance() }
                         guard i + 2 < bytes.count else { throw fail("unterminated CDATA section") }
-                        text.append(contentsOf: bytes[start..<i])
+                        try emitText(bytes[start..<i], &textLength)
                         i += 3
-                        try checkTextLimit(text)
                         continue
                     }
                     guard i + 1 < bytes.count, isNameStart(bytes[i + 1]) else { throw misplacedMarkup() }
-                    flushText(&text)
+                    textLength = 0
                     if stack.count >= limits.maxDepth {
                         throw fail(.limitExceeded, "the fragment nests deeper than maxDepth = \(limits.maxDepth)")
                     }
@@ -237,7 +242,18 @@ public struct XMLFragmentParser: Sendable {
                 }
                 guard !stack.isEmpty else { throw fail("text outside the root element") }
                 if b == UInt8(ascii: "&") {
-                    try reference(into: &text)
+                    let scalar = try reference()
+                    var encoded: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+                    var count = 0
+                    withUnsafeMutableBytes(of: &encoded) { raw in
+                        UTF8.encode(scalar) { unit in
+                            raw[count] = unit
+                            count += 1
+                        }
+                    }
+                    try withUnsafeBytes(of: encoded) { raw throws(XMLReadError) in
+                        try emitText(UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: count)[...], &textLength)
+                    }
                 } else {
                     if b < 0x20, !isSpace(b) { throw fail("the control character 0x\(String(b, radix: 16)) is not allowed in XML") }
                     if b == UInt8(ascii: ">"), i >= 2, bytes[i - 1] == 0x5D, bytes[i - 2] == 0x5D {
@@ -249,26 +265,20 @@ public struct XMLFragmentParser: Sendable {
                         while i < bytes.count, !stops[Int(bytes[i])] { i += 1 }
                     }
                     if i == start {
-                        text.append(b)
                         advance()
-                    } else {
-                        text.append(contentsOf: bytes[start..<i])
                     }
+                    try emitText(bytes[start..<i], &textLength)
                 }
-                try checkTextLimit(text)
             }
         }
 
-        func checkTextLimit(_ text: [UInt8]) throws(XMLReadError) {
-            if text.count > limits.maxTextBytes {
+        /// Hands a run of text to the sink, within the limit on one text node's length.
+        func emitText(_ run: Slice<UnsafeBufferPointer<UInt8>>, _ textLength: inout Int) throws(XMLReadError) {
+            textLength += run.count
+            if textLength > limits.maxTextBytes {
                 throw fail(.limitExceeded, "a text node is longer than maxTextBytes = \(limits.maxTextBytes)")
             }
-        }
-
-        mutating func flushText(_ text: inout [UInt8]) {
-            guard !text.isEmpty else { return }
-            sink.text(text)
-            text.removeAll(keepingCapacity: true)
+            sink.text(UnsafeBufferPointer(rebasing: run))
         }
 
         /// Reads `<name attr="v" …>` or `<name …/>` (then `isEmpty` is true).
@@ -370,6 +380,13 @@ public struct XMLFragmentParser: Sendable {
             }
             let quote = bytes[i]
             i += 1
+            // Usually the value is plain text: then it is the bytes as they are.
+            var end = i
+            while end < bytes.count, end - i <= limits.maxTextBytes, FragmentNames.isPlainAttributeByte[Int(bytes[end])] { end += 1 }
+            if end < bytes.count, bytes[end] == quote, end - i <= limits.maxTextBytes {
+                defer { i = end + 1 }
+                return String(decoding: bytes[i..<end], as: UTF8.self)
+            }
             var value: [UInt8] = []
             while true {
                 guard i < bytes.count else { throw fail("unterminated attribute value") }
@@ -380,7 +397,7 @@ public struct XMLFragmentParser: Sendable {
                 }
                 if b == UInt8(ascii: "<") { throw fail("'<' is not allowed in an attribute value") }
                 if b == UInt8(ascii: "&") {
-                    try reference(into: &value)
+                    UTF8.encode(try reference()) { value.append($0) }
                     continue
                 }
                 if b < 0x20, !isSpace(b) { throw fail("the control character 0x\(String(b, radix: 16)) is not allowed in XML") }
@@ -395,7 +412,7 @@ public struct XMLFragmentParser: Sendable {
         }
 
         /// `&lt;` and the other predefined entities, `&#233;`, `&#xE9;`; any other reference is refused.
-        mutating func reference(into out: inout [UInt8]) throws(XMLReadError) {
+        mutating func reference() throws(XMLReadError) -> Unicode.Scalar {
             let start = i
             i += 1
             while i < bytes.count, bytes[i] != UInt8(ascii: ";"), i - start < 12 { i += 1 }
@@ -403,14 +420,14 @@ public struct XMLFragmentParser: Sendable {
                 i = start
                 throw fail("'&' must start a character reference or one of &lt; &gt; &amp; &quot; &apos;")
             }
-            let body = Array(bytes[(start + 1)..<i])
+            let body = bytes[(start + 1)..<i]
             i += 1
             switch String(decoding: body, as: UTF8.self) {
-            case "lt": out.append(UInt8(ascii: "<"))
-            case "gt": out.append(UInt8(ascii: ">"))
-            case "amp": out.append(UInt8(ascii: "&"))
-            case "quot": out.append(UInt8(ascii: "\""))
-            case "apos": out.append(UInt8(ascii: "'"))
+            case "lt": return "<"
+            case "gt": return ">"
+            case "amp": return "&"
+            case "quot": return "\""
+            case "apos": return "'"
             case let name where name.hasPrefix("#"):
                 let digits = name.dropFirst()
                 let scalarValue = digits.hasPrefix("x") ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits, radix: 10)
@@ -421,7 +438,7 @@ public struct XMLFragmentParser: Sendable {
                     i = start
                     throw fail("'&\(name);' is not a valid character reference")
                 }
-                out.append(contentsOf: String(Character(scalar)).utf8)
+                return scalar
             case let name:
                 i = start
                 throw fail(
@@ -435,6 +452,9 @@ public struct XMLFragmentParser: Sendable {
 private enum FragmentNames {
     /// Bytes that end a run of plain text: `<`, `&`, `>` and the control characters.
     static let stopsText: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x3C || $0 == 0x26 || $0 == 0x3E }
+    /// Bytes an attribute value holds as they are: not `<`, `&`, a quote or a control character
+    /// (white space is normalised, so it takes the slow path too).
+    static let isPlainAttributeByte: [Bool] = (0..<256).map { $0 >= 0x20 && $0 != 0x3C && $0 != 0x26 && $0 != 0x22 && $0 != 0x27 && $0 != 0x20 }
     static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
     static let xmlns: [UInt8] = Array("xmlns".utf8)
     static let xmlnsPrefix: [UInt8] = Array("xmlns:".utf8)
@@ -445,8 +465,9 @@ public protocol XMLFragmentSink: AnyObject {
     /// A start tag; its byte views are valid only during the call.
     func startElement(_ tag: XMLStartTag)
     func endElement()
-    /// Text with references resolved (adjacent runs may arrive in several calls).
-    func text(_ utf8: [UInt8])
+    /// Text with references resolved, valid only during the call; adjacent runs (split at
+    /// references, comments and CDATA sections) arrive in several calls.
+    func text(_ utf8: UnsafeBufferPointer<UInt8>)
 }
 
 /// A start tag as `XMLFragmentParser.scan` reports it. The names are views of the fragment's
@@ -491,7 +512,8 @@ extension XMLElement {
             stack[stack.count - 1].next += 1
             switch top.element.children[top.next] {
             case .text(let text):
-                sink.text(Array(text.utf8))
+                var text = text
+                text.withUTF8 { sink.text($0) }
             case .element(let child):
                 startElement(child, into: sink)
                 stack.append((child, 0))
@@ -523,8 +545,11 @@ extension XMLElement {
 final class XMLTreeSink: XMLFragmentSink {
     var stack: [XMLElement] = []
     var root: XMLElement?
+    /// The text node being read, made into one string when an element starts or ends.
+    private var pendingText: [UInt8] = []
 
     func startElement(_ tag: XMLStartTag) {
+        flushText()
         stack.append(
             XMLElement(
                 localName: tag.localNameString,
@@ -539,6 +564,7 @@ final class XMLTreeSink: XMLFragmentSink {
     }
 
     func endElement() {
+        flushText()
         guard let done = stack.popLast() else { return }
         if stack.isEmpty {
             root = done
@@ -547,13 +573,14 @@ final class XMLTreeSink: XMLFragmentSink {
         }
     }
 
-    func text(_ utf8: [UInt8]) {
+    func text(_ utf8: UnsafeBufferPointer<UInt8>) {
         guard !stack.isEmpty else { return }
-        let string = String(decoding: utf8, as: UTF8.self)
-        if case .text(let previous) = stack[stack.count - 1].children.last {
-            stack[stack.count - 1].children[stack[stack.count - 1].children.count - 1] = .text(previous + string)
-        } else {
-            stack[stack.count - 1].children.append(.text(string))
-        }
+        pendingText.append(contentsOf: utf8)
+    }
+
+    private func flushText() {
+        guard !pendingText.isEmpty, !stack.isEmpty else { return }
+        stack[stack.count - 1].children.append(.text(String(decoding: pendingText, as: UTF8.self)))
+        pendingText.removeAll(keepingCapacity: true)
     }
 }

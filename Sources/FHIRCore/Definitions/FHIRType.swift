@@ -29,7 +29,7 @@ public final class FHIRType: Sendable, CustomStringConvertible {
     public let elements: [FHIRElementDefinition]
     /// The name of each element as it appears in JSON and XML (a choice element has one name per
     /// type, `valueQuantity`), mapped to the element and the type that name stands for.
-    let elementsByName: [String: ElementMatch]
+    let elementsByName: ElementNameTable
 
     /// - Parameter typeIDs: the index of every type in `R4Definitions.typesByID`, so that an
     ///   element's type is found by index rather than by a second lookup by name.
@@ -40,17 +40,18 @@ public final class FHIRType: Sendable, CustomStringConvertible {
         self.baseName = baseName
         self.elements = elements
         self.requiredIndexes = elements.indices.filter { elements[$0].min > 0 }
-        var byName: [String: ElementMatch] = [:]
+        var byName: [(name: String, match: ElementMatch)] = []
         for (index, element) in elements.enumerated() {
             if element.isChoice {
                 for typeName in element.typeNames {
-                    byName[element.name + typeName.capitalizedFirst] = ElementMatch(index: index, typeName: typeName, typeID: typeIDs[typeName] ?? -1)
+                    byName.append(
+                        (element.name + typeName.capitalizedFirst, ElementMatch(index: index, typeName: typeName, typeID: typeIDs[typeName] ?? -1)))
                 }
             } else {
-                byName[element.name] = ElementMatch(index: index, typeName: element.typeNames[0], typeID: typeIDs[element.typeNames[0]] ?? -1)
+                byName.append((element.name, ElementMatch(index: index, typeName: element.typeNames[0], typeID: typeIDs[element.typeNames[0]] ?? -1)))
             }
         }
-        self.elementsByName = byName
+        self.elementsByName = ElementNameTable(byName)
     }
 
     public var isPrimitive: Bool {
@@ -64,7 +65,7 @@ public final class FHIRType: Sendable, CustomStringConvertible {
 
     /// The element and type a JSON property or XML element name stands for, or nil if the type has
     /// no such element.
-    public func element(named name: String) -> ElementMatch? { elementsByName[name] }
+    public func element(named name: String) -> ElementMatch? { elementsByName.match(name) }
 }
 
 /// An element name resolved against its parent type.

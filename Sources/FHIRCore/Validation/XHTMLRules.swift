@@ -14,9 +14,13 @@ final class XHTMLRules: XMLFragmentSink {
         "td", "code", "samp", "img", "map", "area", "u", "s", "strike", "font", "center", "ins", "del", "label",
     ]
 
-    /// The allowed names as numbers (`packed`), sorted, so that a name read as bytes is looked up
-    /// without making a string or hashing one.
-    private static let allowedPacked: [UInt128] = allowedElements.compactMap { packed($0.utf8) }.sorted()
+    /// The allowed names of each length (1 to 10 bytes), as numbers: the bytes of a name read
+    /// from the narrative are looked up without making a string or hashing one.
+    private static let allowedByLength: [[UInt128]] = {
+        var table = [[UInt128]](repeating: [], count: 17)
+        for name in allowedElements { if let key = packed(name.utf8) { table[name.utf8.count].append(key) } }
+        return table
+    }()
 
     /// Up to 16 bytes of a name in one number, nil when the name is longer.
     private static func packed(_ bytes: some Collection<UInt8>) -> UInt128? {
@@ -28,13 +32,7 @@ final class XHTMLRules: XMLFragmentSink {
 
     static func isAllowed(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let key = packed(name) else { return false }
-        var low = 0
-        var high = allowedPacked.count
-        while low < high {
-            let middle = (low + high) / 2
-            if allowedPacked[middle] < key { low = middle + 1 } else { high = middle }
-        }
-        return low < allowedPacked.count && allowedPacked[low] == key
+        return allowedByLength[name.count].contains(key)
     }
 
     private static func equals(_ name: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
@@ -114,7 +112,7 @@ final class XHTMLRules: XMLFragmentSink {
         depth -= 1
     }
 
-    func text(_ utf8: [UInt8]) {
+    func text(_ utf8: UnsafeBufferPointer<UInt8>) {
         if !hasContent, utf8.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) {
             hasContent = true
         }
