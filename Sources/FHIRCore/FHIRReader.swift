@@ -60,22 +60,21 @@ public struct FHIRReader: Sendable {
                 format: nil
             )
         }
-        var result =
-            switch format {
-            case .json: readJSON(bytes)
-            case .xml: readXML(bytes)
-            }
+        // JSON is validated while it is read.
+        if format == .json { return readJSON(bytes, validate: validate) }
+        var result = readXML(bytes)
         if validate, let resource = result.resource {
             result.issues.append(contentsOf: validator.validate(resource))
         }
         return result
     }
 
-    private func readJSON(_ bytes: [UInt8]) -> FHIRReadResult {
+    private func readJSON(_ bytes: [UInt8], validate: Bool) -> FHIRReadResult {
         let xhtmlReader = XMLFragmentParser(limits: limits.xml)
         let decoded: Result<(FHIRNode?, [FHIRIssue]), JSONSyntaxError> = bytes.withUnsafeBytes { buffer in
             do throws(JSONSyntaxError) {
-                var decoder = FHIRJSONDecoder(stream: try JSONStream(buffer, limits: limits.json), definitions: definitions, xhtmlReader: xhtmlReader)
+                var decoder = FHIRJSONDecoder(
+                    stream: try JSONStream(buffer, limits: limits.json), definitions: definitions, xhtmlReader: xhtmlReader, validates: validate)
                 let resource = try decoder.decodeDocument()
                 return .success((resource, decoder.issues))
             } catch {

@@ -10,17 +10,25 @@ import StrictJSON
 /// It pulls values from a `JSONStream` instead of walking a `JSONValue` tree: no intermediate tree
 /// is built (that was half the reading time). A JSON syntax error anywhere is thrown, and then the
 /// issues gathered so far mean nothing: the document cannot be read.
+///
+/// With `validates`, each node also gets the checks `FHIRValidator` would make (`NodeChecks`,
+/// references, resource invariants) as soon as it is complete, so the tree needs no second walk.
 struct FHIRJSONDecoder: ~Copyable {
     let definitions: R4Definitions
     let xhtmlReader: XMLFragmentParser
+    let validates: Bool
     var stream: JSONStream
     private(set) var issues: [FHIRIssue] = []
     private var path = FHIRPathBuilder(root: "")
+    /// For each Bundle being read, innermost last: the issues of references that are only allowed
+    /// inside a transaction, decided when the Bundle (and so its `type`) is complete.
+    private var openBundles: [[FHIRIssue]] = []
 
-    init(stream: consuming JSONStream, definitions: R4Definitions, xhtmlReader: XMLFragmentParser) {
+    init(stream: consuming JSONStream, definitions: R4Definitions, xhtmlReader: XMLFragmentParser, validates: Bool) {
         self.stream = stream
         self.definitions = definitions
         self.xhtmlReader = xhtmlReader
+        self.validates = validates
     }
 
     /// Decodes a document whose root must be a resource.
@@ -74,9 +82,50 @@ struct FHIRJSONDecoder: ~Copyable {
         if name == nil { path = FHIRPathBuilder(root: type.name) }
         // Members before `resourceType` were only skipped: read the object again from its start.
         if skipped { stream.reset(to: start) }
+        let isBundle = validates && type.name == "Bundle"
+        if isBundle { openBundles.append([]) }
         var children = try decodeMembers(of: type, isResource: true)
         children.sortBySpecification()
-        return FHIRNode(name: name ?? type.name, type: type, elementIndex: elementIndex, children: children, line: line, column: column)
+        let node = FHIRNode(name: name ?? type.name, type: type, elementIndex: elementIndex, children: children, line: line, column: column)
+        if validates {
+            check(node)
+            issues.append(contentsOf: ResourceInvariants.check(node, path: path.rendered, definitions: definitions))
+        }
+        if isBundle, let transactionOnly = openBundles.popLast(), node.value(of: "type") != "transaction" {
+            issues.append(contentsOf: transactionOnly)
+        }
+        return node
+    }
+
+    /// The checks of a finished node, and of its primitive children (complex children were
+    /// checked when they were finished).
+    private mutating func check(_ node: FHIRNode) {
+        NodeChecks.local(node, path: path, into: &issues)
+        if node.type === definitions.referenceType { checkReference(node) }
+        let elements = node.type.elements
+        var previous = -1
+        var index = 0
+        for child in node.children {
+            let elementIndex = child.elementIndex
+            index = elementIndex == previous ? index + 1 : 0
+            previous = elementIndex
+            guard child.type.isPrimitive else { continue }
+            let repeating = elementIndex >= 0 && elementIndex < elements.count && elements[elementIndex].isRepeating
+            path.push(child.name, index: repeating ? index : nil)
+            NodeChecks.local(child, path: path, into: &issues)
+            path.pop()
+        }
+    }
+
+    /// A conditional reference (`Patient?identifier=…`) is allowed inside a transaction only: inside
+    /// a Bundle, that is decided when the Bundle is complete.
+    private mutating func checkReference(_ node: FHIRNode) {
+        guard let issue = NodeChecks.reference(node, path: path, allowConditional: false, definitions: definitions) else { return }
+        if !openBundles.isEmpty, NodeChecks.reference(node, path: path, allowConditional: true, definitions: definitions) == nil {
+            openBundles[openBundles.count - 1].append(issue)
+        } else {
+            issues.append(issue)
+        }
     }
 
     private mutating func readResourceType(_ key: JSONStream.Key, _ kind: JSONStream.ValueKind) throws(JSONSyntaxError) -> FHIRType? {
@@ -196,7 +245,9 @@ struct FHIRJSONDecoder: ~Copyable {
             try stream.enterObject()
             var children = try decodeMembers(of: type, isResource: false)
             children.sortBySpecification()
-            return FHIRNode(name: key.name, type: type, elementIndex: index, children: children, line: key.line, column: key.column)
+            let node = FHIRNode(name: key.name, type: type, elementIndex: index, children: children, line: key.line, column: key.column)
+            if validates { check(node) }
+            return node
         }
         guard kind == .object else {
             fail(.structure, "'\(key.name)' holds a resource, so its value must be a JSON object with a \"resourceType\"", here: key)
