@@ -27,6 +27,9 @@ public final class FHIRType: Sendable, CustomStringConvertible {
     let requiredIndexes: [Int]
     /// Every element, inherited ones first, in the order of the specification.
     public let elements: [FHIRElementDefinition]
+    /// The cardinality of each element as plain numbers, read by validation without retaining
+    /// the definitions.
+    let cardinalities: [Cardinality]
     /// The name of each element as it appears in JSON and XML (a choice element has one name per
     /// type, `valueQuantity`), mapped to the element and the type that name stands for.
     let elementsByName: ElementNameTable
@@ -40,6 +43,9 @@ public final class FHIRType: Sendable, CustomStringConvertible {
         self.baseName = baseName
         self.elements = elements
         self.requiredIndexes = elements.indices.filter { elements[$0].min > 0 }
+        self.cardinalities = elements.map {
+            Cardinality(min: $0.min, max: $0.max, isChoice: $0.isChoice, hasBinding: $0.bindingCodes != nil)
+        }
         var byName: [(name: String, match: ElementMatch)] = []
         for (index, element) in elements.enumerated() {
             if element.isChoice {
@@ -66,6 +72,14 @@ public final class FHIRType: Sendable, CustomStringConvertible {
     /// The element and type a JSON property or XML element name stands for, or nil if the type has
     /// no such element.
     public func element(named name: String) -> ElementMatch? { elementsByName.match(name) }
+}
+
+/// What validation counts for one element.
+struct Cardinality: Sendable {
+    let min: Int
+    let max: Int
+    let isChoice: Bool
+    let hasBinding: Bool
 }
 
 /// An element name resolved against its parent type.

@@ -102,17 +102,19 @@ struct FHIRJSONDecoder: ~Copyable {
     private mutating func check(_ node: FHIRNode) {
         NodeChecks.local(node, path: path, into: &issues)
         if node.type === definitions.referenceType { checkReference(node) }
-        let elements = node.type.elements
+        let rules = node.type.cardinalities
+        // An immutable local array: its elements are passed in place, not copied.
+        let children = node.children
         var previous = -1
         var index = 0
-        for child in node.children {
-            let elementIndex = child.elementIndex
+        for i in children.indices {
+            let elementIndex = children[i].elementIndex
             index = elementIndex == previous ? index + 1 : 0
             previous = elementIndex
-            guard child.type.isPrimitive else { continue }
-            let repeating = elementIndex >= 0 && elementIndex < elements.count && elements[elementIndex].isRepeating
-            path.push(child.name, index: repeating ? index : nil)
-            NodeChecks.local(child, path: path, into: &issues)
+            guard children[i].type.isPrimitive else { continue }
+            let repeating = elementIndex >= 0 && elementIndex < rules.count && rules[elementIndex].max > 1
+            path.push(children[i].name, index: repeating ? index : nil)
+            NodeChecks.local(children[i], path: path, into: &issues)
             path.pop()
         }
     }
@@ -316,13 +318,12 @@ struct FHIRJSONDecoder: ~Copyable {
     private mutating func readPrimitiveItem(
         _ key: JSONStream.Key, _ kind: JSONStream.ValueKind, index: Int, type: FHIRType, into object: inout ObjectState
     ) throws(JSONSyntaxError) -> Slot? {
-        var node = FHIRNode(name: key.name, type: type, elementIndex: index, line: key.line, column: key.column)
         guard case .primitive(let jsonKind) = type.kind else { return nil }
+        let value: String?
         switch (kind, jsonKind) {
         case (.null, _):
             try stream.readNull()
-            object.children.append(node)
-            return Slot(child: object.children.count - 1, isNull: true)
+            value = nil
         case (.string, .string):
             let text = try stream.readString()
             if text.isEmpty {
@@ -330,11 +331,11 @@ struct FHIRJSONDecoder: ~Copyable {
                 return nil
             }
             if type.primitive == .xhtml { checkXHTML(text, at: key) }
-            node.value = text
+            value = text
         case (.number, .number):
-            node.value = try stream.readNumber()
+            value = try stream.readNumber()
         case (.bool, .boolean):
-            node.value = try stream.readBool() ? "true" : "false"
+            value = try stream.readBool() ? "true" : "false"
         default:
             let expected: String =
                 switch jsonKind {
@@ -346,8 +347,9 @@ struct FHIRJSONDecoder: ~Copyable {
             try stream.skipValue(kind)
             return nil
         }
-        object.children.append(node)
-        return Slot(child: object.children.count - 1, isNull: false)
+        // Made in place in the array: building it first and appending it copied it twice.
+        object.children.append(FHIRNode(name: key.name, type: type, elementIndex: index, value: value, line: key.line, column: key.column))
+        return Slot(child: object.children.count - 1, isNull: value == nil)
     }
 
     /// Reads a `_name` member: the id and extensions of the primitive `name` (one per item when it

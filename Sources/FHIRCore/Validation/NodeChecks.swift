@@ -34,55 +34,74 @@ enum NodeChecks {
         }
     }
 
-    /// Children are sorted by element, so each element's occurrences form one run.
+    /// Children are sorted by element, so each element's occurrences form one run. Counting reads
+    /// the children in place and the element rules as plain numbers (`FHIRType.cardinalities`):
+    /// retaining each child and definition was most of the time validation took.
     static func cardinality(_ node: FHIRNode, path: FHIRPathBuilder, into issues: inout [FHIRIssue]) {
         let type = node.type
-        let elements = type.elements
-        guard !elements.isEmpty else { return }
-        var start = 0
-        let children = node.children
-        while start < children.count {
-            let elementIndex = children[start].elementIndex
-            var end = start + 1
-            while end < children.count, children[end].elementIndex == elementIndex { end += 1 }
-            defer { start = end }
-            guard elementIndex >= 0, elementIndex < elements.count else { continue }
-            let element = elements[elementIndex]
-            if let binding = element.binding, let codes = element.bindingCodes {
-                for child in children[start..<end] {
-                    guard let value = child.value, !codes.contains(value) else { continue }
-                    issues.report(
-                        .codeInvalid,
-                        "The value '\(value)' is not a code of \(binding) (required binding): use one of \(codes.sorted().joined(separator: ", "))",
-                        at: path.appending(child.name),
-                        node: child
-                    )
-                }
+        let rules = type.cardinalities
+        guard !rules.isEmpty else { return }
+        var problems: [(start: Int, end: Int)] = []
+        var requiredSeen = 0
+        node.children.withUnsafeBufferPointer { children in
+            var start = 0
+            while start < children.count {
+                let elementIndex = children[start].elementIndex
+                var end = start + 1
+                while end < children.count, children[end].elementIndex == elementIndex { end += 1 }
+                defer { start = end }
+                guard elementIndex >= 0, elementIndex < rules.count else { continue }
+                let rule = rules[elementIndex]
+                if rule.min > 0 { requiredSeen += 1 }
+                if rule.hasBinding || end - start > rule.max || (rule.isChoice && end - start > 1) { problems.append((start, end)) }
             }
-            let count = end - start
-            if element.isChoice, count > 1, children[start..<end].contains(where: { $0.name != children[start].name }) {
-                let names = Set(children[start..<end].map(\.name)).sorted()
+        }
+        for (start, end) in problems {
+            elementProblems(node, children: start..<end, path: path, into: &issues)
+        }
+        if requiredSeen < type.requiredIndexes.count {
+            for required in type.requiredIndexes where !node.children.contains(where: { $0.elementIndex == required }) {
+                let element = type.elements[required]
                 issues.report(
-                    .structure,
-                    "Only one of \(names.joined(separator: ", ")) is allowed: \(element.displayName) is a choice of one type",
-                    at: path.appending(names[1]),
-                    node: node
-                )
-            } else if count > element.max {
-                issues.report(
-                    .structure,
-                    "\(type.name).\(element.displayName): maximum allowed = \(element.max), but found \(count)",
-                    at: path.appending(element.name),
+                    .required,
+                    "\(type.name).\(element.displayName): minimum required = \(element.min), but only found 0",
+                    at: path.appending(element.isChoice ? element.name + "[x]" : element.name),
                     node: node
                 )
             }
         }
-        for required in type.requiredIndexes where !children.contains(where: { $0.elementIndex == required }) {
-            let element = elements[required]
+    }
+
+    /// The codes, choice and maximum of one element whose occurrences are `children` (a run).
+    private static func elementProblems(_ node: FHIRNode, children range: Range<Int>, path: FHIRPathBuilder, into issues: inout [FHIRIssue]) {
+        let type = node.type
+        let children = node.children[range]
+        let element = type.elements[children[range.lowerBound].elementIndex]
+        if let binding = element.binding, let codes = element.bindingCodes {
+            for child in children {
+                guard let value = child.value, !codes.contains(value) else { continue }
+                issues.report(
+                    .codeInvalid,
+                    "The value '\(value)' is not a code of \(binding) (required binding): use one of \(codes.sorted().joined(separator: ", "))",
+                    at: path.appending(child.name),
+                    node: child
+                )
+            }
+        }
+        let count = children.count
+        if element.isChoice, count > 1, children.contains(where: { $0.name != children[range.lowerBound].name }) {
+            let names = Set(children.map(\.name)).sorted()
             issues.report(
-                .required,
-                "\(type.name).\(element.displayName): minimum required = \(element.min), but only found 0",
-                at: path.appending(element.isChoice ? element.name + "[x]" : element.name),
+                .structure,
+                "Only one of \(names.joined(separator: ", ")) is allowed: \(element.displayName) is a choice of one type",
+                at: path.appending(names[1]),
+                node: node
+            )
+        } else if count > element.max {
+            issues.report(
+                .structure,
+                "\(type.name).\(element.displayName): maximum allowed = \(element.max), but found \(count)",
+                at: path.appending(element.name),
                 node: node
             )
         }
