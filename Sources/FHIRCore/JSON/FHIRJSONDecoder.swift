@@ -62,7 +62,7 @@ struct FHIRJSONDecoder: ~Copyable {
         var skipped = false
         while let key = try stream.nextKey() {
             let kind = try stream.nextValueKind()
-            guard key.name == "resourceType" else {
+            guard Self.isResourceType(key.name) else {
                 try stream.skipValue(kind)
                 skipped = true
                 continue
@@ -111,7 +111,7 @@ struct FHIRJSONDecoder: ~Copyable {
             let elementIndex = children[i].elementIndex
             index = elementIndex == previous ? index + 1 : 0
             previous = elementIndex
-            guard children[i].type.isPrimitive else { continue }
+            guard children[i].type.isPrimitive, !NodeChecks.primitiveIsClean(children[i]) else { continue }
             let repeating = elementIndex >= 0 && elementIndex < rules.count && rules[elementIndex].max > 1
             path.push(children[i].name, index: repeating ? index : nil)
             NodeChecks.local(children[i], path: path, into: &issues)
@@ -128,6 +128,11 @@ struct FHIRJSONDecoder: ~Copyable {
         } else {
             issues.append(issue)
         }
+    }
+
+    /// `resourceType`, tested on every member name: by length and first byte before comparing.
+    private static func isResourceType(_ name: String) -> Bool {
+        name.utf8.count == 12 && name.utf8.first == UInt8(ascii: "r") && name == "resourceType"
     }
 
     private mutating func readResourceType(_ key: JSONStream.Key, _ kind: JSONStream.ValueKind) throws(JSONSyntaxError) -> FHIRType? {
@@ -158,7 +163,7 @@ struct FHIRJSONDecoder: ~Copyable {
         var object = ObjectState()
         while let key = try stream.nextKey() {
             let kind = try stream.nextValueKind()
-            if key.name == "resourceType" {
+            if Self.isResourceType(key.name) {
                 if !isResource { fail(.structure, "\"resourceType\" is only allowed on a resource, not in \(type.name)", key) }
                 try stream.skipValue(kind)
                 continue

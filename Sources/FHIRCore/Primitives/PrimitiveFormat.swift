@@ -42,6 +42,7 @@ public enum PrimitiveFormat {
     }
 
     public static func isValid(_ value: String, kind: PrimitiveKind) -> Bool {
+        if let valid = value.utf8.withContiguousStorageIfAvailable({ isValid(value, utf8: $0, kind: kind) }) { return valid }
         var text = value
         return text.withUTF8 { isValid(value, utf8: $0, kind: kind) }
     }

@@ -3,6 +3,14 @@
 /// bindings. `FHIRValidator` runs them on every node of a tree; the JSON reader runs them on each
 /// node as it finishes it, so a JSON document is validated without a second walk.
 enum NodeChecks {
+    /// Whether a primitive node passes `local` without an issue, checked without a path (the
+    /// JSON reader builds the path only for the nodes that have something to report).
+    static func primitiveIsClean(_ node: FHIRNode) -> Bool {
+        guard node.children.isEmpty else { return false }
+        guard let value = node.value, let kind = node.type.primitive else { return false }
+        return PrimitiveFormat.isValid(value, kind: kind)
+    }
+
     static func local(_ node: FHIRNode, path: FHIRPathBuilder, into issues: inout [FHIRIssue]) {
         if node.type.isPrimitive {
             primitive(node, path: path, into: &issues)
@@ -40,7 +48,7 @@ enum NodeChecks {
     static func cardinality(_ node: FHIRNode, path: FHIRPathBuilder, into issues: inout [FHIRIssue]) {
         let type = node.type
         let rules = type.cardinalities
-        guard !rules.isEmpty else { return }
+        guard !rules.isEmpty, !node.children.isEmpty || !type.requiredIndexes.isEmpty else { return }
         var problems: [(start: Int, end: Int)] = []
         var requiredSeen = 0
         node.children.withUnsafeBufferPointer { children in
