@@ -6,10 +6,18 @@ import Storage
 
 /// Stores incoming resources and re-scores the cases they belong to, inside the request's one
 /// transaction: the facts, the case update and the outbox entry commit together or not at all.
-struct CaseProcessor: Sendable {
+///
+/// A class: it is immutable and read by every request, and holds the model's codes and numbers.
+final class CaseProcessor: Sendable {
     let codes: FeatureCodes
     let parameters: ModelParameters
     let scoreWithoutStudy: Bool
+
+    init(codes: FeatureCodes, parameters: ModelParameters, scoreWithoutStudy: Bool) {
+        self.codes = codes
+        self.parameters = parameters
+        self.scoreWithoutStudy = scoreWithoutStudy
+    }
 
     /// A refusal of the input: an OperationOutcome with 4xx; the transaction rolls back.
     struct Refusal: Error {
@@ -17,11 +25,30 @@ struct CaseProcessor: Sendable {
         var issues: [FHIRIssue]
     }
 
-    /// One resource to store, with the id it is stored under.
-    struct Incoming {
-        var resource: FHIRNode
+    /// One resource to store, with the id it is stored under. Its JSON and typed model are made
+    /// when it is created, in the request's own task: the store's transactions run one after
+    /// another on one writer, so everything done before them is off the gateway's serial path.
+    ///
+    /// A class, so that handing it around does not copy (and retain everything inside) the model.
+    final class Incoming: Sendable {
+        let resource: FHIRNode
         /// The FHIRPath of the resource in the request, for issues.
-        var path: String
+        let path: String
+        /// The resource as it is stored.
+        let json: [UInt8]
+        /// The typed model the risk model reads; nil when the tree does not make one (then the
+        /// transaction makes it again and reports why).
+        let typed: AnyResource?
+        /// `Type/id`.
+        let key: String
+
+        init(resource: FHIRNode, path: String) {
+            self.resource = resource
+            self.path = path
+            json = FHIRJSONWriter().write(resource)
+            typed = try? AnyResource(node: resource)
+            key = "\(resource.type.name)/\(resource.value(of: "id") ?? "")"
+        }
     }
 
     struct Outcome {
@@ -64,7 +91,7 @@ struct CaseProcessor: Sendable {
                     status: 422, issues: [FHIRIssue(severity: .error, code: .required, diagnostics: "The resource has no id", expression: item.path)])
             }
             let subject = type == "Patient" ? "Patient/\(id)" : item.resource.child(named: "subject")?.value(of: "reference")
-            let json = FHIRJSONWriter().write(item.resource)
+            let json = item.json
             let version = try transaction.upsert(type: type, id: id, subject: subject, json: json)
             stored.append((type, id, version, item.resource, json))
             if let subject, type != "Patient", !subjects.contains(subject) { subjects.append(subject) }
@@ -83,16 +110,21 @@ struct CaseProcessor: Sendable {
         let reader = FHIRReader()
         var entries: [CaseResources.Entry] = []
         var names: [String] = []
-        // What this request brought is stored exactly as its tree: use the tree, not a re-read.
-        var brought: [String: FHIRNode] = [:]
-        for item in incoming {
-            if let id = item.resource.value(of: "id") { brought["\(item.resource.type.name)/\(id)"] = item.resource }
-        }
+        // What this request brought is stored exactly as its tree and typed model: use them, not a re-read.
+        var brought: [String: Incoming] = [:]
+        for item in incoming { brought[item.key] = item }
         for resource in try transaction.resources(subject: subject) {
-            guard let node = brought["\(resource.type)/\(resource.id)"] ?? reader.read(resource.json, format: .json, validate: false).resource
-            else { continue }
-            entries.append(CaseResources.Entry(resource: try AnyResource(node: node), path: "stored[\(entries.count)]", fullUrl: nil, node: node))
-            names.append("\(resource.type)/\(resource.id)")
+            let key = "\(resource.type)/\(resource.id)"
+            let path = "stored[\(entries.count)]"
+            if let item = brought[key] {
+                entries.append(
+                    CaseResources.Entry(resource: try item.typed ?? AnyResource(node: item.resource), path: path, fullUrl: nil, node: item.resource))
+            } else if let node = reader.read(resource.json, format: .json, validate: false).resource {
+                entries.append(CaseResources.Entry(resource: try AnyResource(node: node), path: path, fullUrl: nil, node: node))
+            } else {
+                continue
+            }
+            names.append(key)
         }
         let resources = CaseResources(entries: entries)
         let extraction = FeatureExtractor(codes: codes, parameters: parameters).extract(from: resources)

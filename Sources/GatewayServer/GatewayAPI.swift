@@ -98,8 +98,9 @@ struct GatewayAPI: Sendable {
             let id = UUID().uuidString.lowercased()
             assigned.setID(id)
             let incoming = assigned
+            let item = CaseProcessor.Incoming(resource: incoming, path: type)
             return try await commit(request, bytes: bytes, format: format) { transaction, now in
-                let outcome = try processor.ingest([CaseProcessor.Incoming(resource: incoming, path: type)], in: transaction, now: now)
+                let outcome = try processor.ingest([item], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1
                 return Committed(
                     status: 201, resource: incoming, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored,
@@ -119,8 +120,9 @@ struct GatewayAPI: Sendable {
                     expression: "\(type).id"
                 )
             }
+            let item = CaseProcessor.Incoming(resource: resource, path: type)
             return try await commit(request, bytes: bytes, format: format) { transaction, now in
-                let outcome = try processor.ingest([CaseProcessor.Incoming(resource: resource, path: type)], in: transaction, now: now)
+                let outcome = try processor.ingest([item], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1
                 return Committed(
                     status: version == 1 ? 201 : 200, resource: resource, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored,

@@ -6,10 +6,18 @@ import Storage
 /// What a reload (SIGHUP) can change, swapped as one piece: requests and deliveries read the
 /// current snapshot when they start, and keep it to the end.
 final class LiveSettings: Sendable {
-    struct Snapshot: Sendable {
-        var configuration: GatewayConfiguration
-        var processor: CaseProcessor
-        var tls: ServerTLSMaterial
+    /// A class: every request reads the snapshot, and copying the struct retained every string
+    /// of the configuration and the model each time.
+    final class Snapshot: Sendable {
+        let configuration: GatewayConfiguration
+        let processor: CaseProcessor
+        let tls: ServerTLSMaterial
+
+        init(configuration: GatewayConfiguration, processor: CaseProcessor, tls: ServerTLSMaterial) {
+            self.configuration = configuration
+            self.processor = processor
+            self.tls = tls
+        }
     }
 
     private let box: NIOLockedValueBox<Snapshot>

@@ -3,7 +3,10 @@ import FHIRModels
 
 /// One recognised measurement or finding: an Observation, or one of its components, whose code is
 /// in a feature's ValueSet.
-struct Finding: Sendable {
+///
+/// A class: it holds its whole Observation, and scoring sorts, groups and filters findings; a
+/// struct copied (and retained) the Observation's every string and array each time.
+final class Finding: Sendable {
     enum Value: Sendable {
         case quantity(Quantity)
         case concept(CodeableConcept)
@@ -23,13 +26,22 @@ struct Finding: Sendable {
         case withdrawn
     }
 
-    var feature: FeatureCodes.Feature
-    var entryIndex: Int
-    var observation: Observation
-    var componentIndex: Int?
-    var value: Value
+    let feature: FeatureCodes.Feature
+    let entryIndex: Int
+    let observation: Observation
+    let componentIndex: Int?
+    let value: Value
     /// FHIRPath of the observation (or component) in the input.
-    var path: String
+    let path: String
+
+    init(feature: FeatureCodes.Feature, entryIndex: Int, observation: Observation, componentIndex: Int?, value: Value, path: String) {
+        self.feature = feature
+        self.entryIndex = entryIndex
+        self.observation = observation
+        self.componentIndex = componentIndex
+        self.value = value
+        self.path = path
+    }
 
     var status: String { observation.status.value ?? "unknown" }
 
