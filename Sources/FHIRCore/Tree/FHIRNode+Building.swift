@@ -21,7 +21,10 @@ extension FHIRNode {
 
     /// Appends a child built for this node's type; keeps the specification's order.
     public mutating func append(_ child: FHIRNode) {
-        children.append(child)
+        // Inserted after the last child of the same or an earlier element: sorting the whole
+        // array again copied every child.
         sortChildren()
+        let position = children.lastIndex { $0.elementIndex <= child.elementIndex }.map { $0 + 1 } ?? 0
+        children.insert(child, at: position)
     }
 }

@@ -46,8 +46,11 @@ public struct FHIRNode: Sendable, Hashable {
     /// The first child with this name.
     public func child(named name: String) -> FHIRNode? { children.first { $0.name == name } }
 
-    /// The value of the primitive child with this name.
-    public func value(of name: String) -> String? { child(named: name)?.value }
+    /// The value of the primitive child with this name (read in place, without copying the child).
+    public func value(of name: String) -> String? {
+        for i in children.indices where children[i].name == name { return children[i].value }
+        return nil
+    }
 
     /// Position-independent equality: same names, types, values and children.
     public static func == (lhs: FHIRNode, rhs: FHIRNode) -> Bool {
