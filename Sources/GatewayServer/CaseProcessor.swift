@@ -36,9 +36,10 @@ final class CaseProcessor: Sendable {
         let path: String
         /// The resource as it is stored.
         let json: [UInt8]
-        /// The typed model the risk model reads; nil when the tree does not make one (then the
-        /// transaction makes it again and reports why).
-        let typed: AnyResource?
+        /// The resource as the risk model reads it, under its path in the request (so the model's
+        /// issues point into the request); nil when the tree makes no typed model (then the
+        /// transaction tries again and reports why).
+        let entry: CaseResources.Entry?
         /// `Type/id`.
         let key: String
 
@@ -46,7 +47,7 @@ final class CaseProcessor: Sendable {
             self.resource = resource
             self.path = path
             json = FHIRJSONWriter().write(resource)
-            typed = try? AnyResource(node: resource)
+            entry = (try? AnyResource(node: resource)).map { CaseResources.Entry(resource: $0, path: path, fullUrl: nil, node: resource) }
             key = "\(resource.type.name)/\(resource.value(of: "id") ?? "")"
         }
     }
@@ -109,43 +110,26 @@ final class CaseProcessor: Sendable {
     func rescore(subject: String, incoming: [Incoming], in transaction: any StoreTransaction, now: Date) throws -> [ScoredCase] {
         let reader = FHIRReader()
         var entries: [CaseResources.Entry] = []
-        var names: [String] = []
         // What this request brought is stored exactly as its tree and typed model: use them, not a re-read.
         var brought: [String: Incoming] = [:]
         for item in incoming { brought[item.key] = item }
         for resource in try transaction.resources(subject: subject) {
-            let key = "\(resource.type)/\(resource.id)"
-            let path = "stored[\(entries.count)]"
-            if let item = brought[key] {
+            if let item = brought["\(resource.type)/\(resource.id)"] {
                 entries.append(
-                    CaseResources.Entry(resource: try item.typed ?? AnyResource(node: item.resource), path: path, fullUrl: nil, node: item.resource))
+                    try item.entry
+                        ?? CaseResources.Entry(resource: AnyResource(node: item.resource), path: item.path, fullUrl: nil, node: item.resource))
             } else if let node = reader.read(resource.json, format: .json, validate: false).resource {
-                entries.append(CaseResources.Entry(resource: try AnyResource(node: node), path: path, fullUrl: nil, node: node))
-            } else {
-                continue
+                entries.append(CaseResources.Entry(resource: try AnyResource(node: node), path: "stored[\(entries.count)]", fullUrl: nil, node: node))
             }
-            names.append(key)
         }
         let resources = CaseResources(entries: entries)
         let extraction = FeatureExtractor(codes: codes, parameters: parameters).extract(from: resources)
         // Errors about what this request brought (an ADC without a unit, an implausible value)
-        // refuse the request. Errors about resources stored earlier (possible once a reload
-        // changed the model or the ValueSets) do not: they must not block every later request
-        // for the patient.
-        let errors = extraction.issues.filter { $0.isError && $0.code != .notFound && $0.code != .incomplete }
-        var refusals: [FHIRIssue] = []
-        for var issue in errors {
-            // The extractor's paths name stored resources (`stored[2].valueQuantity`); point at
-            // the request's own resource instead.
-            guard let expression = issue.expression, let (index, rest) = Self.storedIndex(expression), index < names.count else {
-                refusals.append(issue)
-                continue
-            }
-            guard let item = incoming.first(where: { "\($0.resource.type.name)/\($0.resource.value(of: "id") ?? "")" == names[index] }) else {
-                continue
-            }
-            issue.expression = item.path + rest
-            refusals.append(issue)
+        // refuse the request; their paths are the request's own. Errors about resources stored
+        // earlier (`stored[2].valueQuantity`, possible once a reload changed the model or the
+        // ValueSets) do not: they must not block every later request for the patient.
+        let refusals = extraction.issues.filter {
+            $0.isError && $0.code != .notFound && $0.code != .incomplete && $0.expression?.hasPrefix("stored[") != true
         }
         if !refusals.isEmpty { throw Refusal(status: 422, issues: refusals) }
 
@@ -191,14 +175,6 @@ final class CaseProcessor: Sendable {
             changed.append(ScoredCase(assessment: stored, stratum: score.stratum, risk: score.qualitativeRisk))
         }
         return changed
-    }
-
-    /// `stored[3].valueQuantity.code` → (3, ".valueQuantity.code").
-    static func storedIndex(_ expression: String) -> (Int, String)? {
-        guard expression.hasPrefix("stored["), let close = expression.firstIndex(of: "]"),
-            let index = Int(expression[expression.index(expression.startIndex, offsetBy: 7)..<close])
-        else { return nil }
-        return (index, String(expression[expression.index(after: close)...]))
     }
 
     /// The logical id of an assessment: its identifier's UUID.
