@@ -135,10 +135,13 @@ final class CaseProcessor: Sendable {
 
         let model = ADCLogisticModel(parameters: parameters)
         let builder = RiskAssessmentBuilder(parameters: parameters)
-        guard let assessedAt = FHIRDateTime(fhirText: Self.timestamp(now)) else { return [] }
+        // Formatted only when a case is scored: most requests (an ADC before its study) score none.
+        var assessedAt: FHIRDateTime?
         var changed: [ScoredCase] = []
         for features in extraction.cases {
             if features.status == .preliminary, !scoreWithoutStudy { continue }
+            if assessedAt == nil { assessedAt = FHIRDateTime(fhirText: Self.timestamp(now)) }
+            guard let assessedAt else { return [] }
             let score = model.score(adc: features.adc)
             var assessment = builder.build(features, score: score, assessedAt: assessedAt)
             guard let identifier = assessment.identifier.first?.value?.value else { continue }
