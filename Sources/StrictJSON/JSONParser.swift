@@ -22,6 +22,23 @@ struct JSONParser: ~Copyable {
         self.limits = limits
     }
 
+    /// The first byte of a document, once the checks before reading pass: the size limit, and
+    /// not empty.
+    static func start(of bytes: UnsafeRawBufferPointer, limits: JSONLimits) throws(JSONSyntaxError) -> UnsafePointer<UInt8> {
+        guard bytes.count <= limits.maxBytes else {
+            throw JSONSyntaxError(
+                kind: .limitExceeded,
+                message: "The document is \(bytes.count) bytes, more than the limit of \(limits.maxBytes) bytes (maxBytes)",
+                line: 1,
+                column: 1
+            )
+        }
+        guard let base = bytes.baseAddress, bytes.count > 0 else {
+            throw JSONSyntaxError(kind: .emptyDocument, message: "The document is empty", line: 1, column: 1)
+        }
+        return base.assumingMemoryBound(to: UInt8.self)
+    }
+
     /// An object or array being read, with everything needed to resume it after a nested value.
     struct OpenContainer {
         var isObject: Bool

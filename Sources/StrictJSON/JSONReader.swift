@@ -12,18 +12,7 @@ public struct JSONReader: Sendable {
 
     /// Reads exactly one JSON value (a leading UTF-8 byte order mark is skipped).
     public func read(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
-        guard bytes.count <= limits.maxBytes else {
-            throw JSONSyntaxError(
-                kind: .limitExceeded,
-                message: "The document is \(bytes.count) bytes, more than the limit of \(limits.maxBytes) bytes (maxBytes)",
-                line: 1,
-                column: 1
-            )
-        }
-        guard let base = bytes.baseAddress, bytes.count > 0 else {
-            throw JSONSyntaxError(kind: .emptyDocument, message: "The document is empty", line: 1, column: 1)
-        }
-        var parser = JSONParser(base: base.assumingMemoryBound(to: UInt8.self), end: bytes.count, limits: limits)
+        var parser = JSONParser(base: try JSONParser.start(of: bytes, limits: limits), end: bytes.count, limits: limits)
         return try parser.parseDocument()
     }
 

@@ -51,18 +51,7 @@ public struct JSONStream: ~Copyable {
     /// Starts reading `bytes`, which must stay valid while the stream is used. Skips a UTF-8 byte
     /// order mark and leading white space.
     public init(_ bytes: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(JSONSyntaxError) {
-        guard bytes.count <= limits.maxBytes else {
-            throw JSONSyntaxError(
-                kind: .limitExceeded,
-                message: "The document is \(bytes.count) bytes, more than the limit of \(limits.maxBytes) bytes (maxBytes)",
-                line: 1,
-                column: 1
-            )
-        }
-        guard let base = bytes.baseAddress, bytes.count > 0 else {
-            throw JSONSyntaxError(kind: .emptyDocument, message: "The document is empty", line: 1, column: 1)
-        }
-        var opened = JSONParser(base: base.assumingMemoryBound(to: UInt8.self), end: bytes.count, limits: limits)
+        var opened = JSONParser(base: try JSONParser.start(of: bytes, limits: limits), end: bytes.count, limits: limits)
         if bytes.count >= 3 && opened.base[0] == 0xEF && opened.base[1] == 0xBB && opened.base[2] == 0xBF {
             opened.index = 3
         }
@@ -127,24 +116,11 @@ public struct JSONStream: ~Copyable {
     }
 
     /// The next member's name, leaving the cursor at its value; nil when the object ends (then the
-    /// object's keys stay known to ``currentObjectHasKey(_:)`` until ``endObject()``).
+    /// object's keys stay known to ``keyPosition(_:)`` until ``endObject()``).
     public mutating func nextKey() throws(JSONSyntaxError) -> Key? {
         let last = frames.count - 1
         if frames[last].started {
-            parser.skipWhitespace()
-            guard parser.index < parser.end else {
-                throw parser.error(.unexpectedEndOfInput, "The document ends inside an object: expected ',' or '}'", at: parser.index)
-            }
-            let byte = parser.base[parser.index]
-            if byte == UInt8(ascii: "}") {
-                parser.index += 1
-                return nil
-            }
-            guard byte == UInt8(ascii: ",") else {
-                throw parser.unexpected("Expected ',' or '}' after an object member", at: parser.index)
-            }
-            parser.index += 1
-            parser.skipWhitespace()
+            guard try separator(closing: UInt8(ascii: "}"), inside: "an object", after: "an object member") else { return nil }
         } else {
             if parser.index < parser.end && parser.base[parser.index] == UInt8(ascii: "}") {
                 parser.index += 1
@@ -187,21 +163,10 @@ public struct JSONStream: ~Copyable {
     public mutating func nextElement() throws(JSONSyntaxError) -> Bool {
         let last = frames.count - 1
         if frames[last].started {
-            parser.skipWhitespace()
-            guard parser.index < parser.end else {
-                throw parser.error(.unexpectedEndOfInput, "The document ends inside an array: expected ',' or ']'", at: parser.index)
-            }
-            let byte = parser.base[parser.index]
-            if byte == UInt8(ascii: "]") {
-                parser.index += 1
+            guard try separator(closing: UInt8(ascii: "]"), inside: "an array", after: "an array element") else {
                 frames.removeLast()
                 return false
             }
-            guard byte == UInt8(ascii: ",") else {
-                throw parser.unexpected("Expected ',' or ']' after an array element", at: parser.index)
-            }
-            parser.index += 1
-            parser.skipWhitespace()
             if frames[last].count >= parser.limits.maxArrayCount { throw parser.arrayLimitError() }
         } else {
             if parser.index < parser.end && parser.base[parser.index] == UInt8(ascii: "]") {
@@ -213,6 +178,24 @@ public struct JSONStream: ~Copyable {
             frames[last].started = true
         }
         frames[last].count += 1
+        return true
+    }
+
+    /// After a member or element: true at `,` (then at the next one), false at `closing` (consumed).
+    private mutating func separator(closing: UInt8, inside container: String, after item: String) throws(JSONSyntaxError) -> Bool {
+        parser.skipWhitespace()
+        let close = Character(Unicode.Scalar(closing))
+        guard parser.index < parser.end else {
+            throw parser.error(.unexpectedEndOfInput, "The document ends inside \(container): expected ',' or '\(close)'", at: parser.index)
+        }
+        let byte = parser.base[parser.index]
+        parser.index += 1
+        if byte == closing { return false }
+        guard byte == UInt8(ascii: ",") else {
+            parser.index -= 1
+            throw parser.unexpected("Expected ',' or '\(close)' after \(item)", at: parser.index)
+        }
+        parser.skipWhitespace()
         return true
     }
 
