@@ -64,11 +64,6 @@ public struct JSONStream: ~Copyable {
         frames.reserveCapacity(16)
     }
 
-    /// The line and column of the next byte.
-    public var position: (line: Int32, column: Int32) {
-        (Int32(clamping: parser.line), Int32(clamping: parser.index - parser.lineStart + 1))
-    }
-
     /// What the value at the cursor is; counts it against `maxTotalValues`.
     public mutating func nextValueKind() throws(JSONSyntaxError) -> ValueKind {
         guard parser.index < parser.end else {
@@ -184,17 +179,20 @@ public struct JSONStream: ~Copyable {
     /// After a member or element: true at `,` (then at the next one), false at `closing` (consumed).
     private mutating func separator(closing: UInt8, inside container: String, after item: String) throws(JSONSyntaxError) -> Bool {
         parser.skipWhitespace()
-        let close = Character(Unicode.Scalar(closing))
         guard parser.index < parser.end else {
-            throw parser.error(.unexpectedEndOfInput, "The document ends inside \(container): expected ',' or '\(close)'", at: parser.index)
+            throw parser.error(
+                .unexpectedEndOfInput, "The document ends inside \(container): expected ',' or '\(Character(Unicode.Scalar(closing)))'",
+                at: parser.index)
         }
         let byte = parser.base[parser.index]
-        parser.index += 1
-        if byte == closing { return false }
-        guard byte == UInt8(ascii: ",") else {
-            parser.index -= 1
-            throw parser.unexpected("Expected ',' or '\(close)' after \(item)", at: parser.index)
+        if byte == closing {
+            parser.index += 1
+            return false
         }
+        guard byte == UInt8(ascii: ",") else {
+            throw parser.unexpected("Expected ',' or '\(Character(Unicode.Scalar(closing)))' after \(item)", at: parser.index)
+        }
+        parser.index += 1
         parser.skipWhitespace()
         return true
     }

@@ -206,26 +206,31 @@ struct FHIRJSONDecoder: ~Copyable {
         return "Unknown element '\(key)' in \(type.name)"
     }
 
+    /// Whether the member is an array exactly when its element repeats; if not, the problem is
+    /// reported and the value skipped.
+    private mutating func hasItsShape(_ key: JSONStream.Key, _ kind: JSONStream.ValueKind, repeating: Bool) throws(JSONSyntaxError) -> Bool {
+        guard repeating != (kind == .array) else { return true }
+        fail(
+            .structure,
+            repeating
+                ? "'\(key.name)' repeats, so its value must be a JSON array"
+                : "'\(key.name)' does not repeat, so its value must not be an array",
+            key)
+        try stream.skipValue(kind)
+        return false
+    }
+
     // MARK: - Complex elements and resources
 
     private mutating func readComplex(
         _ key: JSONStream.Key, _ kind: JSONStream.ValueKind, index: Int, type: FHIRType, repeating: Bool, into children: inout [FHIRNode]
     ) throws(JSONSyntaxError) {
         let name = key.name
+        guard try hasItsShape(key, kind, repeating: repeating) else { return }
         guard repeating else {
-            if kind == .array {
-                fail(.structure, "'\(name)' does not repeat, so its value must not be an array", key)
-                try stream.skipValue(kind)
-                return
-            }
             path.push(name)
             if let node = try readComplexValue(key, kind, index: index, type: type) { children.append(node) }
             path.pop()
-            return
-        }
-        guard kind == .array else {
-            fail(.structure, "'\(name)' repeats, so its value must be a JSON array", key)
-            try stream.skipValue(kind)
             return
         }
         try stream.enterArray()
@@ -277,13 +282,11 @@ struct FHIRJSONDecoder: ~Copyable {
         let name = key.name
         var slots: [Slot?] = []
         var clean = true
+        guard try hasItsShape(key, kind, repeating: repeating) else {
+            object.primitives.append(PrimitiveEntry(key: key, repeating: repeating, slots: [], failed: true))
+            return
+        }
         if repeating {
-            guard kind == .array else {
-                fail(.structure, "'\(name)' repeats, so its value must be a JSON array", key)
-                try stream.skipValue(kind)
-                object.primitives.append(PrimitiveEntry(key: key, repeating: repeating, slots: [], failed: true))
-                return
-            }
             try stream.enterArray()
             var count = 0
             let first = object.children.count
@@ -301,12 +304,6 @@ struct FHIRJSONDecoder: ~Copyable {
             }
             if count == 0 { clean = false }
         } else {
-            guard kind != .array else {
-                fail(.structure, "'\(name)' does not repeat, so its value must not be an array", key)
-                try stream.skipValue(kind)
-                object.primitives.append(PrimitiveEntry(key: key, repeating: repeating, slots: [], failed: true))
-                return
-            }
             path.push(name)
             let slot = try readPrimitiveItem(key, kind, index: index, type: type, into: &object)
             path.pop()
