@@ -95,7 +95,7 @@ struct GatewayAPI: Sendable {
         try await respond(request) { format in
             let (bytes, resource) = try await readResource(request, type: type)
             var assigned = resource
-            let id = UUID().uuidString.lowercased()
+            let id = TimeOrderedID.make()
             assigned.setID(id)
             let incoming = assigned
             let item = CaseProcessor.Incoming(resource: incoming, path: type)
@@ -251,7 +251,7 @@ struct GatewayAPI: Sendable {
         var map: [String: String] = [:]
         for (i, entry) in bundle.children(named: "entry").enumerated() {
             guard var resource = entry.child(named: "resource") else { continue }
-            let id = resource.value(of: "id") ?? UUID().uuidString.lowercased()
+            let id = resource.value(of: "id") ?? TimeOrderedID.make()
             resource.setID(id)
             if let fullUrl = entry.value(of: "fullUrl") { map[fullUrl] = "\(resource.type.name)/\(id)" }
             resources.append((resource, "Bundle.entry[\(i)].resource"))

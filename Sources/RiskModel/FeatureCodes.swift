@@ -29,9 +29,33 @@ public struct FeatureCodes: Sendable, Hashable {
         case findingAbsent = "ValueSet/finding-absent"
 
         public var url: String { "\(ProjectCanonical.base)/\(rawValue)" }
+
+        var bit: UInt16 {
+            switch self {
+            case .adc: 1 << 0
+            case .tumourMargin: 1 << 1
+            case .marginPoorlyDefined: 1 << 2
+            case .marginWellDefined: 1 << 3
+            case .tumourCount: 1 << 4
+            case .arterialPeritumoralEnhancement: 1 << 5
+            case .lymphNodeMetastasis: 1 << 6
+            case .findingPresent: 1 << 7
+            case .findingAbsent: 1 << 8
+            }
+        }
     }
 
-    public private(set) var codes: [Feature: Set<SystemCode>]
+    public let codes: [Feature: Set<SystemCode>]
+    /// For each code, the features whose ValueSets list it (a bit each): a code is hashed once,
+    /// not once per feature it is tried against.
+    private let features: [SystemCode: UInt16]
+
+    /// A set of features, a bit each.
+    public struct FeatureSet: Sendable, Hashable {
+        var bits: UInt16
+
+        public func contains(_ feature: Feature) -> Bool { bits & feature.bit != 0 }
+    }
 
     /// Builds the code sets from ValueSet resources (as read by `FHIRReader`). Every feature needs
     /// its ValueSet; only enumerated codes (`compose.include.concept`) are supported, since the
@@ -61,10 +85,29 @@ public struct FeatureCodes: Sendable, Hashable {
             throw ModelConfigurationError("No codes for \(feature.url): the Profiles folder must hold that ValueSet with at least one code")
         }
         self.codes = codes
+        features = Self.index(codes)
+    }
+
+    private static func index(_ codes: [Feature: Set<SystemCode>]) -> [SystemCode: UInt16] {
+        var index: [SystemCode: UInt16] = [:]
+        for (feature, set) in codes {
+            for code in set { index[code, default: 0] |= feature.bit }
+        }
+        return index
     }
 
     public func contains(_ code: SystemCode, in feature: Feature) -> Bool {
-        codes[feature]?.contains(code) ?? false
+        features(of: code).contains(feature)
+    }
+
+    /// The features whose ValueSets list `code`.
+    public func features(of code: SystemCode) -> FeatureSet {
+        FeatureSet(bits: features[code] ?? 0)
+    }
+
+    /// The features whose ValueSets list any of `codes`.
+    public func features(of codes: [SystemCode]) -> FeatureSet {
+        FeatureSet(bits: codes.reduce(0) { $0 | (features[$1] ?? 0) })
     }
 
     /// The codes of a feature as text, for messages: `http://dicom.nema.org/resources/ontology/DCM#113041, …`.

@@ -102,8 +102,8 @@ public struct FeatureExtractor: Sendable {
         let features: [FeatureCodes.Feature] = [.adc, .tumourMargin, .tumourCount, .arterialPeritumoralEnhancement, .lymphNodeMetastasis]
         for (index, entry) in resources.entries.enumerated() {
             guard case .observation(let observation) = entry.resource else { continue }
-            let ownCodes = observation.code.systemCodes
-            if let feature = features.first(where: { feature in ownCodes.contains { codes.contains($0, in: feature) } }) {
+            let own = codes.features(of: observation.code.systemCodes)
+            if let feature = features.first(where: own.contains) {
                 findings.append(
                     Finding(
                         feature: feature,
@@ -116,8 +116,8 @@ public struct FeatureExtractor: Sendable {
                 )
             }
             for (c, component) in observation.component.enumerated() {
-                let componentCodes = component.code.systemCodes
-                guard let feature = features.first(where: { feature in componentCodes.contains { codes.contains($0, in: feature) } }) else {
+                let found = codes.features(of: component.code.systemCodes)
+                guard let feature = features.first(where: found.contains) else {
                     continue
                 }
                 findings.append(
@@ -231,13 +231,13 @@ public struct FeatureExtractor: Sendable {
             switch finding.feature {
             case .tumourMargin:
                 if case .concept(let concept) = finding.value {
-                    let found = concept.systemCodes
-                    if found.contains(where: { codes.contains($0, in: .marginPoorlyDefined) }) {
+                    let found = codes.features(of: concept.systemCodes)
+                    if found.contains(.marginPoorlyDefined) {
                         margin = .poorlyDefined
                         secondary.append(finding)
                         continue
                     }
-                    if found.contains(where: { codes.contains($0, in: .marginWellDefined) }) {
+                    if found.contains(.marginWellDefined) {
                         if margin == nil { margin = .wellDefined }
                         secondary.append(finding)
                         continue
@@ -327,9 +327,9 @@ public struct FeatureExtractor: Sendable {
         switch value {
         case .boolean(let flag): return flag
         case .concept(let concept):
-            let found = concept.systemCodes
-            if found.contains(where: { codes.contains($0, in: .findingPresent) }) { return true }
-            if found.contains(where: { codes.contains($0, in: .findingAbsent) }) { return false }
+            let found = codes.features(of: concept.systemCodes)
+            if found.contains(.findingPresent) { return true }
+            if found.contains(.findingAbsent) { return false }
             return nil
         default: return nil
         }

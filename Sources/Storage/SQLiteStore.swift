@@ -213,14 +213,10 @@ public final class SQLiteStore: GatewayStore {
         let db: Database
 
         func response(forKey key: String) throws -> StoredResponse? {
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM response WHERE key = ?"), arguments: [key]).map { row in
-                StoredResponse(
-                    status: row["status"],
-                    contentType: row["content_type"],
-                    body: Array((row["body"] as Data?) ?? Data()),
-                    location: row["location"]
-                )
-            }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT status, content_type, body, location FROM response WHERE key = ?"), arguments: [key])
+                .map { row in
+                    StoredResponse(status: row[0], contentType: row[1], body: Array((row[2] as Data?) ?? Data()), location: row[3])
+                }
         }
 
         func saveResponse(_ response: StoredResponse, forKey key: String) throws {
@@ -232,29 +228,31 @@ public final class SQLiteStore: GatewayStore {
 
         func upsert(type: String, id: String, subject: String?, json: [UInt8]) throws -> Int {
             let data = Data(json)
-            if let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT version, json FROM resource WHERE type = ? AND id = ?"), arguments: [type, id])
-            {
-                let version: Int = row["version"]
-                if (row["json"] as Data?) == data { return version }
-                try db.cachedStatement(sql: "UPDATE resource SET version = ?, subject = ?, json = ?, updated_at = ? WHERE type = ? AND id = ?")
-                    .execute(arguments: [version + 1, subject, data, Date().timeIntervalSince1970, type, id]
-                    )
-                return version + 1
-            }
-            try db.cachedStatement(sql: "INSERT INTO resource (type, id, version, subject, json, updated_at) VALUES (?, ?, 1, ?, ?, ?)").execute(
-                arguments: [type, id, subject, data, Date().timeIntervalSince1970]
-            )
-            return 1
+            let now = Date().timeIntervalSince1970
+            // A new resource (every create) is one statement; only an existing one is read back.
+            try db.cachedStatement(
+                sql: "INSERT INTO resource (type, id, version, subject, json, updated_at) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING"
+            ).execute(arguments: [type, id, subject, data, now])
+            if db.changesCount == 1 { return 1 }
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT version, json FROM resource WHERE type = ? AND id = ?"), arguments: [type, id])
+            else { throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "resource \(type) vanished inside its transaction") }
+            let version: Int = row[0]
+            if (row[1] as Data?) == data { return version }
+            try db.cachedStatement(sql: "UPDATE resource SET version = ?, subject = ?, json = ?, updated_at = ? WHERE type = ? AND id = ?")
+                .execute(arguments: [version + 1, subject, data, now, type, id])
+            return version + 1
         }
 
         func resources(subject: String) throws -> [StoredResource] {
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM resource WHERE subject = ? ORDER BY updated_at, type, id"), arguments: [subject])
-                .map { row in
-                    StoredResource(
-                        type: row["type"], id: row["id"], version: row["version"], subject: row["subject"],
-                        json: Array((row["json"] as Data?) ?? Data()))
-                }
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT type, id, version, json FROM resource WHERE subject = ? ORDER BY updated_at, type, id"),
+                arguments: [subject]
+            )
+            .map { row in
+                StoredResource(type: row[0], id: row[1], version: row[2], subject: subject, json: Array((row[3] as Data?) ?? Data()))
+            }
         }
 
         func assessment(identifier: String) throws -> StoredAssessment? {

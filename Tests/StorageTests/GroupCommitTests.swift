@@ -1,6 +1,11 @@
 import Foundation
-import Storage
 import Testing
+
+@testable import Storage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Transactions committed in groups stay each all or nothing, and durable when they return.
 struct GroupCommitTests {
@@ -64,5 +69,57 @@ struct GroupCommitTests {
         }
         // Twenty different contents of one resource: versions 1 to 20, each exactly once.
         #expect(versions == Array(1...20))
+    }
+
+    @Test func aResourceGetsANewVersionOnlyWhenItsContentChanges() async throws {
+        let (store, _) = try await Self.store()
+        func put(_ json: String, subject: String = "Patient/a") async throws -> Int {
+            try await store.write { try $0.upsert(type: "Observation", id: "x", subject: subject, json: Array(json.utf8)) }
+        }
+        #expect(try await put("{\"v\":1}") == 1)
+        #expect(try await put("{\"v\":1}") == 1)
+        #expect(try await put("{\"v\":2}") == 2)
+        #expect(try await put("{\"v\":2}") == 2)
+        // A change of subject moves the resource to the other patient.
+        #expect(try await put("{\"v\":3}", subject: "Patient/b") == 3)
+        let (a, b) = try await store.write { (try $0.resources(subject: "Patient/a"), try $0.resources(subject: "Patient/b")) }
+        #expect(a.isEmpty)
+        #expect(b.map(\.version) == [3])
+        #expect(b.first.map { String(decoding: $0.json, as: UTF8.self) } == "{\"v\":3}")
+        #expect(b.first?.subject == "Patient/b")
+
+        // An update that fails after it wrote leaves the stored version and content as they were.
+        await #expect(throws: Refused.self) {
+            try await store.write { transaction -> Int in
+                _ = try transaction.upsert(type: "Observation", id: "x", subject: "Patient/b", json: Array("{\"v\":4}".utf8))
+                _ = try transaction.upsert(type: "Observation", id: "new", subject: "Patient/b", json: Array("{}".utf8))
+                throw Refused()
+            }
+        }
+        let after = try await store.write { try $0.resources(subject: "Patient/b") }
+        #expect(after.map(\.id) == ["x"])
+        #expect(after.map(\.version) == [3])
+    }
+
+    @Test func theWriterRunsAtAHigherPriorityWhileItCommitsAndThenGivesItBack() async throws {
+        // On a thread of its own: the nice value is per thread.
+        let observed: (before: Int32, raised: Int32?, during: Int32, after: Int32) = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let before = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+                let raised = WriterPriority.raise()
+                let during = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+                WriterPriority.restore(raised)
+                continuation.resume(returning: (before, raised, during, getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)))
+            }
+        }
+        if let raised = observed.raised {
+            // Permitted (root, CAP_SYS_NICE or LimitNICE=): raised while committing.
+            #expect(raised == observed.before)
+            #expect(observed.during == WriterPriority.nice)
+        } else {
+            // Not permitted: nothing changed.
+            #expect(observed.during == observed.before)
+        }
+        #expect(observed.after == observed.before)
     }
 }
