@@ -5,8 +5,9 @@
 /// The group-commit writer is the store's one serial path: every request waits for it, and under
 /// load it shares two cores with the event loops and the request tasks. At the same priority it
 /// waited for a core a fifth as long as it ran (13.5 % against 72.5 % of the time, from
-/// `/proc/…/schedstat` at 64 connections), and every request waited with it. While it commits groups its thread runs at a higher priority (nice −5), and
-/// goes back to the priority it had when the queue is empty.
+/// `/proc/…/schedstat` at 64 connections), and every request waited with it. While it commits
+/// groups its thread runs at a higher priority (nice −5), and goes back to the priority it had
+/// when the queue is empty.
 ///
 /// Raising a priority needs `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows it (the systemd unit
 /// sets `LimitNICE=-5`). Without either the writer simply runs at the priority it has.
