@@ -67,7 +67,7 @@ let package = Package(
         // Durable storage of facts, cases, assessments and the outbox; SQLite through GRDB.
         .target(
             name: "Storage",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         // systemd integration: sd_notify (path and abstract sockets) and the watchdog interval.

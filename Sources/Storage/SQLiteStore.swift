@@ -213,27 +213,42 @@ public final class SQLiteStore: GatewayStore {
         let db: Database
 
         func response(forKey key: String) throws -> StoredResponse? {
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT status, content_type, body, location FROM response WHERE key = ?"), arguments: [key])
-                .map { row in
-                    StoredResponse(status: row[0], contentType: row[1], body: Array((row[2] as Data?) ?? Data()), location: row[3])
-                }
+            var statement = try BoundStatement(db, sql: "SELECT status, content_type, body, location FROM response WHERE key = ?")
+            statement.bind(key)
+            var found: StoredResponse?
+            try statement.rows { row in
+                found = StoredResponse(status: row.int(0), contentType: row.text(1) ?? "", body: row.blob(2), location: row.text(3))
+            }
+            return found
         }
 
         func saveResponse(_ response: StoredResponse, forKey key: String) throws {
-            try db.cachedStatement(
-                sql: "INSERT OR REPLACE INTO response (key, status, content_type, body, location, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-            ).execute(arguments: [key, response.status, response.contentType, Data(response.body), response.location, Date().timeIntervalSince1970]
-            )
+            var statement = try BoundStatement(
+                db, sql: "INSERT OR REPLACE INTO response (key, status, content_type, body, location, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            statement.bind(key)
+            statement.bind(response.status)
+            statement.bind(response.contentType)
+            statement.bind(blob: response.body)
+            statement.bind(response.location)
+            statement.bind(Date().timeIntervalSince1970)
+            try statement.run()
         }
 
         func upsert(type: String, id: String, subject: String?, json: [UInt8]) throws -> Int {
-            let data = Data(json)
             let now = Date().timeIntervalSince1970
             // A new resource (every create) is one statement; only an existing one is read back.
-            try db.cachedStatement(
+            var insert = try BoundStatement(
+                db,
                 sql: "INSERT INTO resource (type, id, version, subject, json, updated_at) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING"
-            ).execute(arguments: [type, id, subject, data, now])
+            )
+            insert.bind(type)
+            insert.bind(id)
+            insert.bind(subject)
+            insert.bind(blob: json)
+            insert.bind(now)
+            try insert.run()
             if db.changesCount == 1 { return 1 }
+            let data = Data(json)
             guard
                 let row = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT version, json FROM resource WHERE type = ? AND id = ?"), arguments: [type, id])
@@ -246,13 +261,14 @@ public final class SQLiteStore: GatewayStore {
         }
 
         func resources(subject: String) throws -> [StoredResource] {
-            try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT type, id, version, json FROM resource WHERE subject = ? ORDER BY updated_at, type, id"),
-                arguments: [subject]
-            )
-            .map { row in
-                StoredResource(type: row[0], id: row[1], version: row[2], subject: subject, json: Array((row[3] as Data?) ?? Data()))
+            var statement = try BoundStatement(
+                db, sql: "SELECT type, id, version, json FROM resource WHERE subject = ? ORDER BY updated_at, type, id")
+            statement.bind(subject)
+            var found: [StoredResource] = []
+            try statement.rows { row in
+                found.append(StoredResource(type: row.text(0) ?? "", id: row.text(1) ?? "", version: row.int(2), subject: subject, json: row.blob(3)))
             }
+            return found
         }
 
         func assessment(identifier: String) throws -> StoredAssessment? {
