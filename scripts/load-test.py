@@ -125,6 +125,8 @@ profiles: {{path: {ROOT}/Profiles}}
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
+        # The store grows by about 100 MB a run: leave nothing behind in /tmp.
+        shutil.rmtree(work, ignore_errors=True)
 
 
 WRK_SCRIPT = r"""

@@ -82,7 +82,7 @@ public enum GatewayDaemon {
 
         let store: SQLiteStore
         do {
-            store = try SQLiteStore(path: configuration.storagePath)
+            store = try SQLiteStore(path: configuration.storagePath, checkpointsInBackground: true)
             try await store.migrate()
         } catch {
             throw fail("the store \(configuration.storagePath) cannot be opened: \(error)", exitCode: 1, notifier: notifier)
@@ -144,6 +144,7 @@ public enum GatewayDaemon {
         // close the operations listener (which answers /readyz "draining" meanwhile).
         var services: [any Service] = [
             operations, RetentionService(store: store, retentionDays: { settings.current.configuration.retentionDays }, logger: logger),
+            CheckpointService(store: store, logger: logger),
         ]
         var client: HTTPClient?
         if let upstream = configuration.upstream {

@@ -140,10 +140,29 @@ public protocol GatewayStore: Sendable {
     func statistics() async throws -> StoreStatistics
     /// Commits a small write to prove the store is writable (disk not full, file not read-only).
     func probeWritable(now: Date) async throws
+    /// Moves the write-ahead log into the database file, off the writer. nil when this store has
+    /// nothing to do (it checkpoints by itself).
+    func checkpoint() async throws -> CheckpointCount?
     /// Deletes at most `limit` stored answers given before `answersBefore` (a resend after that
     /// is taken as new) and at most `limit` delivered or superseded outbox entries queued before
     /// `deliveriesBefore`. Resources, assessments, pending deliveries and dead letters stay.
     func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount
+}
+
+/// What one checkpoint did, in log frames (pages).
+public struct CheckpointCount: Sendable, Equatable {
+    /// Frames in the log when it finished (0 after a restart that copied everything).
+    public var logFrames: Int
+    /// Frames of the log now in the database file.
+    public var copiedFrames: Int
+    /// The log was started over.
+    public var restarted: Bool
+
+    public init(logFrames: Int, copiedFrames: Int, restarted: Bool) {
+        self.logFrames = logFrames
+        self.copiedFrames = copiedFrames
+        self.restarted = restarted
+    }
 }
 
 /// What one prune deleted.

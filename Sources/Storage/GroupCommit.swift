@@ -14,6 +14,8 @@ final class GroupCommit: Sendable {
     struct Job: Sendable {
         let run: @Sendable (Database) -> Void
         let finish: @Sendable ((any Error)?) -> Void
+        /// Runs alone between two groups, outside any transaction (a checkpoint of the log).
+        var betweenGroups = false
     }
 
     private struct State: ~Copyable {
@@ -33,13 +35,25 @@ final class GroupCommit: Sendable {
 
     /// Runs `body` in the next group; returns once that group is committed to disk.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await enqueue(body, betweenGroups: false)
+    }
+
+    /// Runs `body` on the writer's connection after the group being committed, outside any
+    /// transaction, before the next group (for work that needs the writer's lock, such as
+    /// starting the write-ahead log over: asked for from another connection, it would wait for a
+    /// gap between two groups, which a busy writer hardly leaves).
+    func betweenGroups<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await enqueue(body, betweenGroups: true)
+    }
+
+    private func enqueue<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T, betweenGroups: Bool) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let outcome = Outcome<T>()
             let job = Job(
                 run: { db in
                     let result: Result<T, any Error>
                     do {
-                        result = try Self.inSavepoint(db) { try body(db) }
+                        result = betweenGroups ? .success(try body(db)) : try Self.inSavepoint(db) { try body(db) }
                     } catch {
                         result = .failure(error)
                     }
@@ -51,7 +65,8 @@ final class GroupCommit: Sendable {
                     } else {
                         continuation.resume(with: outcome.value.withLock { $0 } ?? .failure(CancellationError()))
                     }
-                }
+                },
+                betweenGroups: betweenGroups
             )
             let startWriter = state.withLock { state -> Bool in
                 state.queue.append(job)
@@ -103,11 +118,22 @@ final class GroupCommit: Sendable {
                     state.writing = false
                     return []
                 }
-                let group = Array(state.queue.prefix(maximumGroup))
-                state.queue.removeFirst(group.count)
+                if let first = state.queue.first, first.betweenGroups {
+                    state.queue.removeFirst()
+                    return [first]
+                }
+                let count = min(maximumGroup, state.queue.firstIndex(where: \.betweenGroups) ?? state.queue.count)
+                let group = Array(state.queue.prefix(count))
+                state.queue.removeFirst(count)
                 return group
             }
             if group.isEmpty { return }
+            if let job = group.first, job.betweenGroups {
+                // Its error, if any, is its result (`run` keeps it).
+                pool.writeWithoutTransaction { db in job.run(db) }
+                job.finish(nil)
+                continue
+            }
             do {
                 try pool.write { db in
                     for job in group { job.run(db) }

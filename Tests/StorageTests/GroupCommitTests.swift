@@ -122,4 +122,38 @@ struct GroupCommitTests {
         }
         #expect(observed.after == observed.before)
     }
+
+    @Test func backgroundCheckpointsCopyTheLogAndStartItOverOnceItIsLong() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-\(UUID().uuidString)/gateway.sqlite").path
+        let store = try SQLiteStore(path: path, checkpointsInBackground: true)
+        try await store.migrate()
+        let page = Array(repeating: UInt8(ascii: "x"), count: 4_000)
+        func writeRows(_ range: Range<Int>) async throws {
+            try await store.write { transaction in
+                for i in range { _ = try transaction.upsert(type: "Observation", id: "o\(i)", subject: "Patient/p", json: page + Array("\(i)".utf8)) }
+            }
+        }
+        // Short of the restart threshold: copied whole, not started over.
+        try await writeRows(0..<200)
+        let first = try #require(try await store.checkpoint())
+        #expect(first.logFrames >= 200)
+        #expect(first.copiedFrames == first.logFrames)
+        #expect(!first.restarted)
+
+        // SQLite's own checkpoints are off: the log keeps every page until the next checkpoint.
+        try await writeRows(200..<(200 + SQLiteStore.restartFrames))
+        let long = try #require(try await store.checkpoint())
+        #expect(long.restarted)
+        #expect(long.copiedFrames == long.logFrames)
+
+        // The next transaction writes from the start of the log again.
+        try await writeRows(100_000..<100_001)
+        let after = try #require(try await store.checkpoint())
+        #expect(after.logFrames < 50)
+
+        // Everything is there for a store opened afterwards.
+        let reopened = try SQLiteStore(path: path)
+        let count = try await reopened.write { try $0.resources(subject: "Patient/p").count }
+        #expect(count == 200 + SQLiteStore.restartFrames + 1)
+    }
 }
