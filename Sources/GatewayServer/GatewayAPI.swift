@@ -250,7 +250,14 @@ struct GatewayAPI: Sendable {
         var resources: [(node: FHIRNode, path: String)] = []
         var map: [String: String] = [:]
         for (i, entry) in bundle.children(named: "entry").enumerated() {
-            guard var resource = entry.child(named: "resource") else { continue }
+            guard var resource = entry.child(named: "resource") else {
+                // A transaction-response needs an entry for each entry: one the gateway skipped
+                // would leave the sender unable to match them up.
+                throw FHIRHTTP.Failure(
+                    .unprocessableContent, code: .notSupported,
+                    "The entry has no resource: the gateway takes resources to store, not requests such as DELETE or GET",
+                    expression: "Bundle.entry[\(i)]")
+            }
             let id = resource.value(of: "id") ?? TimeOrderedID.make()
             resource.setID(id)
             if let fullUrl = entry.value(of: "fullUrl") { map[fullUrl] = "\(resource.type.name)/\(id)" }
@@ -275,8 +282,11 @@ struct GatewayAPI: Sendable {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw FHIRHTTP.Failure(.contentTooLarge, code: .tooLong, "The request body is larger than the limit of \(limit) bytes")
+        } catch {
+            // The connection broke off (or timed out) in the middle of the body.
+            throw FHIRHTTP.Failure(.badRequest, code: .incomplete, "The request body could not be read to its end")
         }
         var bytes = Array(buffer.readableBytesView)
         switch request.headers[.contentEncoding]?.lowercased() {
@@ -374,6 +384,17 @@ struct GatewayAPI: Sendable {
             return FHIRHTTP.outcome(failure, format: format)
         } catch let refusal as CaseProcessor.Refusal {
             return FHIRHTTP.outcome(FHIRHTTP.Failure(HTTPResponse.Status(code: refusal.status), refusal.issues), format: format)
+        } catch let failure as StoreFailure {
+            // Transient for the sender: an interface engine retries a 503 (and honours Retry-After).
+            events.logger.error("store failed", metadata: ["store.code": "\(failure.code)", "store.reason": "\(failure.reason)"])
+            var response = FHIRHTTP.outcome(
+                FHIRHTTP.Failure(
+                    .serviceUnavailable, code: .transient,
+                    "The gateway could not store the request (\(failure.reason)); nothing was stored; send it again"),
+                format: format
+            )
+            response.headers[.retryAfter] = "10"
+            return response
         } catch {
             events.logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
             return FHIRHTTP.outcome(

@@ -149,6 +149,22 @@ public protocol GatewayStore: Sendable {
     func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount
 }
 
+/// The store could not carry out a transaction (disk full, an I/O error, the file read-only or
+/// locked too long): nothing of it was kept, and the same request may succeed later.
+public struct StoreFailure: Error, Sendable, CustomStringConvertible {
+    /// The database's own error code (SQLite's extended result code).
+    public var code: Int
+    /// The database's words for it, without any SQL or values (`SQLITE_FULL`, `disk I/O error`).
+    public var reason: String
+
+    public init(code: Int, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { "the store failed (\(reason), code \(code))" }
+}
+
 /// What one checkpoint did, in log frames (pages).
 public struct CheckpointCount: Sendable, Equatable {
     /// Frames in the log when it finished (0 after a restart that copied everything).

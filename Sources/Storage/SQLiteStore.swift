@@ -134,7 +134,11 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await groups.write { db in try body(Transaction(db: db)) }
+        do {
+            return try await groups.write { db in try body(Transaction(db: db)) }
+        } catch let error as DatabaseError {
+            throw StoreFailure(code: Int(error.extendedResultCode.rawValue), reason: error.resultCode.description)
+        }
     }
 
     public func assessment(id: String) async throws -> StoredAssessment? {

@@ -307,6 +307,17 @@ import Testing
         #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(Self.study("s", patient: "n").utf8)).status == 201)
         #expect(try Self.assessments(harness, patient: "n").isEmpty)
         #expect(try harness.outbox().isEmpty)
+        // A transaction with an entry the gateway cannot carry out (a DELETE): refused whole, so
+        // its good ADC for the same case is not stored either.
+        let withDelete = #"""
+            {"resourceType":"Bundle","type":"transaction","entry":[
+             {"resource":\#(Self.adc("nb", patient: "n", study: "s")),"request":{"method":"PUT","url":"Observation/nb"}},
+             {"request":{"method":"DELETE","url":"Observation/o"}}]}
+            """#
+        let deleteRefused = try harness.request("POST", "/fhir", body: Data(withDelete.utf8))
+        #expect(deleteRefused.status == 422, "\(deleteRefused.text)")
+        #expect(deleteRefused.text.contains("Bundle.entry[1]"))
+        #expect(try Self.assessments(harness, patient: "n").isEmpty)
         let tooLarge = try harness.request("POST", "/fhir/Observation", body: Data(repeating: UInt8(ascii: " "), count: 2 * 1_048_576))
         #expect(tooLarge.status == 413)
     }

@@ -156,4 +156,25 @@ struct GroupCommitTests {
         let count = try await reopened.write { try $0.resources(subject: "Patient/p").count }
         #expect(count == 200 + SQLiteStore.restartFrames + 1)
     }
+
+    @Test func aDatabaseErrorReachesTheCallerAsAStoreFailureAndNothingIsKept() async throws {
+        let (store, _) = try await Self.store()
+        @Sendable func assessment(_ identifier: String) -> StoredAssessment {
+            StoredAssessment(
+                identifier: identifier, id: "same", version: 1, subject: "Patient/p", status: "final", json: Array("{}".utf8), updatedAt: Date())
+        }
+        try await store.write { try $0.saveAndEnqueue(assessment("urn:uuid:a")) }
+        // A second assessment under the same logical id breaks the store's UNIQUE constraint.
+        let failure = await #expect(throws: StoreFailure.self) {
+            try await store.write { transaction in
+                _ = try transaction.upsert(type: "Observation", id: "kept?", subject: "Patient/p", json: Array("{}".utf8))
+                try transaction.saveAndEnqueue(assessment("urn:uuid:b"))
+            }
+        }
+        #expect(failure?.reason.isEmpty == false)
+        #expect(failure.map { !$0.description.contains("INSERT") } == true, "no SQL in what may be logged")
+        let resources = try await store.write { try $0.resources(subject: "Patient/p") }
+        #expect(resources.isEmpty)
+        #expect(try await store.assessment(identifier: "urn:uuid:b") == nil)
+    }
 }
