@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import Storage
+import Synchronization
 
 /// The gateway's Prometheus metrics (`/metrics` on the operations listener). Counters move as
 /// events happen; the store's gauges and the certificate's remaining lifetime are read when
@@ -27,16 +28,36 @@ final class GatewayMetrics: Sendable {
         for result in ["applied", "refused"] { _ = reloads(result) }
     }
 
+    /// The request metrics met so far, by method, route and status: the registry builds its
+    /// descriptor and label set on every lookup, which cost more than the count itself.
+    private struct RequestKey: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
+    private let requestMetrics = Mutex<[RequestKey: (Counter, DurationHistogram)]>([:])
+
     func request(method: String, route: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            descriptor: descriptor("http_requests", unit: "total", "FHIR API requests by method, route template and status"),
-            labels: [("method", method), ("route", route), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: descriptor("http_request_duration", unit: "seconds", "FHIR API request latency by route template"),
-            labels: [("route", route)],
-            buckets: Self.durationBuckets
-        ).record(duration)
+        let key = RequestKey(method: method, route: route, status: status)
+        let metrics =
+            requestMetrics.withLock { $0[key] }
+            ?? {
+                let made = (
+                    registry.makeCounter(
+                        descriptor: descriptor("http_requests", unit: "total", "FHIR API requests by method, route template and status"),
+                        labels: [("method", method), ("route", route), ("status", String(status))]
+                    ),
+                    registry.makeDurationHistogram(
+                        descriptor: descriptor("http_request_duration", unit: "seconds", "FHIR API request latency by route template"),
+                        labels: [("route", route)],
+                        buckets: Self.durationBuckets
+                    )
+                )
+                requestMetrics.withLock { $0[key] = made }
+                return made
+            }()
+        metrics.0.increment()
+        metrics.1.record(duration)
     }
 
     func caseScored(stratum: String) {

@@ -81,6 +81,14 @@ struct OperationsPiecesTests {
         #expect(Reloader.restartOnlyChanges(from: base, to: changed) == ["server", "storage.path"])
     }
 
+    @Test func requestIDsAreThirteenHexDigitsAndDoNotRepeat() {
+        let ids = (0..<10_000).map { _ in RequestLogMiddleware.nextID() }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.count == 13 && $0.allSatisfy(\.isHexDigit) })
+        // One run shares its prefix; the counter makes the rest.
+        #expect(Set(ids.map { $0.prefix(5) }).count == 1)
+    }
+
     @Test func requestDurationsAreLoggedInMillisecondsWithTwoDecimals() {
         #expect(RequestLogMiddleware.milliseconds(.microseconds(1_250)) == "1.25")
         #expect(RequestLogMiddleware.milliseconds(.microseconds(5)) == "0.00")
