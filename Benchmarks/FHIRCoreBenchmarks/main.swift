@@ -2,6 +2,7 @@
 // JSONSerialization on the same bytes, in one run. Prints medians over rounds; build in release:
 //   swift build -c release --product FHIRCoreBenchmarks && .build/release/FHIRCoreBenchmarks <R4 dir>
 import FHIRCore
+import FHIRModels
 import Foundation
 import SafeXML
 import StrictJSON
@@ -58,6 +59,21 @@ if ProcessInfo.processInfo.environment["PROFILE"] != nil {
     // The first read outside the loop builds the R4 definitions.
     for document in documents { _ = reader.read(document.bytes, format: .json) }
     for _ in 0..<rounds { for document in documents { _ = reader.read(document.bytes, format: .json) } }
+    exit(0)
+}
+
+// PROFILE_MODEL=N reads an ADC Observation as the gateway stores it N times, without validation,
+// into the typed model: what the store's writer does for each earlier resource of a patient.
+if let count = ProcessInfo.processInfo.environment["PROFILE_MODEL"].flatMap(Int.init) {
+    let stored = Array(
+        #"{"resourceType":"Observation","id":"0195f0a4-1c2b-7d3e-9f40-123456789abc","identifier":[{"system":"urn:load","value":"w1-1"}],"status":"final","code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"113041"}]},"subject":{"reference":"Patient/load-1"},"effectiveDateTime":"2026-03-02T09:15:00Z","valueQuantity":{"value":0.81,"system":"http://unitsofmeasure.org","code":"10*-3.mm2/s"}}"#
+            .utf8)
+    var kept = 0
+    for _ in 0..<count {
+        guard let node = reader.read(stored, format: .json, validate: false).resource, let model = try? AnyResource(node: node) else { exit(1) }
+        if case .observation = model { kept += 1 }
+    }
+    print(kept)
     exit(0)
 }
 

@@ -46,45 +46,35 @@ public struct Bundle: FHIRResourceModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: FHIRPrimitive<String>? = nil
-        var meta_: Meta? = nil
-        var implicitRules_: FHIRPrimitive<String>? = nil
-        var language_: FHIRPrimitive<String>? = nil
-        var identifier_: Identifier? = nil
+        self.id = nil
+        self.meta = nil
+        self.implicitRules = nil
+        self.language = nil
+        self.identifier = nil
         var type_: FHIRPrimitive<String>? = nil
-        var timestamp_: FHIRPrimitive<FHIRInstant>? = nil
-        var total_: FHIRPrimitive<Int32>? = nil
-        var link_: [Bundle.Link] = []
-        var entry_: [Bundle.Entry] = []
-        var signature_: Signature? = nil
+        self.timestamp = nil
+        self.total = nil
+        self.link = []
+        self.entry = []
+        self.signature = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = try FHIRPrimitive<String>(node: child)
-            case "meta": meta_ = try Meta(node: child)
-            case "implicitRules": implicitRules_ = try FHIRPrimitive<String>(node: child)
-            case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "identifier": identifier_ = try Identifier(node: child)
+            case "id": self.id = try FHIRPrimitive<String>(node: child)
+            case "meta": self.meta = try Meta(node: child)
+            case "implicitRules": self.implicitRules = try FHIRPrimitive<String>(node: child)
+            case "language": self.language = try FHIRPrimitive<String>(node: child)
+            case "identifier": self.identifier = try Identifier(node: child)
             case "type": type_ = try FHIRPrimitive<String>(node: child)
-            case "timestamp": timestamp_ = try FHIRPrimitive<FHIRInstant>(node: child)
-            case "total": total_ = try FHIRPrimitive<Int32>(node: child)
-            case "link": link_.append(try Bundle.Link(node: child))
-            case "entry": entry_.append(try Bundle.Entry(node: child))
-            case "signature": signature_ = try Signature(node: child)
+            case "timestamp": self.timestamp = try FHIRPrimitive<FHIRInstant>(node: child)
+            case "total": self.total = try FHIRPrimitive<Int32>(node: child)
+            case "link": self.link.append(try Bundle.Link(node: child))
+            case "entry": self.entry.append(try Bundle.Entry(node: child))
+            case "signature": self.signature = try Signature(node: child)
             default: throw .unknownElement(child.name, in: "Bundle")
             }
         }
         guard let type_ else { throw .missing("type", in: "Bundle") }
-        self.id = id_
-        self.meta = meta_
-        self.implicitRules = implicitRules_
-        self.language = language_
-        self.identifier = identifier_
         self.type = type_
-        self.timestamp = timestamp_
-        self.total = total_
-        self.link = link_
-        self.entry = entry_
-        self.signature = signature_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -128,27 +118,24 @@ extension Bundle {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var relation_: FHIRPrimitive<String>? = nil
             var url_: FHIRPrimitive<String>? = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "relation": relation_ = try FHIRPrimitive<String>(node: child)
                 case "url": url_ = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "Bundle.Link")
                 }
             }
             guard let relation_ else { throw .missing("relation", in: "Bundle.Link") }
-            guard let url_ else { throw .missing("url", in: "Bundle.Link") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.relation = relation_
+            guard let url_ else { throw .missing("url", in: "Bundle.Link") }
             self.url = url_
         }
 
@@ -200,38 +187,29 @@ extension Bundle {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var link_: [Bundle.Link] = []
-            var fullUrl_: FHIRPrimitive<String>? = nil
-            var resource_: AnyResource? = nil
-            var search_: Bundle.Search? = nil
-            var request_: Bundle.Request? = nil
-            var response_: Bundle.Response? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.link = []
+            self.fullUrl = nil
+            self.resource = nil
+            self.search = nil
+            self.request = nil
+            self.response = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "link": link_.append(try Bundle.Link(node: child))
-                case "fullUrl": fullUrl_ = try FHIRPrimitive<String>(node: child)
-                case "resource": resource_ = try AnyResource(node: child)
-                case "search": search_ = try Bundle.Search(node: child)
-                case "request": request_ = try Bundle.Request(node: child)
-                case "response": response_ = try Bundle.Response(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "link": self.link.append(try Bundle.Link(node: child))
+                case "fullUrl": self.fullUrl = try FHIRPrimitive<String>(node: child)
+                case "resource": self.resource = try AnyResource(node: child)
+                case "search": self.search = try Bundle.Search(node: child)
+                case "request": self.request = try Bundle.Request(node: child)
+                case "response": self.response = try Bundle.Response(node: child)
                 default: throw .unknownElement(child.name, in: "Bundle.Entry")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.link = link_
-            self.fullUrl = fullUrl_
-            self.resource = resource_
-            self.search = search_
-            self.request = request_
-            self.response = response_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -274,26 +252,21 @@ extension Bundle {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var mode_: FHIRPrimitive<String>? = nil
-            var score_: FHIRPrimitive<FHIRDecimal>? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.mode = nil
+            self.score = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "mode": mode_ = try FHIRPrimitive<String>(node: child)
-                case "score": score_ = try FHIRPrimitive<FHIRDecimal>(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "mode": self.mode = try FHIRPrimitive<String>(node: child)
+                case "score": self.score = try FHIRPrimitive<FHIRDecimal>(node: child)
                 default: throw .unknownElement(child.name, in: "Bundle.Search")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.mode = mode_
-            self.score = score_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -344,40 +317,33 @@ extension Bundle {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var method_: FHIRPrimitive<String>? = nil
             var url_: FHIRPrimitive<String>? = nil
-            var ifNoneMatch_: FHIRPrimitive<String>? = nil
-            var ifModifiedSince_: FHIRPrimitive<FHIRInstant>? = nil
-            var ifMatch_: FHIRPrimitive<String>? = nil
-            var ifNoneExist_: FHIRPrimitive<String>? = nil
+            self.ifNoneMatch = nil
+            self.ifModifiedSince = nil
+            self.ifMatch = nil
+            self.ifNoneExist = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "method": method_ = try FHIRPrimitive<String>(node: child)
                 case "url": url_ = try FHIRPrimitive<String>(node: child)
-                case "ifNoneMatch": ifNoneMatch_ = try FHIRPrimitive<String>(node: child)
-                case "ifModifiedSince": ifModifiedSince_ = try FHIRPrimitive<FHIRInstant>(node: child)
-                case "ifMatch": ifMatch_ = try FHIRPrimitive<String>(node: child)
-                case "ifNoneExist": ifNoneExist_ = try FHIRPrimitive<String>(node: child)
+                case "ifNoneMatch": self.ifNoneMatch = try FHIRPrimitive<String>(node: child)
+                case "ifModifiedSince": self.ifModifiedSince = try FHIRPrimitive<FHIRInstant>(node: child)
+                case "ifMatch": self.ifMatch = try FHIRPrimitive<String>(node: child)
+                case "ifNoneExist": self.ifNoneExist = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "Bundle.Request")
                 }
             }
             guard let method_ else { throw .missing("method", in: "Bundle.Request") }
-            guard let url_ else { throw .missing("url", in: "Bundle.Request") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.method = method_
+            guard let url_ else { throw .missing("url", in: "Bundle.Request") }
             self.url = url_
-            self.ifNoneMatch = ifNoneMatch_
-            self.ifModifiedSince = ifModifiedSince_
-            self.ifMatch = ifMatch_
-            self.ifNoneExist = ifNoneExist_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -429,36 +395,29 @@ extension Bundle {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var status_: FHIRPrimitive<String>? = nil
-            var location_: FHIRPrimitive<String>? = nil
-            var etag_: FHIRPrimitive<String>? = nil
-            var lastModified_: FHIRPrimitive<FHIRInstant>? = nil
-            var outcome_: AnyResource? = nil
+            self.location = nil
+            self.etag = nil
+            self.lastModified = nil
+            self.outcome = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "status": status_ = try FHIRPrimitive<String>(node: child)
-                case "location": location_ = try FHIRPrimitive<String>(node: child)
-                case "etag": etag_ = try FHIRPrimitive<String>(node: child)
-                case "lastModified": lastModified_ = try FHIRPrimitive<FHIRInstant>(node: child)
-                case "outcome": outcome_ = try AnyResource(node: child)
+                case "location": self.location = try FHIRPrimitive<String>(node: child)
+                case "etag": self.etag = try FHIRPrimitive<String>(node: child)
+                case "lastModified": self.lastModified = try FHIRPrimitive<FHIRInstant>(node: child)
+                case "outcome": self.outcome = try AnyResource(node: child)
                 default: throw .unknownElement(child.name, in: "Bundle.Response")
                 }
             }
             guard let status_ else { throw .missing("status", in: "Bundle.Response") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.status = status_
-            self.location = location_
-            self.etag = etag_
-            self.lastModified = lastModified_
-            self.outcome = outcome_
         }
 
         public func fill(_ node: inout FHIRNode) {

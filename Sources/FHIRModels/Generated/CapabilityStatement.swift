@@ -115,117 +115,87 @@ public struct CapabilityStatement: FHIRResourceModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: FHIRPrimitive<String>? = nil
-        var meta_: Meta? = nil
-        var implicitRules_: FHIRPrimitive<String>? = nil
-        var language_: FHIRPrimitive<String>? = nil
-        var text_: Narrative? = nil
-        var contained_: [AnyResource] = []
-        var extension_: [Extension] = []
-        var modifierExtension_: [Extension] = []
-        var url_: FHIRPrimitive<String>? = nil
-        var version_: FHIRPrimitive<String>? = nil
-        var name_: FHIRPrimitive<String>? = nil
-        var title_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.meta = nil
+        self.implicitRules = nil
+        self.language = nil
+        self.text = nil
+        self.contained = []
+        self.`extension` = []
+        self.modifierExtension = []
+        self.url = nil
+        self.version = nil
+        self.name = nil
+        self.title = nil
         var status_: FHIRPrimitive<String>? = nil
-        var experimental_: FHIRPrimitive<Bool>? = nil
+        self.experimental = nil
         var date_: FHIRPrimitive<FHIRDateTime>? = nil
-        var publisher_: FHIRPrimitive<String>? = nil
-        var contact_: [ContactDetail] = []
-        var description_: FHIRPrimitive<String>? = nil
-        var useContext_: [UsageContext] = []
-        var jurisdiction_: [CodeableConcept] = []
-        var purpose_: FHIRPrimitive<String>? = nil
-        var copyright_: FHIRPrimitive<String>? = nil
+        self.publisher = nil
+        self.contact = []
+        self.description = nil
+        self.useContext = []
+        self.jurisdiction = []
+        self.purpose = nil
+        self.copyright = nil
         var kind_: FHIRPrimitive<String>? = nil
-        var instantiates_: [FHIRPrimitive<String>] = []
-        var imports_: [FHIRPrimitive<String>] = []
-        var software_: CapabilityStatement.Software? = nil
-        var implementation_: CapabilityStatement.Implementation? = nil
+        self.instantiates = []
+        self.imports = []
+        self.software = nil
+        self.implementation = nil
         var fhirVersion_: FHIRPrimitive<String>? = nil
-        var format_: [FHIRPrimitive<String>] = []
-        var patchFormat_: [FHIRPrimitive<String>] = []
-        var implementationGuide_: [FHIRPrimitive<String>] = []
-        var rest_: [CapabilityStatement.Rest] = []
-        var messaging_: [CapabilityStatement.Messaging] = []
-        var document_: [CapabilityStatement.Document] = []
+        self.format = []
+        self.patchFormat = []
+        self.implementationGuide = []
+        self.rest = []
+        self.messaging = []
+        self.document = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = try FHIRPrimitive<String>(node: child)
-            case "meta": meta_ = try Meta(node: child)
-            case "implicitRules": implicitRules_ = try FHIRPrimitive<String>(node: child)
-            case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "text": text_ = try Narrative(node: child)
-            case "contained": contained_.append(try AnyResource(node: child))
-            case "extension": extension_.append(try Extension(node: child))
-            case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-            case "url": url_ = try FHIRPrimitive<String>(node: child)
-            case "version": version_ = try FHIRPrimitive<String>(node: child)
-            case "name": name_ = try FHIRPrimitive<String>(node: child)
-            case "title": title_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = try FHIRPrimitive<String>(node: child)
+            case "meta": self.meta = try Meta(node: child)
+            case "implicitRules": self.implicitRules = try FHIRPrimitive<String>(node: child)
+            case "language": self.language = try FHIRPrimitive<String>(node: child)
+            case "text": self.text = try Narrative(node: child)
+            case "contained": self.contained.append(try AnyResource(node: child))
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+            case "url": self.url = try FHIRPrimitive<String>(node: child)
+            case "version": self.version = try FHIRPrimitive<String>(node: child)
+            case "name": self.name = try FHIRPrimitive<String>(node: child)
+            case "title": self.title = try FHIRPrimitive<String>(node: child)
             case "status": status_ = try FHIRPrimitive<String>(node: child)
-            case "experimental": experimental_ = try FHIRPrimitive<Bool>(node: child)
+            case "experimental": self.experimental = try FHIRPrimitive<Bool>(node: child)
             case "date": date_ = try FHIRPrimitive<FHIRDateTime>(node: child)
-            case "publisher": publisher_ = try FHIRPrimitive<String>(node: child)
-            case "contact": contact_.append(try ContactDetail(node: child))
-            case "description": description_ = try FHIRPrimitive<String>(node: child)
-            case "useContext": useContext_.append(try UsageContext(node: child))
-            case "jurisdiction": jurisdiction_.append(try CodeableConcept(node: child))
-            case "purpose": purpose_ = try FHIRPrimitive<String>(node: child)
-            case "copyright": copyright_ = try FHIRPrimitive<String>(node: child)
+            case "publisher": self.publisher = try FHIRPrimitive<String>(node: child)
+            case "contact": self.contact.append(try ContactDetail(node: child))
+            case "description": self.description = try FHIRPrimitive<String>(node: child)
+            case "useContext": self.useContext.append(try UsageContext(node: child))
+            case "jurisdiction": self.jurisdiction.append(try CodeableConcept(node: child))
+            case "purpose": self.purpose = try FHIRPrimitive<String>(node: child)
+            case "copyright": self.copyright = try FHIRPrimitive<String>(node: child)
             case "kind": kind_ = try FHIRPrimitive<String>(node: child)
-            case "instantiates": instantiates_.append(try FHIRPrimitive<String>(node: child))
-            case "imports": imports_.append(try FHIRPrimitive<String>(node: child))
-            case "software": software_ = try CapabilityStatement.Software(node: child)
-            case "implementation": implementation_ = try CapabilityStatement.Implementation(node: child)
+            case "instantiates": self.instantiates.append(try FHIRPrimitive<String>(node: child))
+            case "imports": self.imports.append(try FHIRPrimitive<String>(node: child))
+            case "software": self.software = try CapabilityStatement.Software(node: child)
+            case "implementation": self.implementation = try CapabilityStatement.Implementation(node: child)
             case "fhirVersion": fhirVersion_ = try FHIRPrimitive<String>(node: child)
-            case "format": format_.append(try FHIRPrimitive<String>(node: child))
-            case "patchFormat": patchFormat_.append(try FHIRPrimitive<String>(node: child))
-            case "implementationGuide": implementationGuide_.append(try FHIRPrimitive<String>(node: child))
-            case "rest": rest_.append(try CapabilityStatement.Rest(node: child))
-            case "messaging": messaging_.append(try CapabilityStatement.Messaging(node: child))
-            case "document": document_.append(try CapabilityStatement.Document(node: child))
+            case "format": self.format.append(try FHIRPrimitive<String>(node: child))
+            case "patchFormat": self.patchFormat.append(try FHIRPrimitive<String>(node: child))
+            case "implementationGuide": self.implementationGuide.append(try FHIRPrimitive<String>(node: child))
+            case "rest": self.rest.append(try CapabilityStatement.Rest(node: child))
+            case "messaging": self.messaging.append(try CapabilityStatement.Messaging(node: child))
+            case "document": self.document.append(try CapabilityStatement.Document(node: child))
             default: throw .unknownElement(child.name, in: "CapabilityStatement")
             }
         }
         guard let status_ else { throw .missing("status", in: "CapabilityStatement") }
-        guard let date_ else { throw .missing("date", in: "CapabilityStatement") }
-        guard let kind_ else { throw .missing("kind", in: "CapabilityStatement") }
-        guard let fhirVersion_ else { throw .missing("fhirVersion", in: "CapabilityStatement") }
-        self.id = id_
-        self.meta = meta_
-        self.implicitRules = implicitRules_
-        self.language = language_
-        self.text = text_
-        self.contained = contained_
-        self.`extension` = extension_
-        self.modifierExtension = modifierExtension_
-        self.url = url_
-        self.version = version_
-        self.name = name_
-        self.title = title_
         self.status = status_
-        self.experimental = experimental_
+        guard let date_ else { throw .missing("date", in: "CapabilityStatement") }
         self.date = date_
-        self.publisher = publisher_
-        self.contact = contact_
-        self.description = description_
-        self.useContext = useContext_
-        self.jurisdiction = jurisdiction_
-        self.purpose = purpose_
-        self.copyright = copyright_
+        guard let kind_ else { throw .missing("kind", in: "CapabilityStatement") }
         self.kind = kind_
-        self.instantiates = instantiates_
-        self.imports = imports_
-        self.software = software_
-        self.implementation = implementation_
+        guard let fhirVersion_ else { throw .missing("fhirVersion", in: "CapabilityStatement") }
         self.fhirVersion = fhirVersion_
-        self.format = format_
-        self.patchFormat = patchFormat_
-        self.implementationGuide = implementationGuide_
-        self.rest = rest_
-        self.messaging = messaging_
-        self.document = document_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -295,30 +265,25 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var name_: FHIRPrimitive<String>? = nil
-            var version_: FHIRPrimitive<String>? = nil
-            var releaseDate_: FHIRPrimitive<FHIRDateTime>? = nil
+            self.version = nil
+            self.releaseDate = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "name": name_ = try FHIRPrimitive<String>(node: child)
-                case "version": version_ = try FHIRPrimitive<String>(node: child)
-                case "releaseDate": releaseDate_ = try FHIRPrimitive<FHIRDateTime>(node: child)
+                case "version": self.version = try FHIRPrimitive<String>(node: child)
+                case "releaseDate": self.releaseDate = try FHIRPrimitive<FHIRDateTime>(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Software")
                 }
             }
             guard let name_ else { throw .missing("name", in: "CapabilityStatement.Software") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.name = name_
-            self.version = version_
-            self.releaseDate = releaseDate_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -361,30 +326,25 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var description_: FHIRPrimitive<String>? = nil
-            var url_: FHIRPrimitive<String>? = nil
-            var custodian_: Reference? = nil
+            self.url = nil
+            self.custodian = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "description": description_ = try FHIRPrimitive<String>(node: child)
-                case "url": url_ = try FHIRPrimitive<String>(node: child)
-                case "custodian": custodian_ = try Reference(node: child)
+                case "url": self.url = try FHIRPrimitive<String>(node: child)
+                case "custodian": self.custodian = try Reference(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Implementation")
                 }
             }
             guard let description_ else { throw .missing("description", in: "CapabilityStatement.Implementation") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.description = description_
-            self.url = url_
-            self.custodian = custodian_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -442,45 +402,35 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var mode_: FHIRPrimitive<String>? = nil
-            var documentation_: FHIRPrimitive<String>? = nil
-            var security_: CapabilityStatement.Security? = nil
-            var resource_: [CapabilityStatement.Resource] = []
-            var interaction_: [CapabilityStatement.Interaction1] = []
-            var searchParam_: [CapabilityStatement.SearchParam] = []
-            var operation_: [CapabilityStatement.Operation] = []
-            var compartment_: [FHIRPrimitive<String>] = []
+            self.documentation = nil
+            self.security = nil
+            self.resource = []
+            self.interaction = []
+            self.searchParam = []
+            self.operation = []
+            self.compartment = []
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "mode": mode_ = try FHIRPrimitive<String>(node: child)
-                case "documentation": documentation_ = try FHIRPrimitive<String>(node: child)
-                case "security": security_ = try CapabilityStatement.Security(node: child)
-                case "resource": resource_.append(try CapabilityStatement.Resource(node: child))
-                case "interaction": interaction_.append(try CapabilityStatement.Interaction1(node: child))
-                case "searchParam": searchParam_.append(try CapabilityStatement.SearchParam(node: child))
-                case "operation": operation_.append(try CapabilityStatement.Operation(node: child))
-                case "compartment": compartment_.append(try FHIRPrimitive<String>(node: child))
+                case "documentation": self.documentation = try FHIRPrimitive<String>(node: child)
+                case "security": self.security = try CapabilityStatement.Security(node: child)
+                case "resource": self.resource.append(try CapabilityStatement.Resource(node: child))
+                case "interaction": self.interaction.append(try CapabilityStatement.Interaction1(node: child))
+                case "searchParam": self.searchParam.append(try CapabilityStatement.SearchParam(node: child))
+                case "operation": self.operation.append(try CapabilityStatement.Operation(node: child))
+                case "compartment": self.compartment.append(try FHIRPrimitive<String>(node: child))
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Rest")
                 }
             }
             guard let mode_ else { throw .missing("mode", in: "CapabilityStatement.Rest") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.mode = mode_
-            self.documentation = documentation_
-            self.security = security_
-            self.resource = resource_
-            self.interaction = interaction_
-            self.searchParam = searchParam_
-            self.operation = operation_
-            self.compartment = compartment_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -531,32 +481,25 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var endpoint_: [CapabilityStatement.Endpoint] = []
-            var reliableCache_: FHIRPrimitive<Int32>? = nil
-            var documentation_: FHIRPrimitive<String>? = nil
-            var supportedMessage_: [CapabilityStatement.SupportedMessage] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.endpoint = []
+            self.reliableCache = nil
+            self.documentation = nil
+            self.supportedMessage = []
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "endpoint": endpoint_.append(try CapabilityStatement.Endpoint(node: child))
-                case "reliableCache": reliableCache_ = try FHIRPrimitive<Int32>(node: child)
-                case "documentation": documentation_ = try FHIRPrimitive<String>(node: child)
-                case "supportedMessage": supportedMessage_.append(try CapabilityStatement.SupportedMessage(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "endpoint": self.endpoint.append(try CapabilityStatement.Endpoint(node: child))
+                case "reliableCache": self.reliableCache = try FHIRPrimitive<Int32>(node: child)
+                case "documentation": self.documentation = try FHIRPrimitive<String>(node: child)
+                case "supportedMessage": self.supportedMessage.append(try CapabilityStatement.SupportedMessage(node: child))
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Messaging")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.endpoint = endpoint_
-            self.reliableCache = reliableCache_
-            self.documentation = documentation_
-            self.supportedMessage = supportedMessage_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -600,30 +543,26 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var mode_: FHIRPrimitive<String>? = nil
-            var documentation_: FHIRPrimitive<String>? = nil
+            self.documentation = nil
             var profile_: FHIRPrimitive<String>? = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "mode": mode_ = try FHIRPrimitive<String>(node: child)
-                case "documentation": documentation_ = try FHIRPrimitive<String>(node: child)
+                case "documentation": self.documentation = try FHIRPrimitive<String>(node: child)
                 case "profile": profile_ = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Document")
                 }
             }
             guard let mode_ else { throw .missing("mode", in: "CapabilityStatement.Document") }
-            guard let profile_ else { throw .missing("profile", in: "CapabilityStatement.Document") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.mode = mode_
-            self.documentation = documentation_
+            guard let profile_ else { throw .missing("profile", in: "CapabilityStatement.Document") }
             self.profile = profile_
         }
 
@@ -667,29 +606,23 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var cors_: FHIRPrimitive<Bool>? = nil
-            var service_: [CodeableConcept] = []
-            var description_: FHIRPrimitive<String>? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.cors = nil
+            self.service = []
+            self.description = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "cors": cors_ = try FHIRPrimitive<Bool>(node: child)
-                case "service": service_.append(try CodeableConcept(node: child))
-                case "description": description_ = try FHIRPrimitive<String>(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "cors": self.cors = try FHIRPrimitive<Bool>(node: child)
+                case "service": self.service.append(try CodeableConcept(node: child))
+                case "description": self.description = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Security")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.cors = cors_
-            self.service = service_
-            self.description = description_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -774,72 +707,53 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var type_: FHIRPrimitive<String>? = nil
-            var profile_: FHIRPrimitive<String>? = nil
-            var supportedProfile_: [FHIRPrimitive<String>] = []
-            var documentation_: FHIRPrimitive<String>? = nil
-            var interaction_: [CapabilityStatement.Interaction] = []
-            var versioning_: FHIRPrimitive<String>? = nil
-            var readHistory_: FHIRPrimitive<Bool>? = nil
-            var updateCreate_: FHIRPrimitive<Bool>? = nil
-            var conditionalCreate_: FHIRPrimitive<Bool>? = nil
-            var conditionalRead_: FHIRPrimitive<String>? = nil
-            var conditionalUpdate_: FHIRPrimitive<Bool>? = nil
-            var conditionalDelete_: FHIRPrimitive<String>? = nil
-            var referencePolicy_: [FHIRPrimitive<String>] = []
-            var searchInclude_: [FHIRPrimitive<String>] = []
-            var searchRevInclude_: [FHIRPrimitive<String>] = []
-            var searchParam_: [CapabilityStatement.SearchParam] = []
-            var operation_: [CapabilityStatement.Operation] = []
+            self.profile = nil
+            self.supportedProfile = []
+            self.documentation = nil
+            self.interaction = []
+            self.versioning = nil
+            self.readHistory = nil
+            self.updateCreate = nil
+            self.conditionalCreate = nil
+            self.conditionalRead = nil
+            self.conditionalUpdate = nil
+            self.conditionalDelete = nil
+            self.referencePolicy = []
+            self.searchInclude = []
+            self.searchRevInclude = []
+            self.searchParam = []
+            self.operation = []
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "type": type_ = try FHIRPrimitive<String>(node: child)
-                case "profile": profile_ = try FHIRPrimitive<String>(node: child)
-                case "supportedProfile": supportedProfile_.append(try FHIRPrimitive<String>(node: child))
-                case "documentation": documentation_ = try FHIRPrimitive<String>(node: child)
-                case "interaction": interaction_.append(try CapabilityStatement.Interaction(node: child))
-                case "versioning": versioning_ = try FHIRPrimitive<String>(node: child)
-                case "readHistory": readHistory_ = try FHIRPrimitive<Bool>(node: child)
-                case "updateCreate": updateCreate_ = try FHIRPrimitive<Bool>(node: child)
-                case "conditionalCreate": conditionalCreate_ = try FHIRPrimitive<Bool>(node: child)
-                case "conditionalRead": conditionalRead_ = try FHIRPrimitive<String>(node: child)
-                case "conditionalUpdate": conditionalUpdate_ = try FHIRPrimitive<Bool>(node: child)
-                case "conditionalDelete": conditionalDelete_ = try FHIRPrimitive<String>(node: child)
-                case "referencePolicy": referencePolicy_.append(try FHIRPrimitive<String>(node: child))
-                case "searchInclude": searchInclude_.append(try FHIRPrimitive<String>(node: child))
-                case "searchRevInclude": searchRevInclude_.append(try FHIRPrimitive<String>(node: child))
-                case "searchParam": searchParam_.append(try CapabilityStatement.SearchParam(node: child))
-                case "operation": operation_.append(try CapabilityStatement.Operation(node: child))
+                case "profile": self.profile = try FHIRPrimitive<String>(node: child)
+                case "supportedProfile": self.supportedProfile.append(try FHIRPrimitive<String>(node: child))
+                case "documentation": self.documentation = try FHIRPrimitive<String>(node: child)
+                case "interaction": self.interaction.append(try CapabilityStatement.Interaction(node: child))
+                case "versioning": self.versioning = try FHIRPrimitive<String>(node: child)
+                case "readHistory": self.readHistory = try FHIRPrimitive<Bool>(node: child)
+                case "updateCreate": self.updateCreate = try FHIRPrimitive<Bool>(node: child)
+                case "conditionalCreate": self.conditionalCreate = try FHIRPrimitive<Bool>(node: child)
+                case "conditionalRead": self.conditionalRead = try FHIRPrimitive<String>(node: child)
+                case "conditionalUpdate": self.conditionalUpdate = try FHIRPrimitive<Bool>(node: child)
+                case "conditionalDelete": self.conditionalDelete = try FHIRPrimitive<String>(node: child)
+                case "referencePolicy": self.referencePolicy.append(try FHIRPrimitive<String>(node: child))
+                case "searchInclude": self.searchInclude.append(try FHIRPrimitive<String>(node: child))
+                case "searchRevInclude": self.searchRevInclude.append(try FHIRPrimitive<String>(node: child))
+                case "searchParam": self.searchParam.append(try CapabilityStatement.SearchParam(node: child))
+                case "operation": self.operation.append(try CapabilityStatement.Operation(node: child))
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Resource")
                 }
             }
             guard let type_ else { throw .missing("type", in: "CapabilityStatement.Resource") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.type = type_
-            self.profile = profile_
-            self.supportedProfile = supportedProfile_
-            self.documentation = documentation_
-            self.interaction = interaction_
-            self.versioning = versioning_
-            self.readHistory = readHistory_
-            self.updateCreate = updateCreate_
-            self.conditionalCreate = conditionalCreate_
-            self.conditionalRead = conditionalRead_
-            self.conditionalUpdate = conditionalUpdate_
-            self.conditionalDelete = conditionalDelete_
-            self.referencePolicy = referencePolicy_
-            self.searchInclude = searchInclude_
-            self.searchRevInclude = searchRevInclude_
-            self.searchParam = searchParam_
-            self.operation = operation_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -893,27 +807,23 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var code_: FHIRPrimitive<String>? = nil
-            var documentation_: FHIRPrimitive<String>? = nil
+            self.documentation = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "code": code_ = try FHIRPrimitive<String>(node: child)
-                case "documentation": documentation_ = try FHIRPrimitive<String>(node: child)
+                case "documentation": self.documentation = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Interaction1")
                 }
             }
             guard let code_ else { throw .missing("code", in: "CapabilityStatement.Interaction1") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.code = code_
-            self.documentation = documentation_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -958,34 +868,29 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var name_: FHIRPrimitive<String>? = nil
-            var definition_: FHIRPrimitive<String>? = nil
+            self.definition = nil
             var type_: FHIRPrimitive<String>? = nil
-            var documentation_: FHIRPrimitive<String>? = nil
+            self.documentation = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "name": name_ = try FHIRPrimitive<String>(node: child)
-                case "definition": definition_ = try FHIRPrimitive<String>(node: child)
+                case "definition": self.definition = try FHIRPrimitive<String>(node: child)
                 case "type": type_ = try FHIRPrimitive<String>(node: child)
-                case "documentation": documentation_ = try FHIRPrimitive<String>(node: child)
+                case "documentation": self.documentation = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.SearchParam")
                 }
             }
             guard let name_ else { throw .missing("name", in: "CapabilityStatement.SearchParam") }
-            guard let type_ else { throw .missing("type", in: "CapabilityStatement.SearchParam") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.name = name_
-            self.definition = definition_
+            guard let type_ else { throw .missing("type", in: "CapabilityStatement.SearchParam") }
             self.type = type_
-            self.documentation = documentation_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -1029,31 +934,27 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var name_: FHIRPrimitive<String>? = nil
             var definition_: FHIRPrimitive<String>? = nil
-            var documentation_: FHIRPrimitive<String>? = nil
+            self.documentation = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "name": name_ = try FHIRPrimitive<String>(node: child)
                 case "definition": definition_ = try FHIRPrimitive<String>(node: child)
-                case "documentation": documentation_ = try FHIRPrimitive<String>(node: child)
+                case "documentation": self.documentation = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Operation")
                 }
             }
             guard let name_ else { throw .missing("name", in: "CapabilityStatement.Operation") }
-            guard let definition_ else { throw .missing("definition", in: "CapabilityStatement.Operation") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.name = name_
+            guard let definition_ else { throw .missing("definition", in: "CapabilityStatement.Operation") }
             self.definition = definition_
-            self.documentation = documentation_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -1093,27 +994,24 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var protocol_: Coding? = nil
             var address_: FHIRPrimitive<String>? = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "protocol": protocol_ = try Coding(node: child)
                 case "address": address_ = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Endpoint")
                 }
             }
             guard let protocol_ else { throw .missing("protocol", in: "CapabilityStatement.Endpoint") }
-            guard let address_ else { throw .missing("address", in: "CapabilityStatement.Endpoint") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.`protocol` = protocol_
+            guard let address_ else { throw .missing("address", in: "CapabilityStatement.Endpoint") }
             self.address = address_
         }
 
@@ -1153,27 +1051,24 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var mode_: FHIRPrimitive<String>? = nil
             var definition_: FHIRPrimitive<String>? = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "mode": mode_ = try FHIRPrimitive<String>(node: child)
                 case "definition": definition_ = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.SupportedMessage")
                 }
             }
             guard let mode_ else { throw .missing("mode", in: "CapabilityStatement.SupportedMessage") }
-            guard let definition_ else { throw .missing("definition", in: "CapabilityStatement.SupportedMessage") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.mode = mode_
+            guard let definition_ else { throw .missing("definition", in: "CapabilityStatement.SupportedMessage") }
             self.definition = definition_
         }
 
@@ -1213,27 +1108,23 @@ extension CapabilityStatement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var code_: FHIRPrimitive<String>? = nil
-            var documentation_: FHIRPrimitive<String>? = nil
+            self.documentation = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "code": code_ = try FHIRPrimitive<String>(node: child)
-                case "documentation": documentation_ = try FHIRPrimitive<String>(node: child)
+                case "documentation": self.documentation = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "CapabilityStatement.Interaction")
                 }
             }
             guard let code_ else { throw .missing("code", in: "CapabilityStatement.Interaction") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.code = code_
-            self.documentation = documentation_
         }
 
         public func fill(_ node: inout FHIRNode) {

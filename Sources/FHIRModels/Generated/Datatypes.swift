@@ -37,35 +37,27 @@ public struct Meta: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var versionId_: FHIRPrimitive<String>? = nil
-        var lastUpdated_: FHIRPrimitive<FHIRInstant>? = nil
-        var source_: FHIRPrimitive<String>? = nil
-        var profile_: [FHIRPrimitive<String>] = []
-        var security_: [Coding] = []
-        var tag_: [Coding] = []
+        self.id = nil
+        self.`extension` = []
+        self.versionId = nil
+        self.lastUpdated = nil
+        self.source = nil
+        self.profile = []
+        self.security = []
+        self.tag = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "versionId": versionId_ = try FHIRPrimitive<String>(node: child)
-            case "lastUpdated": lastUpdated_ = try FHIRPrimitive<FHIRInstant>(node: child)
-            case "source": source_ = try FHIRPrimitive<String>(node: child)
-            case "profile": profile_.append(try FHIRPrimitive<String>(node: child))
-            case "security": security_.append(try Coding(node: child))
-            case "tag": tag_.append(try Coding(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "versionId": self.versionId = try FHIRPrimitive<String>(node: child)
+            case "lastUpdated": self.lastUpdated = try FHIRPrimitive<FHIRInstant>(node: child)
+            case "source": self.source = try FHIRPrimitive<String>(node: child)
+            case "profile": self.profile.append(try FHIRPrimitive<String>(node: child))
+            case "security": self.security.append(try Coding(node: child))
+            case "tag": self.tag.append(try Coding(node: child))
             default: throw .unknownElement(child.name, in: "Meta")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.versionId = versionId_
-        self.lastUpdated = lastUpdated_
-        self.source = source_
-        self.profile = profile_
-        self.security = security_
-        self.tag = tag_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -102,24 +94,22 @@ public struct Narrative: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
+        self.id = nil
+        self.`extension` = []
         var status_: FHIRPrimitive<String>? = nil
         var div_: FHIRPrimitive<String>? = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
             case "status": status_ = try FHIRPrimitive<String>(node: child)
             case "div": div_ = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Narrative")
             }
         }
         guard let status_ else { throw .missing("status", in: "Narrative") }
-        guard let div_ else { throw .missing("div", in: "Narrative") }
-        self.id = id_
-        self.`extension` = extension_
         self.status = status_
+        guard let div_ else { throw .missing("div", in: "Narrative") }
         self.div = div_
     }
 
@@ -207,73 +197,70 @@ public struct Extension: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
+        self.id = nil
+        self.`extension` = []
         var url_: String? = nil
-        var value_: ValueX? = nil
+        self.value = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
             case "url": url_ = child.value
-            case "valueBase64Binary": value_ = .base64Binary(try FHIRPrimitive<String>(node: child))
-            case "valueBoolean": value_ = .boolean(try FHIRPrimitive<Bool>(node: child))
-            case "valueCanonical": value_ = .canonical(try FHIRPrimitive<String>(node: child))
-            case "valueCode": value_ = .code(try FHIRPrimitive<String>(node: child))
-            case "valueDate": value_ = .date(try FHIRPrimitive<FHIRDate>(node: child))
-            case "valueDateTime": value_ = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
-            case "valueDecimal": value_ = .decimal(try FHIRPrimitive<FHIRDecimal>(node: child))
-            case "valueId": value_ = .id(try FHIRPrimitive<String>(node: child))
-            case "valueInstant": value_ = .instant(try FHIRPrimitive<FHIRInstant>(node: child))
-            case "valueInteger": value_ = .integer(try FHIRPrimitive<Int32>(node: child))
-            case "valueMarkdown": value_ = .markdown(try FHIRPrimitive<String>(node: child))
-            case "valueOid": value_ = .oid(try FHIRPrimitive<String>(node: child))
-            case "valuePositiveInt": value_ = .positiveInt(try FHIRPrimitive<Int32>(node: child))
-            case "valueString": value_ = .string(try FHIRPrimitive<String>(node: child))
-            case "valueTime": value_ = .time(try FHIRPrimitive<FHIRTime>(node: child))
-            case "valueUnsignedInt": value_ = .unsignedInt(try FHIRPrimitive<Int32>(node: child))
-            case "valueUri": value_ = .uri(try FHIRPrimitive<String>(node: child))
-            case "valueUrl": value_ = .url(try FHIRPrimitive<String>(node: child))
-            case "valueUuid": value_ = .uuid(try FHIRPrimitive<String>(node: child))
-            case "valueAddress": value_ = .address(try Address(node: child))
-            case "valueAge": value_ = .age(try Age(node: child))
-            case "valueAnnotation": value_ = .annotation(try Annotation(node: child))
-            case "valueAttachment": value_ = .attachment(try Attachment(node: child))
-            case "valueCodeableConcept": value_ = .codeableConcept(try CodeableConcept(node: child))
-            case "valueCoding": value_ = .coding(try Coding(node: child))
-            case "valueContactPoint": value_ = .contactPoint(try ContactPoint(node: child))
-            case "valueCount": value_ = .count(try Count(node: child))
-            case "valueDistance": value_ = .distance(try Distance(node: child))
-            case "valueDuration": value_ = .duration(try Duration(node: child))
-            case "valueHumanName": value_ = .humanName(try HumanName(node: child))
-            case "valueIdentifier": value_ = .identifier(try Identifier(node: child))
-            case "valueMoney": value_ = .money(try Money(node: child))
-            case "valuePeriod": value_ = .period(try Period(node: child))
-            case "valueQuantity": value_ = .quantity(try Quantity(node: child))
-            case "valueRange": value_ = .range(try Range(node: child))
-            case "valueRatio": value_ = .ratio(try Ratio(node: child))
-            case "valueReference": value_ = .reference(try Reference(node: child))
-            case "valueSampledData": value_ = .sampledData(try SampledData(node: child))
-            case "valueSignature": value_ = .signature(try Signature(node: child))
-            case "valueTiming": value_ = .timing(try Timing(node: child))
-            case "valueContactDetail": value_ = .contactDetail(try ContactDetail(node: child))
-            case "valueContributor": value_ = .contributor(try Contributor(node: child))
-            case "valueDataRequirement": value_ = .dataRequirement(try DataRequirement(node: child))
-            case "valueExpression": value_ = .expression(try Expression(node: child))
-            case "valueParameterDefinition": value_ = .parameterDefinition(try ParameterDefinition(node: child))
-            case "valueRelatedArtifact": value_ = .relatedArtifact(try RelatedArtifact(node: child))
-            case "valueTriggerDefinition": value_ = .triggerDefinition(try TriggerDefinition(node: child))
-            case "valueUsageContext": value_ = .usageContext(try UsageContext(node: child))
-            case "valueDosage": value_ = .dosage(try Dosage(node: child))
-            case "valueMeta": value_ = .meta(try Meta(node: child))
+            case "valueBase64Binary": self.value = .base64Binary(try FHIRPrimitive<String>(node: child))
+            case "valueBoolean": self.value = .boolean(try FHIRPrimitive<Bool>(node: child))
+            case "valueCanonical": self.value = .canonical(try FHIRPrimitive<String>(node: child))
+            case "valueCode": self.value = .code(try FHIRPrimitive<String>(node: child))
+            case "valueDate": self.value = .date(try FHIRPrimitive<FHIRDate>(node: child))
+            case "valueDateTime": self.value = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
+            case "valueDecimal": self.value = .decimal(try FHIRPrimitive<FHIRDecimal>(node: child))
+            case "valueId": self.value = .id(try FHIRPrimitive<String>(node: child))
+            case "valueInstant": self.value = .instant(try FHIRPrimitive<FHIRInstant>(node: child))
+            case "valueInteger": self.value = .integer(try FHIRPrimitive<Int32>(node: child))
+            case "valueMarkdown": self.value = .markdown(try FHIRPrimitive<String>(node: child))
+            case "valueOid": self.value = .oid(try FHIRPrimitive<String>(node: child))
+            case "valuePositiveInt": self.value = .positiveInt(try FHIRPrimitive<Int32>(node: child))
+            case "valueString": self.value = .string(try FHIRPrimitive<String>(node: child))
+            case "valueTime": self.value = .time(try FHIRPrimitive<FHIRTime>(node: child))
+            case "valueUnsignedInt": self.value = .unsignedInt(try FHIRPrimitive<Int32>(node: child))
+            case "valueUri": self.value = .uri(try FHIRPrimitive<String>(node: child))
+            case "valueUrl": self.value = .url(try FHIRPrimitive<String>(node: child))
+            case "valueUuid": self.value = .uuid(try FHIRPrimitive<String>(node: child))
+            case "valueAddress": self.value = .address(try Address(node: child))
+            case "valueAge": self.value = .age(try Age(node: child))
+            case "valueAnnotation": self.value = .annotation(try Annotation(node: child))
+            case "valueAttachment": self.value = .attachment(try Attachment(node: child))
+            case "valueCodeableConcept": self.value = .codeableConcept(try CodeableConcept(node: child))
+            case "valueCoding": self.value = .coding(try Coding(node: child))
+            case "valueContactPoint": self.value = .contactPoint(try ContactPoint(node: child))
+            case "valueCount": self.value = .count(try Count(node: child))
+            case "valueDistance": self.value = .distance(try Distance(node: child))
+            case "valueDuration": self.value = .duration(try Duration(node: child))
+            case "valueHumanName": self.value = .humanName(try HumanName(node: child))
+            case "valueIdentifier": self.value = .identifier(try Identifier(node: child))
+            case "valueMoney": self.value = .money(try Money(node: child))
+            case "valuePeriod": self.value = .period(try Period(node: child))
+            case "valueQuantity": self.value = .quantity(try Quantity(node: child))
+            case "valueRange": self.value = .range(try Range(node: child))
+            case "valueRatio": self.value = .ratio(try Ratio(node: child))
+            case "valueReference": self.value = .reference(try Reference(node: child))
+            case "valueSampledData": self.value = .sampledData(try SampledData(node: child))
+            case "valueSignature": self.value = .signature(try Signature(node: child))
+            case "valueTiming": self.value = .timing(try Timing(node: child))
+            case "valueContactDetail": self.value = .contactDetail(try ContactDetail(node: child))
+            case "valueContributor": self.value = .contributor(try Contributor(node: child))
+            case "valueDataRequirement": self.value = .dataRequirement(try DataRequirement(node: child))
+            case "valueExpression": self.value = .expression(try Expression(node: child))
+            case "valueParameterDefinition": self.value = .parameterDefinition(try ParameterDefinition(node: child))
+            case "valueRelatedArtifact": self.value = .relatedArtifact(try RelatedArtifact(node: child))
+            case "valueTriggerDefinition": self.value = .triggerDefinition(try TriggerDefinition(node: child))
+            case "valueUsageContext": self.value = .usageContext(try UsageContext(node: child))
+            case "valueDosage": self.value = .dosage(try Dosage(node: child))
+            case "valueMeta": self.value = .meta(try Meta(node: child))
             default: throw .unknownElement(child.name, in: "Extension")
             }
         }
         guard let url_ else { throw .missing("url", in: "Extension") }
-        self.id = id_
-        self.`extension` = extension_
         self.url = url_
-        self.value = value_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -370,35 +357,27 @@ public struct Identifier: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var use_: FHIRPrimitive<String>? = nil
-        var type_: CodeableConcept? = nil
-        var system_: FHIRPrimitive<String>? = nil
-        var value_: FHIRPrimitive<String>? = nil
-        var period_: Period? = nil
-        var assigner_: Reference? = nil
+        self.id = nil
+        self.`extension` = []
+        self.use = nil
+        self.type = nil
+        self.system = nil
+        self.value = nil
+        self.period = nil
+        self.assigner = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "use": use_ = try FHIRPrimitive<String>(node: child)
-            case "type": type_ = try CodeableConcept(node: child)
-            case "system": system_ = try FHIRPrimitive<String>(node: child)
-            case "value": value_ = try FHIRPrimitive<String>(node: child)
-            case "period": period_ = try Period(node: child)
-            case "assigner": assigner_ = try Reference(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "use": self.use = try FHIRPrimitive<String>(node: child)
+            case "type": self.type = try CodeableConcept(node: child)
+            case "system": self.system = try FHIRPrimitive<String>(node: child)
+            case "value": self.value = try FHIRPrimitive<String>(node: child)
+            case "period": self.period = try Period(node: child)
+            case "assigner": self.assigner = try Reference(node: child)
             default: throw .unknownElement(child.name, in: "Identifier")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.use = use_
-        self.type = type_
-        self.system = system_
-        self.value = value_
-        self.period = period_
-        self.assigner = assigner_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -441,29 +420,23 @@ public struct Reference: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var reference_: FHIRPrimitive<String>? = nil
-        var type_: FHIRPrimitive<String>? = nil
-        var identifier_: Identifier? = nil
-        var display_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.reference = nil
+        self.type = nil
+        self.identifier = nil
+        self.display = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "reference": reference_ = try FHIRPrimitive<String>(node: child)
-            case "type": type_ = try FHIRPrimitive<String>(node: child)
-            case "identifier": identifier_ = try Identifier(node: child)
-            case "display": display_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "reference": self.reference = try FHIRPrimitive<String>(node: child)
+            case "type": self.type = try FHIRPrimitive<String>(node: child)
+            case "identifier": self.identifier = try Identifier(node: child)
+            case "display": self.display = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Reference")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.reference = reference_
-        self.type = type_
-        self.identifier = identifier_
-        self.display = display_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -498,23 +471,19 @@ public struct CodeableConcept: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var coding_: [Coding] = []
-        var text_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.coding = []
+        self.text = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "coding": coding_.append(try Coding(node: child))
-            case "text": text_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "coding": self.coding.append(try Coding(node: child))
+            case "text": self.text = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "CodeableConcept")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.coding = coding_
-        self.text = text_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -547,23 +516,19 @@ public struct Period: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var start_: FHIRPrimitive<FHIRDateTime>? = nil
-        var end_: FHIRPrimitive<FHIRDateTime>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.start = nil
+        self.end = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "start": start_ = try FHIRPrimitive<FHIRDateTime>(node: child)
-            case "end": end_ = try FHIRPrimitive<FHIRDateTime>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "start": self.start = try FHIRPrimitive<FHIRDateTime>(node: child)
+            case "end": self.end = try FHIRPrimitive<FHIRDateTime>(node: child)
             default: throw .unknownElement(child.name, in: "Period")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.start = start_
-        self.end = end_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -602,29 +567,23 @@ public struct Timing: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var modifierExtension_: [Extension] = []
-        var event_: [FHIRPrimitive<FHIRDateTime>] = []
-        var repeat_: Timing.Repeat? = nil
-        var code_: CodeableConcept? = nil
+        self.id = nil
+        self.`extension` = []
+        self.modifierExtension = []
+        self.event = []
+        self.`repeat` = nil
+        self.code = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-            case "event": event_.append(try FHIRPrimitive<FHIRDateTime>(node: child))
-            case "repeat": repeat_ = try Timing.Repeat(node: child)
-            case "code": code_ = try CodeableConcept(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+            case "event": self.event.append(try FHIRPrimitive<FHIRDateTime>(node: child))
+            case "repeat": self.`repeat` = try Timing.Repeat(node: child)
+            case "code": self.code = try CodeableConcept(node: child)
             default: throw .unknownElement(child.name, in: "Timing")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.modifierExtension = modifierExtension_
-        self.event = event_
-        self.`repeat` = repeat_
-        self.code = code_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -668,32 +627,25 @@ public struct Quantity: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var value_: FHIRPrimitive<FHIRDecimal>? = nil
-        var comparator_: FHIRPrimitive<String>? = nil
-        var unit_: FHIRPrimitive<String>? = nil
-        var system_: FHIRPrimitive<String>? = nil
-        var code_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.value = nil
+        self.comparator = nil
+        self.unit = nil
+        self.system = nil
+        self.code = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "value": value_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-            case "comparator": comparator_ = try FHIRPrimitive<String>(node: child)
-            case "unit": unit_ = try FHIRPrimitive<String>(node: child)
-            case "system": system_ = try FHIRPrimitive<String>(node: child)
-            case "code": code_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "value": self.value = try FHIRPrimitive<FHIRDecimal>(node: child)
+            case "comparator": self.comparator = try FHIRPrimitive<String>(node: child)
+            case "unit": self.unit = try FHIRPrimitive<String>(node: child)
+            case "system": self.system = try FHIRPrimitive<String>(node: child)
+            case "code": self.code = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Quantity")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.value = value_
-        self.comparator = comparator_
-        self.unit = unit_
-        self.system = system_
-        self.code = code_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -729,23 +681,19 @@ public struct Range: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var low_: Quantity? = nil
-        var high_: Quantity? = nil
+        self.id = nil
+        self.`extension` = []
+        self.low = nil
+        self.high = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "low": low_ = try Quantity(node: child)
-            case "high": high_ = try Quantity(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "low": self.low = try Quantity(node: child)
+            case "high": self.high = try Quantity(node: child)
             default: throw .unknownElement(child.name, in: "Range")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.low = low_
-        self.high = high_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -778,23 +726,19 @@ public struct Ratio: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var numerator_: Quantity? = nil
-        var denominator_: Quantity? = nil
+        self.id = nil
+        self.`extension` = []
+        self.numerator = nil
+        self.denominator = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "numerator": numerator_ = try Quantity(node: child)
-            case "denominator": denominator_ = try Quantity(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "numerator": self.numerator = try Quantity(node: child)
+            case "denominator": self.denominator = try Quantity(node: child)
             default: throw .unknownElement(child.name, in: "Ratio")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.numerator = numerator_
-        self.denominator = denominator_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -842,41 +786,35 @@ public struct SampledData: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
+        self.id = nil
+        self.`extension` = []
         var origin_: Quantity? = nil
         var period_: FHIRPrimitive<FHIRDecimal>? = nil
-        var factor_: FHIRPrimitive<FHIRDecimal>? = nil
-        var lowerLimit_: FHIRPrimitive<FHIRDecimal>? = nil
-        var upperLimit_: FHIRPrimitive<FHIRDecimal>? = nil
+        self.factor = nil
+        self.lowerLimit = nil
+        self.upperLimit = nil
         var dimensions_: FHIRPrimitive<Int32>? = nil
-        var data_: FHIRPrimitive<String>? = nil
+        self.data = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
             case "origin": origin_ = try Quantity(node: child)
             case "period": period_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-            case "factor": factor_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-            case "lowerLimit": lowerLimit_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-            case "upperLimit": upperLimit_ = try FHIRPrimitive<FHIRDecimal>(node: child)
+            case "factor": self.factor = try FHIRPrimitive<FHIRDecimal>(node: child)
+            case "lowerLimit": self.lowerLimit = try FHIRPrimitive<FHIRDecimal>(node: child)
+            case "upperLimit": self.upperLimit = try FHIRPrimitive<FHIRDecimal>(node: child)
             case "dimensions": dimensions_ = try FHIRPrimitive<Int32>(node: child)
-            case "data": data_ = try FHIRPrimitive<String>(node: child)
+            case "data": self.data = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "SampledData")
             }
         }
         guard let origin_ else { throw .missing("origin", in: "SampledData") }
-        guard let period_ else { throw .missing("period", in: "SampledData") }
-        guard let dimensions_ else { throw .missing("dimensions", in: "SampledData") }
-        self.id = id_
-        self.`extension` = extension_
         self.origin = origin_
+        guard let period_ else { throw .missing("period", in: "SampledData") }
         self.period = period_
-        self.factor = factor_
-        self.lowerLimit = lowerLimit_
-        self.upperLimit = upperLimit_
+        guard let dimensions_ else { throw .missing("dimensions", in: "SampledData") }
         self.dimensions = dimensions_
-        self.data = data_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -923,27 +861,23 @@ public struct Annotation: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var author_: AuthorX? = nil
-        var time_: FHIRPrimitive<FHIRDateTime>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.author = nil
+        self.time = nil
         var text_: FHIRPrimitive<String>? = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "authorReference": author_ = .reference(try Reference(node: child))
-            case "authorString": author_ = .string(try FHIRPrimitive<String>(node: child))
-            case "time": time_ = try FHIRPrimitive<FHIRDateTime>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "authorReference": self.author = .reference(try Reference(node: child))
+            case "authorString": self.author = .string(try FHIRPrimitive<String>(node: child))
+            case "time": self.time = try FHIRPrimitive<FHIRDateTime>(node: child)
             case "text": text_ = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Annotation")
             }
         }
         guard let text_ else { throw .missing("text", in: "Annotation") }
-        self.id = id_
-        self.`extension` = extension_
-        self.author = author_
-        self.time = time_
         self.text = text_
     }
 
@@ -991,32 +925,25 @@ public struct Coding: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var system_: FHIRPrimitive<String>? = nil
-        var version_: FHIRPrimitive<String>? = nil
-        var code_: FHIRPrimitive<String>? = nil
-        var display_: FHIRPrimitive<String>? = nil
-        var userSelected_: FHIRPrimitive<Bool>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.system = nil
+        self.version = nil
+        self.code = nil
+        self.display = nil
+        self.userSelected = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "system": system_ = try FHIRPrimitive<String>(node: child)
-            case "version": version_ = try FHIRPrimitive<String>(node: child)
-            case "code": code_ = try FHIRPrimitive<String>(node: child)
-            case "display": display_ = try FHIRPrimitive<String>(node: child)
-            case "userSelected": userSelected_ = try FHIRPrimitive<Bool>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "system": self.system = try FHIRPrimitive<String>(node: child)
+            case "version": self.version = try FHIRPrimitive<String>(node: child)
+            case "code": self.code = try FHIRPrimitive<String>(node: child)
+            case "display": self.display = try FHIRPrimitive<String>(node: child)
+            case "userSelected": self.userSelected = try FHIRPrimitive<Bool>(node: child)
             default: throw .unknownElement(child.name, in: "Coding")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.system = system_
-        self.version = version_
-        self.code = code_
-        self.display = display_
-        self.userSelected = userSelected_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1067,40 +994,33 @@ public struct Signature: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var type_: [Coding] = []
+        self.id = nil
+        self.`extension` = []
+        self.type = []
         var when_: FHIRPrimitive<FHIRInstant>? = nil
         var who_: Reference? = nil
-        var onBehalfOf_: Reference? = nil
-        var targetFormat_: FHIRPrimitive<String>? = nil
-        var sigFormat_: FHIRPrimitive<String>? = nil
-        var data_: FHIRPrimitive<String>? = nil
+        self.onBehalfOf = nil
+        self.targetFormat = nil
+        self.sigFormat = nil
+        self.data = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "type": type_.append(try Coding(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "type": self.type.append(try Coding(node: child))
             case "when": when_ = try FHIRPrimitive<FHIRInstant>(node: child)
             case "who": who_ = try Reference(node: child)
-            case "onBehalfOf": onBehalfOf_ = try Reference(node: child)
-            case "targetFormat": targetFormat_ = try FHIRPrimitive<String>(node: child)
-            case "sigFormat": sigFormat_ = try FHIRPrimitive<String>(node: child)
-            case "data": data_ = try FHIRPrimitive<String>(node: child)
+            case "onBehalfOf": self.onBehalfOf = try Reference(node: child)
+            case "targetFormat": self.targetFormat = try FHIRPrimitive<String>(node: child)
+            case "sigFormat": self.sigFormat = try FHIRPrimitive<String>(node: child)
+            case "data": self.data = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Signature")
             }
         }
         guard let when_ else { throw .missing("when", in: "Signature") }
-        guard let who_ else { throw .missing("who", in: "Signature") }
-        self.id = id_
-        self.`extension` = extension_
-        self.type = type_
         self.when = when_
+        guard let who_ else { throw .missing("who", in: "Signature") }
         self.who = who_
-        self.onBehalfOf = onBehalfOf_
-        self.targetFormat = targetFormat_
-        self.sigFormat = sigFormat_
-        self.data = data_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1138,23 +1058,19 @@ public struct ContactDetail: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var name_: FHIRPrimitive<String>? = nil
-        var telecom_: [ContactPoint] = []
+        self.id = nil
+        self.`extension` = []
+        self.name = nil
+        self.telecom = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "name": name_ = try FHIRPrimitive<String>(node: child)
-            case "telecom": telecom_.append(try ContactPoint(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "name": self.name = try FHIRPrimitive<String>(node: child)
+            case "telecom": self.telecom.append(try ContactPoint(node: child))
             default: throw .unknownElement(child.name, in: "ContactDetail")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.name = name_
-        self.telecom = telecom_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1195,14 +1111,14 @@ public struct UsageContext: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
+        self.id = nil
+        self.`extension` = []
         var code_: Coding? = nil
         var value_: ValueX? = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
             case "code": code_ = try Coding(node: child)
             case "valueCodeableConcept": value_ = .codeableConcept(try CodeableConcept(node: child))
             case "valueQuantity": value_ = .quantity(try Quantity(node: child))
@@ -1212,10 +1128,8 @@ public struct UsageContext: FHIRElementModel {
             }
         }
         guard let code_ else { throw .missing("code", in: "UsageContext") }
-        guard let value_ else { throw .missing("value", in: "UsageContext") }
-        self.id = id_
-        self.`extension` = extension_
         self.code = code_
+        guard let value_ else { throw .missing("value", in: "UsageContext") }
         self.value = value_
     }
 
@@ -1269,38 +1183,29 @@ public struct HumanName: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var use_: FHIRPrimitive<String>? = nil
-        var text_: FHIRPrimitive<String>? = nil
-        var family_: FHIRPrimitive<String>? = nil
-        var given_: [FHIRPrimitive<String>] = []
-        var prefix_: [FHIRPrimitive<String>] = []
-        var suffix_: [FHIRPrimitive<String>] = []
-        var period_: Period? = nil
+        self.id = nil
+        self.`extension` = []
+        self.use = nil
+        self.text = nil
+        self.family = nil
+        self.given = []
+        self.prefix = []
+        self.suffix = []
+        self.period = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "use": use_ = try FHIRPrimitive<String>(node: child)
-            case "text": text_ = try FHIRPrimitive<String>(node: child)
-            case "family": family_ = try FHIRPrimitive<String>(node: child)
-            case "given": given_.append(try FHIRPrimitive<String>(node: child))
-            case "prefix": prefix_.append(try FHIRPrimitive<String>(node: child))
-            case "suffix": suffix_.append(try FHIRPrimitive<String>(node: child))
-            case "period": period_ = try Period(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "use": self.use = try FHIRPrimitive<String>(node: child)
+            case "text": self.text = try FHIRPrimitive<String>(node: child)
+            case "family": self.family = try FHIRPrimitive<String>(node: child)
+            case "given": self.given.append(try FHIRPrimitive<String>(node: child))
+            case "prefix": self.prefix.append(try FHIRPrimitive<String>(node: child))
+            case "suffix": self.suffix.append(try FHIRPrimitive<String>(node: child))
+            case "period": self.period = try Period(node: child)
             default: throw .unknownElement(child.name, in: "HumanName")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.use = use_
-        self.text = text_
-        self.family = family_
-        self.given = given_
-        self.prefix = prefix_
-        self.suffix = suffix_
-        self.period = period_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1347,32 +1252,25 @@ public struct ContactPoint: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var system_: FHIRPrimitive<String>? = nil
-        var value_: FHIRPrimitive<String>? = nil
-        var use_: FHIRPrimitive<String>? = nil
-        var rank_: FHIRPrimitive<Int32>? = nil
-        var period_: Period? = nil
+        self.id = nil
+        self.`extension` = []
+        self.system = nil
+        self.value = nil
+        self.use = nil
+        self.rank = nil
+        self.period = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "system": system_ = try FHIRPrimitive<String>(node: child)
-            case "value": value_ = try FHIRPrimitive<String>(node: child)
-            case "use": use_ = try FHIRPrimitive<String>(node: child)
-            case "rank": rank_ = try FHIRPrimitive<Int32>(node: child)
-            case "period": period_ = try Period(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "system": self.system = try FHIRPrimitive<String>(node: child)
+            case "value": self.value = try FHIRPrimitive<String>(node: child)
+            case "use": self.use = try FHIRPrimitive<String>(node: child)
+            case "rank": self.rank = try FHIRPrimitive<Int32>(node: child)
+            case "period": self.period = try Period(node: child)
             default: throw .unknownElement(child.name, in: "ContactPoint")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.system = system_
-        self.value = value_
-        self.use = use_
-        self.rank = rank_
-        self.period = period_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1432,47 +1330,35 @@ public struct Address: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var use_: FHIRPrimitive<String>? = nil
-        var type_: FHIRPrimitive<String>? = nil
-        var text_: FHIRPrimitive<String>? = nil
-        var line_: [FHIRPrimitive<String>] = []
-        var city_: FHIRPrimitive<String>? = nil
-        var district_: FHIRPrimitive<String>? = nil
-        var state_: FHIRPrimitive<String>? = nil
-        var postalCode_: FHIRPrimitive<String>? = nil
-        var country_: FHIRPrimitive<String>? = nil
-        var period_: Period? = nil
+        self.id = nil
+        self.`extension` = []
+        self.use = nil
+        self.type = nil
+        self.text = nil
+        self.line = []
+        self.city = nil
+        self.district = nil
+        self.state = nil
+        self.postalCode = nil
+        self.country = nil
+        self.period = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "use": use_ = try FHIRPrimitive<String>(node: child)
-            case "type": type_ = try FHIRPrimitive<String>(node: child)
-            case "text": text_ = try FHIRPrimitive<String>(node: child)
-            case "line": line_.append(try FHIRPrimitive<String>(node: child))
-            case "city": city_ = try FHIRPrimitive<String>(node: child)
-            case "district": district_ = try FHIRPrimitive<String>(node: child)
-            case "state": state_ = try FHIRPrimitive<String>(node: child)
-            case "postalCode": postalCode_ = try FHIRPrimitive<String>(node: child)
-            case "country": country_ = try FHIRPrimitive<String>(node: child)
-            case "period": period_ = try Period(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "use": self.use = try FHIRPrimitive<String>(node: child)
+            case "type": self.type = try FHIRPrimitive<String>(node: child)
+            case "text": self.text = try FHIRPrimitive<String>(node: child)
+            case "line": self.line.append(try FHIRPrimitive<String>(node: child))
+            case "city": self.city = try FHIRPrimitive<String>(node: child)
+            case "district": self.district = try FHIRPrimitive<String>(node: child)
+            case "state": self.state = try FHIRPrimitive<String>(node: child)
+            case "postalCode": self.postalCode = try FHIRPrimitive<String>(node: child)
+            case "country": self.country = try FHIRPrimitive<String>(node: child)
+            case "period": self.period = try Period(node: child)
             default: throw .unknownElement(child.name, in: "Address")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.use = use_
-        self.type = type_
-        self.text = text_
-        self.line = line_
-        self.city = city_
-        self.district = district_
-        self.state = state_
-        self.postalCode = postalCode_
-        self.country = country_
-        self.period = period_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1531,41 +1417,31 @@ public struct Attachment: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var contentType_: FHIRPrimitive<String>? = nil
-        var language_: FHIRPrimitive<String>? = nil
-        var data_: FHIRPrimitive<String>? = nil
-        var url_: FHIRPrimitive<String>? = nil
-        var size_: FHIRPrimitive<Int32>? = nil
-        var hash_: FHIRPrimitive<String>? = nil
-        var title_: FHIRPrimitive<String>? = nil
-        var creation_: FHIRPrimitive<FHIRDateTime>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.contentType = nil
+        self.language = nil
+        self.data = nil
+        self.url = nil
+        self.size = nil
+        self.hash = nil
+        self.title = nil
+        self.creation = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "contentType": contentType_ = try FHIRPrimitive<String>(node: child)
-            case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "data": data_ = try FHIRPrimitive<String>(node: child)
-            case "url": url_ = try FHIRPrimitive<String>(node: child)
-            case "size": size_ = try FHIRPrimitive<Int32>(node: child)
-            case "hash": hash_ = try FHIRPrimitive<String>(node: child)
-            case "title": title_ = try FHIRPrimitive<String>(node: child)
-            case "creation": creation_ = try FHIRPrimitive<FHIRDateTime>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "contentType": self.contentType = try FHIRPrimitive<String>(node: child)
+            case "language": self.language = try FHIRPrimitive<String>(node: child)
+            case "data": self.data = try FHIRPrimitive<String>(node: child)
+            case "url": self.url = try FHIRPrimitive<String>(node: child)
+            case "size": self.size = try FHIRPrimitive<Int32>(node: child)
+            case "hash": self.hash = try FHIRPrimitive<String>(node: child)
+            case "title": self.title = try FHIRPrimitive<String>(node: child)
+            case "creation": self.creation = try FHIRPrimitive<FHIRDateTime>(node: child)
             default: throw .unknownElement(child.name, in: "Attachment")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.contentType = contentType_
-        self.language = language_
-        self.data = data_
-        self.url = url_
-        self.size = size_
-        self.hash = hash_
-        self.title = title_
-        self.creation = creation_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1613,32 +1489,25 @@ public struct Age: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var value_: FHIRPrimitive<FHIRDecimal>? = nil
-        var comparator_: FHIRPrimitive<String>? = nil
-        var unit_: FHIRPrimitive<String>? = nil
-        var system_: FHIRPrimitive<String>? = nil
-        var code_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.value = nil
+        self.comparator = nil
+        self.unit = nil
+        self.system = nil
+        self.code = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "value": value_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-            case "comparator": comparator_ = try FHIRPrimitive<String>(node: child)
-            case "unit": unit_ = try FHIRPrimitive<String>(node: child)
-            case "system": system_ = try FHIRPrimitive<String>(node: child)
-            case "code": code_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "value": self.value = try FHIRPrimitive<FHIRDecimal>(node: child)
+            case "comparator": self.comparator = try FHIRPrimitive<String>(node: child)
+            case "unit": self.unit = try FHIRPrimitive<String>(node: child)
+            case "system": self.system = try FHIRPrimitive<String>(node: child)
+            case "code": self.code = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Age")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.value = value_
-        self.comparator = comparator_
-        self.unit = unit_
-        self.system = system_
-        self.code = code_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1683,32 +1552,25 @@ public struct Count: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var value_: FHIRPrimitive<FHIRDecimal>? = nil
-        var comparator_: FHIRPrimitive<String>? = nil
-        var unit_: FHIRPrimitive<String>? = nil
-        var system_: FHIRPrimitive<String>? = nil
-        var code_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.value = nil
+        self.comparator = nil
+        self.unit = nil
+        self.system = nil
+        self.code = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "value": value_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-            case "comparator": comparator_ = try FHIRPrimitive<String>(node: child)
-            case "unit": unit_ = try FHIRPrimitive<String>(node: child)
-            case "system": system_ = try FHIRPrimitive<String>(node: child)
-            case "code": code_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "value": self.value = try FHIRPrimitive<FHIRDecimal>(node: child)
+            case "comparator": self.comparator = try FHIRPrimitive<String>(node: child)
+            case "unit": self.unit = try FHIRPrimitive<String>(node: child)
+            case "system": self.system = try FHIRPrimitive<String>(node: child)
+            case "code": self.code = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Count")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.value = value_
-        self.comparator = comparator_
-        self.unit = unit_
-        self.system = system_
-        self.code = code_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1753,32 +1615,25 @@ public struct Distance: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var value_: FHIRPrimitive<FHIRDecimal>? = nil
-        var comparator_: FHIRPrimitive<String>? = nil
-        var unit_: FHIRPrimitive<String>? = nil
-        var system_: FHIRPrimitive<String>? = nil
-        var code_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.value = nil
+        self.comparator = nil
+        self.unit = nil
+        self.system = nil
+        self.code = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "value": value_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-            case "comparator": comparator_ = try FHIRPrimitive<String>(node: child)
-            case "unit": unit_ = try FHIRPrimitive<String>(node: child)
-            case "system": system_ = try FHIRPrimitive<String>(node: child)
-            case "code": code_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "value": self.value = try FHIRPrimitive<FHIRDecimal>(node: child)
+            case "comparator": self.comparator = try FHIRPrimitive<String>(node: child)
+            case "unit": self.unit = try FHIRPrimitive<String>(node: child)
+            case "system": self.system = try FHIRPrimitive<String>(node: child)
+            case "code": self.code = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Distance")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.value = value_
-        self.comparator = comparator_
-        self.unit = unit_
-        self.system = system_
-        self.code = code_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1823,32 +1678,25 @@ public struct Duration: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var value_: FHIRPrimitive<FHIRDecimal>? = nil
-        var comparator_: FHIRPrimitive<String>? = nil
-        var unit_: FHIRPrimitive<String>? = nil
-        var system_: FHIRPrimitive<String>? = nil
-        var code_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.value = nil
+        self.comparator = nil
+        self.unit = nil
+        self.system = nil
+        self.code = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "value": value_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-            case "comparator": comparator_ = try FHIRPrimitive<String>(node: child)
-            case "unit": unit_ = try FHIRPrimitive<String>(node: child)
-            case "system": system_ = try FHIRPrimitive<String>(node: child)
-            case "code": code_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "value": self.value = try FHIRPrimitive<FHIRDecimal>(node: child)
+            case "comparator": self.comparator = try FHIRPrimitive<String>(node: child)
+            case "unit": self.unit = try FHIRPrimitive<String>(node: child)
+            case "system": self.system = try FHIRPrimitive<String>(node: child)
+            case "code": self.code = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Duration")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.value = value_
-        self.comparator = comparator_
-        self.unit = unit_
-        self.system = system_
-        self.code = code_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1884,23 +1732,19 @@ public struct Money: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var value_: FHIRPrimitive<FHIRDecimal>? = nil
-        var currency_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.value = nil
+        self.currency = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "value": value_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-            case "currency": currency_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "value": self.value = try FHIRPrimitive<FHIRDecimal>(node: child)
+            case "currency": self.currency = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Money")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.value = value_
-        self.currency = currency_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -1936,28 +1780,25 @@ public struct Contributor: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
+        self.id = nil
+        self.`extension` = []
         var type_: FHIRPrimitive<String>? = nil
         var name_: FHIRPrimitive<String>? = nil
-        var contact_: [ContactDetail] = []
+        self.contact = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
             case "type": type_ = try FHIRPrimitive<String>(node: child)
             case "name": name_ = try FHIRPrimitive<String>(node: child)
-            case "contact": contact_.append(try ContactDetail(node: child))
+            case "contact": self.contact.append(try ContactDetail(node: child))
             default: throw .unknownElement(child.name, in: "Contributor")
             }
         }
         guard let type_ else { throw .missing("type", in: "Contributor") }
-        guard let name_ else { throw .missing("name", in: "Contributor") }
-        self.id = id_
-        self.`extension` = extension_
         self.type = type_
+        guard let name_ else { throw .missing("name", in: "Contributor") }
         self.name = name_
-        self.contact = contact_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -2015,43 +1856,34 @@ public struct DataRequirement: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
+        self.id = nil
+        self.`extension` = []
         var type_: FHIRPrimitive<String>? = nil
-        var profile_: [FHIRPrimitive<String>] = []
-        var subject_: SubjectX? = nil
-        var mustSupport_: [FHIRPrimitive<String>] = []
-        var codeFilter_: [DataRequirement.CodeFilter] = []
-        var dateFilter_: [DataRequirement.DateFilter] = []
-        var limit_: FHIRPrimitive<Int32>? = nil
-        var sort_: [DataRequirement.Sort] = []
+        self.profile = []
+        self.subject = nil
+        self.mustSupport = []
+        self.codeFilter = []
+        self.dateFilter = []
+        self.limit = nil
+        self.sort = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
             case "type": type_ = try FHIRPrimitive<String>(node: child)
-            case "profile": profile_.append(try FHIRPrimitive<String>(node: child))
-            case "subjectCodeableConcept": subject_ = .codeableConcept(try CodeableConcept(node: child))
-            case "subjectReference": subject_ = .reference(try Reference(node: child))
-            case "mustSupport": mustSupport_.append(try FHIRPrimitive<String>(node: child))
-            case "codeFilter": codeFilter_.append(try DataRequirement.CodeFilter(node: child))
-            case "dateFilter": dateFilter_.append(try DataRequirement.DateFilter(node: child))
-            case "limit": limit_ = try FHIRPrimitive<Int32>(node: child)
-            case "sort": sort_.append(try DataRequirement.Sort(node: child))
+            case "profile": self.profile.append(try FHIRPrimitive<String>(node: child))
+            case "subjectCodeableConcept": self.subject = .codeableConcept(try CodeableConcept(node: child))
+            case "subjectReference": self.subject = .reference(try Reference(node: child))
+            case "mustSupport": self.mustSupport.append(try FHIRPrimitive<String>(node: child))
+            case "codeFilter": self.codeFilter.append(try DataRequirement.CodeFilter(node: child))
+            case "dateFilter": self.dateFilter.append(try DataRequirement.DateFilter(node: child))
+            case "limit": self.limit = try FHIRPrimitive<Int32>(node: child)
+            case "sort": self.sort.append(try DataRequirement.Sort(node: child))
             default: throw .unknownElement(child.name, in: "DataRequirement")
             }
         }
         guard let type_ else { throw .missing("type", in: "DataRequirement") }
-        self.id = id_
-        self.`extension` = extension_
         self.type = type_
-        self.profile = profile_
-        self.subject = subject_
-        self.mustSupport = mustSupport_
-        self.codeFilter = codeFilter_
-        self.dateFilter = dateFilter_
-        self.limit = limit_
-        self.sort = sort_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -2103,33 +1935,27 @@ public struct Expression: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var description_: FHIRPrimitive<String>? = nil
-        var name_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.description = nil
+        self.name = nil
         var language_: FHIRPrimitive<String>? = nil
-        var expression_: FHIRPrimitive<String>? = nil
-        var reference_: FHIRPrimitive<String>? = nil
+        self.expression = nil
+        self.reference = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "description": description_ = try FHIRPrimitive<String>(node: child)
-            case "name": name_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "description": self.description = try FHIRPrimitive<String>(node: child)
+            case "name": self.name = try FHIRPrimitive<String>(node: child)
             case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "expression": expression_ = try FHIRPrimitive<String>(node: child)
-            case "reference": reference_ = try FHIRPrimitive<String>(node: child)
+            case "expression": self.expression = try FHIRPrimitive<String>(node: child)
+            case "reference": self.reference = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "Expression")
             }
         }
         guard let language_ else { throw .missing("language", in: "Expression") }
-        self.id = id_
-        self.`extension` = extension_
-        self.description = description_
-        self.name = name_
         self.language = language_
-        self.expression = expression_
-        self.reference = reference_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -2180,40 +2006,33 @@ public struct ParameterDefinition: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var name_: FHIRPrimitive<String>? = nil
+        self.id = nil
+        self.`extension` = []
+        self.name = nil
         var use_: FHIRPrimitive<String>? = nil
-        var min_: FHIRPrimitive<Int32>? = nil
-        var max_: FHIRPrimitive<String>? = nil
-        var documentation_: FHIRPrimitive<String>? = nil
+        self.min = nil
+        self.max = nil
+        self.documentation = nil
         var type_: FHIRPrimitive<String>? = nil
-        var profile_: FHIRPrimitive<String>? = nil
+        self.profile = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "name": name_ = try FHIRPrimitive<String>(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "name": self.name = try FHIRPrimitive<String>(node: child)
             case "use": use_ = try FHIRPrimitive<String>(node: child)
-            case "min": min_ = try FHIRPrimitive<Int32>(node: child)
-            case "max": max_ = try FHIRPrimitive<String>(node: child)
-            case "documentation": documentation_ = try FHIRPrimitive<String>(node: child)
+            case "min": self.min = try FHIRPrimitive<Int32>(node: child)
+            case "max": self.max = try FHIRPrimitive<String>(node: child)
+            case "documentation": self.documentation = try FHIRPrimitive<String>(node: child)
             case "type": type_ = try FHIRPrimitive<String>(node: child)
-            case "profile": profile_ = try FHIRPrimitive<String>(node: child)
+            case "profile": self.profile = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "ParameterDefinition")
             }
         }
         guard let use_ else { throw .missing("use", in: "ParameterDefinition") }
-        guard let type_ else { throw .missing("type", in: "ParameterDefinition") }
-        self.id = id_
-        self.`extension` = extension_
-        self.name = name_
         self.use = use_
-        self.min = min_
-        self.max = max_
-        self.documentation = documentation_
+        guard let type_ else { throw .missing("type", in: "ParameterDefinition") }
         self.type = type_
-        self.profile = profile_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -2266,39 +2085,31 @@ public struct RelatedArtifact: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
+        self.id = nil
+        self.`extension` = []
         var type_: FHIRPrimitive<String>? = nil
-        var label_: FHIRPrimitive<String>? = nil
-        var display_: FHIRPrimitive<String>? = nil
-        var citation_: FHIRPrimitive<String>? = nil
-        var url_: FHIRPrimitive<String>? = nil
-        var document_: Attachment? = nil
-        var resource_: FHIRPrimitive<String>? = nil
+        self.label = nil
+        self.display = nil
+        self.citation = nil
+        self.url = nil
+        self.document = nil
+        self.resource = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
             case "type": type_ = try FHIRPrimitive<String>(node: child)
-            case "label": label_ = try FHIRPrimitive<String>(node: child)
-            case "display": display_ = try FHIRPrimitive<String>(node: child)
-            case "citation": citation_ = try FHIRPrimitive<String>(node: child)
-            case "url": url_ = try FHIRPrimitive<String>(node: child)
-            case "document": document_ = try Attachment(node: child)
-            case "resource": resource_ = try FHIRPrimitive<String>(node: child)
+            case "label": self.label = try FHIRPrimitive<String>(node: child)
+            case "display": self.display = try FHIRPrimitive<String>(node: child)
+            case "citation": self.citation = try FHIRPrimitive<String>(node: child)
+            case "url": self.url = try FHIRPrimitive<String>(node: child)
+            case "document": self.document = try Attachment(node: child)
+            case "resource": self.resource = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "RelatedArtifact")
             }
         }
         guard let type_ else { throw .missing("type", in: "RelatedArtifact") }
-        self.id = id_
-        self.`extension` = extension_
         self.type = type_
-        self.label = label_
-        self.display = display_
-        self.citation = citation_
-        self.url = url_
-        self.document = document_
-        self.resource = resource_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -2353,36 +2164,30 @@ public struct TriggerDefinition: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
+        self.id = nil
+        self.`extension` = []
         var type_: FHIRPrimitive<String>? = nil
-        var name_: FHIRPrimitive<String>? = nil
-        var timing_: TimingX? = nil
-        var data_: [DataRequirement] = []
-        var condition_: Expression? = nil
+        self.name = nil
+        self.timing = nil
+        self.data = []
+        self.condition = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
             case "type": type_ = try FHIRPrimitive<String>(node: child)
-            case "name": name_ = try FHIRPrimitive<String>(node: child)
-            case "timingTiming": timing_ = .timing(try Timing(node: child))
-            case "timingReference": timing_ = .reference(try Reference(node: child))
-            case "timingDate": timing_ = .date(try FHIRPrimitive<FHIRDate>(node: child))
-            case "timingDateTime": timing_ = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
-            case "data": data_.append(try DataRequirement(node: child))
-            case "condition": condition_ = try Expression(node: child)
+            case "name": self.name = try FHIRPrimitive<String>(node: child)
+            case "timingTiming": self.timing = .timing(try Timing(node: child))
+            case "timingReference": self.timing = .reference(try Reference(node: child))
+            case "timingDate": self.timing = .date(try FHIRPrimitive<FHIRDate>(node: child))
+            case "timingDateTime": self.timing = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
+            case "data": self.data.append(try DataRequirement(node: child))
+            case "condition": self.condition = try Expression(node: child)
             default: throw .unknownElement(child.name, in: "TriggerDefinition")
             }
         }
         guard let type_ else { throw .missing("type", in: "TriggerDefinition") }
-        self.id = id_
-        self.`extension` = extension_
         self.type = type_
-        self.name = name_
-        self.timing = timing_
-        self.data = data_
-        self.condition = condition_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -2466,60 +2271,44 @@ public struct Dosage: FHIRElementModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: String? = nil
-        var extension_: [Extension] = []
-        var modifierExtension_: [Extension] = []
-        var sequence_: FHIRPrimitive<Int32>? = nil
-        var text_: FHIRPrimitive<String>? = nil
-        var additionalInstruction_: [CodeableConcept] = []
-        var patientInstruction_: FHIRPrimitive<String>? = nil
-        var timing_: Timing? = nil
-        var asNeeded_: AsNeededX? = nil
-        var site_: CodeableConcept? = nil
-        var route_: CodeableConcept? = nil
-        var method_: CodeableConcept? = nil
-        var doseAndRate_: [Dosage.DoseAndRate] = []
-        var maxDosePerPeriod_: Ratio? = nil
-        var maxDosePerAdministration_: Quantity? = nil
-        var maxDosePerLifetime_: Quantity? = nil
+        self.id = nil
+        self.`extension` = []
+        self.modifierExtension = []
+        self.sequence = nil
+        self.text = nil
+        self.additionalInstruction = []
+        self.patientInstruction = nil
+        self.timing = nil
+        self.asNeeded = nil
+        self.site = nil
+        self.route = nil
+        self.method = nil
+        self.doseAndRate = []
+        self.maxDosePerPeriod = nil
+        self.maxDosePerAdministration = nil
+        self.maxDosePerLifetime = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = child.value
-            case "extension": extension_.append(try Extension(node: child))
-            case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-            case "sequence": sequence_ = try FHIRPrimitive<Int32>(node: child)
-            case "text": text_ = try FHIRPrimitive<String>(node: child)
-            case "additionalInstruction": additionalInstruction_.append(try CodeableConcept(node: child))
-            case "patientInstruction": patientInstruction_ = try FHIRPrimitive<String>(node: child)
-            case "timing": timing_ = try Timing(node: child)
-            case "asNeededBoolean": asNeeded_ = .boolean(try FHIRPrimitive<Bool>(node: child))
-            case "asNeededCodeableConcept": asNeeded_ = .codeableConcept(try CodeableConcept(node: child))
-            case "site": site_ = try CodeableConcept(node: child)
-            case "route": route_ = try CodeableConcept(node: child)
-            case "method": method_ = try CodeableConcept(node: child)
-            case "doseAndRate": doseAndRate_.append(try Dosage.DoseAndRate(node: child))
-            case "maxDosePerPeriod": maxDosePerPeriod_ = try Ratio(node: child)
-            case "maxDosePerAdministration": maxDosePerAdministration_ = try Quantity(node: child)
-            case "maxDosePerLifetime": maxDosePerLifetime_ = try Quantity(node: child)
+            case "id": self.id = child.value
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+            case "sequence": self.sequence = try FHIRPrimitive<Int32>(node: child)
+            case "text": self.text = try FHIRPrimitive<String>(node: child)
+            case "additionalInstruction": self.additionalInstruction.append(try CodeableConcept(node: child))
+            case "patientInstruction": self.patientInstruction = try FHIRPrimitive<String>(node: child)
+            case "timing": self.timing = try Timing(node: child)
+            case "asNeededBoolean": self.asNeeded = .boolean(try FHIRPrimitive<Bool>(node: child))
+            case "asNeededCodeableConcept": self.asNeeded = .codeableConcept(try CodeableConcept(node: child))
+            case "site": self.site = try CodeableConcept(node: child)
+            case "route": self.route = try CodeableConcept(node: child)
+            case "method": self.method = try CodeableConcept(node: child)
+            case "doseAndRate": self.doseAndRate.append(try Dosage.DoseAndRate(node: child))
+            case "maxDosePerPeriod": self.maxDosePerPeriod = try Ratio(node: child)
+            case "maxDosePerAdministration": self.maxDosePerAdministration = try Quantity(node: child)
+            case "maxDosePerLifetime": self.maxDosePerLifetime = try Quantity(node: child)
             default: throw .unknownElement(child.name, in: "Dosage")
             }
         }
-        self.id = id_
-        self.`extension` = extension_
-        self.modifierExtension = modifierExtension_
-        self.sequence = sequence_
-        self.text = text_
-        self.additionalInstruction = additionalInstruction_
-        self.patientInstruction = patientInstruction_
-        self.timing = timing_
-        self.asNeeded = asNeeded_
-        self.site = site_
-        self.route = route_
-        self.method = method_
-        self.doseAndRate = doseAndRate_
-        self.maxDosePerPeriod = maxDosePerPeriod_
-        self.maxDosePerAdministration = maxDosePerAdministration_
-        self.maxDosePerLifetime = maxDosePerLifetime_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -2618,67 +2407,49 @@ extension Timing {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var bounds_: BoundsX? = nil
-            var count_: FHIRPrimitive<Int32>? = nil
-            var countMax_: FHIRPrimitive<Int32>? = nil
-            var duration_: FHIRPrimitive<FHIRDecimal>? = nil
-            var durationMax_: FHIRPrimitive<FHIRDecimal>? = nil
-            var durationUnit_: FHIRPrimitive<String>? = nil
-            var frequency_: FHIRPrimitive<Int32>? = nil
-            var frequencyMax_: FHIRPrimitive<Int32>? = nil
-            var period_: FHIRPrimitive<FHIRDecimal>? = nil
-            var periodMax_: FHIRPrimitive<FHIRDecimal>? = nil
-            var periodUnit_: FHIRPrimitive<String>? = nil
-            var dayOfWeek_: [FHIRPrimitive<String>] = []
-            var timeOfDay_: [FHIRPrimitive<FHIRTime>] = []
-            var when_: [FHIRPrimitive<String>] = []
-            var offset_: FHIRPrimitive<Int32>? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.bounds = nil
+            self.count = nil
+            self.countMax = nil
+            self.duration = nil
+            self.durationMax = nil
+            self.durationUnit = nil
+            self.frequency = nil
+            self.frequencyMax = nil
+            self.period = nil
+            self.periodMax = nil
+            self.periodUnit = nil
+            self.dayOfWeek = []
+            self.timeOfDay = []
+            self.when = []
+            self.offset = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "boundsDuration": bounds_ = .duration(try Duration(node: child))
-                case "boundsRange": bounds_ = .range(try Range(node: child))
-                case "boundsPeriod": bounds_ = .period(try Period(node: child))
-                case "count": count_ = try FHIRPrimitive<Int32>(node: child)
-                case "countMax": countMax_ = try FHIRPrimitive<Int32>(node: child)
-                case "duration": duration_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-                case "durationMax": durationMax_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-                case "durationUnit": durationUnit_ = try FHIRPrimitive<String>(node: child)
-                case "frequency": frequency_ = try FHIRPrimitive<Int32>(node: child)
-                case "frequencyMax": frequencyMax_ = try FHIRPrimitive<Int32>(node: child)
-                case "period": period_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-                case "periodMax": periodMax_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-                case "periodUnit": periodUnit_ = try FHIRPrimitive<String>(node: child)
-                case "dayOfWeek": dayOfWeek_.append(try FHIRPrimitive<String>(node: child))
-                case "timeOfDay": timeOfDay_.append(try FHIRPrimitive<FHIRTime>(node: child))
-                case "when": when_.append(try FHIRPrimitive<String>(node: child))
-                case "offset": offset_ = try FHIRPrimitive<Int32>(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "boundsDuration": self.bounds = .duration(try Duration(node: child))
+                case "boundsRange": self.bounds = .range(try Range(node: child))
+                case "boundsPeriod": self.bounds = .period(try Period(node: child))
+                case "count": self.count = try FHIRPrimitive<Int32>(node: child)
+                case "countMax": self.countMax = try FHIRPrimitive<Int32>(node: child)
+                case "duration": self.duration = try FHIRPrimitive<FHIRDecimal>(node: child)
+                case "durationMax": self.durationMax = try FHIRPrimitive<FHIRDecimal>(node: child)
+                case "durationUnit": self.durationUnit = try FHIRPrimitive<String>(node: child)
+                case "frequency": self.frequency = try FHIRPrimitive<Int32>(node: child)
+                case "frequencyMax": self.frequencyMax = try FHIRPrimitive<Int32>(node: child)
+                case "period": self.period = try FHIRPrimitive<FHIRDecimal>(node: child)
+                case "periodMax": self.periodMax = try FHIRPrimitive<FHIRDecimal>(node: child)
+                case "periodUnit": self.periodUnit = try FHIRPrimitive<String>(node: child)
+                case "dayOfWeek": self.dayOfWeek.append(try FHIRPrimitive<String>(node: child))
+                case "timeOfDay": self.timeOfDay.append(try FHIRPrimitive<FHIRTime>(node: child))
+                case "when": self.when.append(try FHIRPrimitive<String>(node: child))
+                case "offset": self.offset = try FHIRPrimitive<Int32>(node: child)
                 default: throw .unknownElement(child.name, in: "Timing.Repeat")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.bounds = bounds_
-            self.count = count_
-            self.countMax = countMax_
-            self.duration = duration_
-            self.durationMax = durationMax_
-            self.durationUnit = durationUnit_
-            self.frequency = frequency_
-            self.frequencyMax = frequencyMax_
-            self.period = period_
-            self.periodMax = periodMax_
-            self.periodUnit = periodUnit_
-            self.dayOfWeek = dayOfWeek_
-            self.timeOfDay = timeOfDay_
-            self.when = when_
-            self.offset = offset_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -2738,29 +2509,23 @@ extension DataRequirement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var path_: FHIRPrimitive<String>? = nil
-            var searchParam_: FHIRPrimitive<String>? = nil
-            var valueSet_: FHIRPrimitive<String>? = nil
-            var code_: [Coding] = []
+            self.id = nil
+            self.`extension` = []
+            self.path = nil
+            self.searchParam = nil
+            self.valueSet = nil
+            self.code = []
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "path": path_ = try FHIRPrimitive<String>(node: child)
-                case "searchParam": searchParam_ = try FHIRPrimitive<String>(node: child)
-                case "valueSet": valueSet_ = try FHIRPrimitive<String>(node: child)
-                case "code": code_.append(try Coding(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "path": self.path = try FHIRPrimitive<String>(node: child)
+                case "searchParam": self.searchParam = try FHIRPrimitive<String>(node: child)
+                case "valueSet": self.valueSet = try FHIRPrimitive<String>(node: child)
+                case "code": self.code.append(try Coding(node: child))
                 default: throw .unknownElement(child.name, in: "DataRequirement.CodeFilter")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.path = path_
-            self.searchParam = searchParam_
-            self.valueSet = valueSet_
-            self.code = code_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -2807,28 +2572,23 @@ extension DataRequirement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var path_: FHIRPrimitive<String>? = nil
-            var searchParam_: FHIRPrimitive<String>? = nil
-            var value_: ValueX? = nil
+            self.id = nil
+            self.`extension` = []
+            self.path = nil
+            self.searchParam = nil
+            self.value = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "path": path_ = try FHIRPrimitive<String>(node: child)
-                case "searchParam": searchParam_ = try FHIRPrimitive<String>(node: child)
-                case "valueDateTime": value_ = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
-                case "valuePeriod": value_ = .period(try Period(node: child))
-                case "valueDuration": value_ = .duration(try Duration(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "path": self.path = try FHIRPrimitive<String>(node: child)
+                case "searchParam": self.searchParam = try FHIRPrimitive<String>(node: child)
+                case "valueDateTime": self.value = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
+                case "valuePeriod": self.value = .period(try Period(node: child))
+                case "valueDuration": self.value = .duration(try Duration(node: child))
                 default: throw .unknownElement(child.name, in: "DataRequirement.DateFilter")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.path = path_
-            self.searchParam = searchParam_
-            self.value = value_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -2869,24 +2629,22 @@ extension DataRequirement {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
             var path_: FHIRPrimitive<String>? = nil
             var direction_: FHIRPrimitive<String>? = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
                 case "path": path_ = try FHIRPrimitive<String>(node: child)
                 case "direction": direction_ = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "DataRequirement.Sort")
                 }
             }
             guard let path_ else { throw .missing("path", in: "DataRequirement.Sort") }
-            guard let direction_ else { throw .missing("direction", in: "DataRequirement.Sort") }
-            self.id = id_
-            self.`extension` = extension_
             self.path = path_
+            guard let direction_ else { throw .missing("direction", in: "DataRequirement.Sort") }
             self.direction = direction_
         }
 
@@ -2941,32 +2699,26 @@ extension Dosage {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var type_: CodeableConcept? = nil
-            var dose_: DoseX? = nil
-            var rate_: RateX? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.type = nil
+            self.dose = nil
+            self.rate = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "type": type_ = try CodeableConcept(node: child)
-                case "doseRange": dose_ = .range(try Range(node: child))
-                case "doseQuantity": dose_ = .quantity(try Quantity(node: child))
-                case "rateRatio": rate_ = .ratio(try Ratio(node: child))
-                case "rateRange": rate_ = .range(try Range(node: child))
-                case "rateQuantity": rate_ = .quantity(try Quantity(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "type": self.type = try CodeableConcept(node: child)
+                case "doseRange": self.dose = .range(try Range(node: child))
+                case "doseQuantity": self.dose = .quantity(try Quantity(node: child))
+                case "rateRatio": self.rate = .ratio(try Ratio(node: child))
+                case "rateRange": self.rate = .range(try Range(node: child))
+                case "rateQuantity": self.rate = .quantity(try Quantity(node: child))
                 default: throw .unknownElement(child.name, in: "Dosage.DoseAndRate")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.type = type_
-            self.dose = dose_
-            self.rate = rate_
         }
 
         public func fill(_ node: inout FHIRNode) {

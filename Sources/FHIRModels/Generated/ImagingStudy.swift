@@ -97,97 +97,71 @@ public struct ImagingStudy: FHIRResourceModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: FHIRPrimitive<String>? = nil
-        var meta_: Meta? = nil
-        var implicitRules_: FHIRPrimitive<String>? = nil
-        var language_: FHIRPrimitive<String>? = nil
-        var text_: Narrative? = nil
-        var contained_: [AnyResource] = []
-        var extension_: [Extension] = []
-        var modifierExtension_: [Extension] = []
-        var identifier_: [Identifier] = []
+        self.id = nil
+        self.meta = nil
+        self.implicitRules = nil
+        self.language = nil
+        self.text = nil
+        self.contained = []
+        self.`extension` = []
+        self.modifierExtension = []
+        self.identifier = []
         var status_: FHIRPrimitive<String>? = nil
-        var modality_: [Coding] = []
+        self.modality = []
         var subject_: Reference? = nil
-        var encounter_: Reference? = nil
-        var started_: FHIRPrimitive<FHIRDateTime>? = nil
-        var basedOn_: [Reference] = []
-        var referrer_: Reference? = nil
-        var interpreter_: [Reference] = []
-        var endpoint_: [Reference] = []
-        var numberOfSeries_: FHIRPrimitive<Int32>? = nil
-        var numberOfInstances_: FHIRPrimitive<Int32>? = nil
-        var procedureReference_: Reference? = nil
-        var procedureCode_: [CodeableConcept] = []
-        var location_: Reference? = nil
-        var reasonCode_: [CodeableConcept] = []
-        var reasonReference_: [Reference] = []
-        var note_: [Annotation] = []
-        var description_: FHIRPrimitive<String>? = nil
-        var series_: [ImagingStudy.Series] = []
+        self.encounter = nil
+        self.started = nil
+        self.basedOn = []
+        self.referrer = nil
+        self.interpreter = []
+        self.endpoint = []
+        self.numberOfSeries = nil
+        self.numberOfInstances = nil
+        self.procedureReference = nil
+        self.procedureCode = []
+        self.location = nil
+        self.reasonCode = []
+        self.reasonReference = []
+        self.note = []
+        self.description = nil
+        self.series = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = try FHIRPrimitive<String>(node: child)
-            case "meta": meta_ = try Meta(node: child)
-            case "implicitRules": implicitRules_ = try FHIRPrimitive<String>(node: child)
-            case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "text": text_ = try Narrative(node: child)
-            case "contained": contained_.append(try AnyResource(node: child))
-            case "extension": extension_.append(try Extension(node: child))
-            case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-            case "identifier": identifier_.append(try Identifier(node: child))
+            case "id": self.id = try FHIRPrimitive<String>(node: child)
+            case "meta": self.meta = try Meta(node: child)
+            case "implicitRules": self.implicitRules = try FHIRPrimitive<String>(node: child)
+            case "language": self.language = try FHIRPrimitive<String>(node: child)
+            case "text": self.text = try Narrative(node: child)
+            case "contained": self.contained.append(try AnyResource(node: child))
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+            case "identifier": self.identifier.append(try Identifier(node: child))
             case "status": status_ = try FHIRPrimitive<String>(node: child)
-            case "modality": modality_.append(try Coding(node: child))
+            case "modality": self.modality.append(try Coding(node: child))
             case "subject": subject_ = try Reference(node: child)
-            case "encounter": encounter_ = try Reference(node: child)
-            case "started": started_ = try FHIRPrimitive<FHIRDateTime>(node: child)
-            case "basedOn": basedOn_.append(try Reference(node: child))
-            case "referrer": referrer_ = try Reference(node: child)
-            case "interpreter": interpreter_.append(try Reference(node: child))
-            case "endpoint": endpoint_.append(try Reference(node: child))
-            case "numberOfSeries": numberOfSeries_ = try FHIRPrimitive<Int32>(node: child)
-            case "numberOfInstances": numberOfInstances_ = try FHIRPrimitive<Int32>(node: child)
-            case "procedureReference": procedureReference_ = try Reference(node: child)
-            case "procedureCode": procedureCode_.append(try CodeableConcept(node: child))
-            case "location": location_ = try Reference(node: child)
-            case "reasonCode": reasonCode_.append(try CodeableConcept(node: child))
-            case "reasonReference": reasonReference_.append(try Reference(node: child))
-            case "note": note_.append(try Annotation(node: child))
-            case "description": description_ = try FHIRPrimitive<String>(node: child)
-            case "series": series_.append(try ImagingStudy.Series(node: child))
+            case "encounter": self.encounter = try Reference(node: child)
+            case "started": self.started = try FHIRPrimitive<FHIRDateTime>(node: child)
+            case "basedOn": self.basedOn.append(try Reference(node: child))
+            case "referrer": self.referrer = try Reference(node: child)
+            case "interpreter": self.interpreter.append(try Reference(node: child))
+            case "endpoint": self.endpoint.append(try Reference(node: child))
+            case "numberOfSeries": self.numberOfSeries = try FHIRPrimitive<Int32>(node: child)
+            case "numberOfInstances": self.numberOfInstances = try FHIRPrimitive<Int32>(node: child)
+            case "procedureReference": self.procedureReference = try Reference(node: child)
+            case "procedureCode": self.procedureCode.append(try CodeableConcept(node: child))
+            case "location": self.location = try Reference(node: child)
+            case "reasonCode": self.reasonCode.append(try CodeableConcept(node: child))
+            case "reasonReference": self.reasonReference.append(try Reference(node: child))
+            case "note": self.note.append(try Annotation(node: child))
+            case "description": self.description = try FHIRPrimitive<String>(node: child)
+            case "series": self.series.append(try ImagingStudy.Series(node: child))
             default: throw .unknownElement(child.name, in: "ImagingStudy")
             }
         }
         guard let status_ else { throw .missing("status", in: "ImagingStudy") }
-        guard let subject_ else { throw .missing("subject", in: "ImagingStudy") }
-        self.id = id_
-        self.meta = meta_
-        self.implicitRules = implicitRules_
-        self.language = language_
-        self.text = text_
-        self.contained = contained_
-        self.`extension` = extension_
-        self.modifierExtension = modifierExtension_
-        self.identifier = identifier_
         self.status = status_
-        self.modality = modality_
+        guard let subject_ else { throw .missing("subject", in: "ImagingStudy") }
         self.subject = subject_
-        self.encounter = encounter_
-        self.started = started_
-        self.basedOn = basedOn_
-        self.referrer = referrer_
-        self.interpreter = interpreter_
-        self.endpoint = endpoint_
-        self.numberOfSeries = numberOfSeries_
-        self.numberOfInstances = numberOfInstances_
-        self.procedureReference = procedureReference_
-        self.procedureCode = procedureCode_
-        self.location = location_
-        self.reasonCode = reasonCode_
-        self.reasonReference = reasonReference_
-        self.note = note_
-        self.description = description_
-        self.series = series_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -278,58 +252,45 @@ extension ImagingStudy {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var uid_: FHIRPrimitive<String>? = nil
-            var number_: FHIRPrimitive<Int32>? = nil
+            self.number = nil
             var modality_: Coding? = nil
-            var description_: FHIRPrimitive<String>? = nil
-            var numberOfInstances_: FHIRPrimitive<Int32>? = nil
-            var endpoint_: [Reference] = []
-            var bodySite_: Coding? = nil
-            var laterality_: Coding? = nil
-            var specimen_: [Reference] = []
-            var started_: FHIRPrimitive<FHIRDateTime>? = nil
-            var performer_: [ImagingStudy.Performer] = []
-            var instance_: [ImagingStudy.Instance] = []
+            self.description = nil
+            self.numberOfInstances = nil
+            self.endpoint = []
+            self.bodySite = nil
+            self.laterality = nil
+            self.specimen = []
+            self.started = nil
+            self.performer = []
+            self.instance = []
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "uid": uid_ = try FHIRPrimitive<String>(node: child)
-                case "number": number_ = try FHIRPrimitive<Int32>(node: child)
+                case "number": self.number = try FHIRPrimitive<Int32>(node: child)
                 case "modality": modality_ = try Coding(node: child)
-                case "description": description_ = try FHIRPrimitive<String>(node: child)
-                case "numberOfInstances": numberOfInstances_ = try FHIRPrimitive<Int32>(node: child)
-                case "endpoint": endpoint_.append(try Reference(node: child))
-                case "bodySite": bodySite_ = try Coding(node: child)
-                case "laterality": laterality_ = try Coding(node: child)
-                case "specimen": specimen_.append(try Reference(node: child))
-                case "started": started_ = try FHIRPrimitive<FHIRDateTime>(node: child)
-                case "performer": performer_.append(try ImagingStudy.Performer(node: child))
-                case "instance": instance_.append(try ImagingStudy.Instance(node: child))
+                case "description": self.description = try FHIRPrimitive<String>(node: child)
+                case "numberOfInstances": self.numberOfInstances = try FHIRPrimitive<Int32>(node: child)
+                case "endpoint": self.endpoint.append(try Reference(node: child))
+                case "bodySite": self.bodySite = try Coding(node: child)
+                case "laterality": self.laterality = try Coding(node: child)
+                case "specimen": self.specimen.append(try Reference(node: child))
+                case "started": self.started = try FHIRPrimitive<FHIRDateTime>(node: child)
+                case "performer": self.performer.append(try ImagingStudy.Performer(node: child))
+                case "instance": self.instance.append(try ImagingStudy.Instance(node: child))
                 default: throw .unknownElement(child.name, in: "ImagingStudy.Series")
                 }
             }
             guard let uid_ else { throw .missing("uid", in: "ImagingStudy.Series") }
-            guard let modality_ else { throw .missing("modality", in: "ImagingStudy.Series") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.uid = uid_
-            self.number = number_
+            guard let modality_ else { throw .missing("modality", in: "ImagingStudy.Series") }
             self.modality = modality_
-            self.description = description_
-            self.numberOfInstances = numberOfInstances_
-            self.endpoint = endpoint_
-            self.bodySite = bodySite_
-            self.laterality = laterality_
-            self.specimen = specimen_
-            self.started = started_
-            self.performer = performer_
-            self.instance = instance_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -378,26 +339,22 @@ extension ImagingStudy {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var function_: CodeableConcept? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.function = nil
             var actor_: Reference? = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "function": function_ = try CodeableConcept(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "function": self.function = try CodeableConcept(node: child)
                 case "actor": actor_ = try Reference(node: child)
                 default: throw .unknownElement(child.name, in: "ImagingStudy.Performer")
                 }
             }
             guard let actor_ else { throw .missing("actor", in: "ImagingStudy.Performer") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.function = function_
             self.actor = actor_
         }
 
@@ -443,34 +400,29 @@ extension ImagingStudy {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var uid_: FHIRPrimitive<String>? = nil
             var sopClass_: Coding? = nil
-            var number_: FHIRPrimitive<Int32>? = nil
-            var title_: FHIRPrimitive<String>? = nil
+            self.number = nil
+            self.title = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "uid": uid_ = try FHIRPrimitive<String>(node: child)
                 case "sopClass": sopClass_ = try Coding(node: child)
-                case "number": number_ = try FHIRPrimitive<Int32>(node: child)
-                case "title": title_ = try FHIRPrimitive<String>(node: child)
+                case "number": self.number = try FHIRPrimitive<Int32>(node: child)
+                case "title": self.title = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "ImagingStudy.Instance")
                 }
             }
             guard let uid_ else { throw .missing("uid", in: "ImagingStudy.Instance") }
-            guard let sopClass_ else { throw .missing("sopClass", in: "ImagingStudy.Instance") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.uid = uid_
+            guard let sopClass_ else { throw .missing("sopClass", in: "ImagingStudy.Instance") }
             self.sopClass = sopClass_
-            self.number = number_
-            self.title = title_
         }
 
         public func fill(_ node: inout FHIRNode) {

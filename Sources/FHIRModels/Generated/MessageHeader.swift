@@ -76,71 +76,54 @@ public struct MessageHeader: FHIRResourceModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: FHIRPrimitive<String>? = nil
-        var meta_: Meta? = nil
-        var implicitRules_: FHIRPrimitive<String>? = nil
-        var language_: FHIRPrimitive<String>? = nil
-        var text_: Narrative? = nil
-        var contained_: [AnyResource] = []
-        var extension_: [Extension] = []
-        var modifierExtension_: [Extension] = []
+        self.id = nil
+        self.meta = nil
+        self.implicitRules = nil
+        self.language = nil
+        self.text = nil
+        self.contained = []
+        self.`extension` = []
+        self.modifierExtension = []
         var event_: EventX? = nil
-        var destination_: [MessageHeader.Destination] = []
-        var sender_: Reference? = nil
-        var enterer_: Reference? = nil
-        var author_: Reference? = nil
+        self.destination = []
+        self.sender = nil
+        self.enterer = nil
+        self.author = nil
         var source_: MessageHeader.Source? = nil
-        var responsible_: Reference? = nil
-        var reason_: CodeableConcept? = nil
-        var response_: MessageHeader.Response? = nil
-        var focus_: [Reference] = []
-        var definition_: FHIRPrimitive<String>? = nil
+        self.responsible = nil
+        self.reason = nil
+        self.response = nil
+        self.focus = []
+        self.definition = nil
         for child in node.children {
             switch child.name {
-            case "id": id_ = try FHIRPrimitive<String>(node: child)
-            case "meta": meta_ = try Meta(node: child)
-            case "implicitRules": implicitRules_ = try FHIRPrimitive<String>(node: child)
-            case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "text": text_ = try Narrative(node: child)
-            case "contained": contained_.append(try AnyResource(node: child))
-            case "extension": extension_.append(try Extension(node: child))
-            case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+            case "id": self.id = try FHIRPrimitive<String>(node: child)
+            case "meta": self.meta = try Meta(node: child)
+            case "implicitRules": self.implicitRules = try FHIRPrimitive<String>(node: child)
+            case "language": self.language = try FHIRPrimitive<String>(node: child)
+            case "text": self.text = try Narrative(node: child)
+            case "contained": self.contained.append(try AnyResource(node: child))
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
             case "eventCoding": event_ = .coding(try Coding(node: child))
             case "eventUri": event_ = .uri(try FHIRPrimitive<String>(node: child))
-            case "destination": destination_.append(try MessageHeader.Destination(node: child))
-            case "sender": sender_ = try Reference(node: child)
-            case "enterer": enterer_ = try Reference(node: child)
-            case "author": author_ = try Reference(node: child)
+            case "destination": self.destination.append(try MessageHeader.Destination(node: child))
+            case "sender": self.sender = try Reference(node: child)
+            case "enterer": self.enterer = try Reference(node: child)
+            case "author": self.author = try Reference(node: child)
             case "source": source_ = try MessageHeader.Source(node: child)
-            case "responsible": responsible_ = try Reference(node: child)
-            case "reason": reason_ = try CodeableConcept(node: child)
-            case "response": response_ = try MessageHeader.Response(node: child)
-            case "focus": focus_.append(try Reference(node: child))
-            case "definition": definition_ = try FHIRPrimitive<String>(node: child)
+            case "responsible": self.responsible = try Reference(node: child)
+            case "reason": self.reason = try CodeableConcept(node: child)
+            case "response": self.response = try MessageHeader.Response(node: child)
+            case "focus": self.focus.append(try Reference(node: child))
+            case "definition": self.definition = try FHIRPrimitive<String>(node: child)
             default: throw .unknownElement(child.name, in: "MessageHeader")
             }
         }
         guard let event_ else { throw .missing("event", in: "MessageHeader") }
-        guard let source_ else { throw .missing("source", in: "MessageHeader") }
-        self.id = id_
-        self.meta = meta_
-        self.implicitRules = implicitRules_
-        self.language = language_
-        self.text = text_
-        self.contained = contained_
-        self.`extension` = extension_
-        self.modifierExtension = modifierExtension_
         self.event = event_
-        self.destination = destination_
-        self.sender = sender_
-        self.enterer = enterer_
-        self.author = author_
+        guard let source_ else { throw .missing("source", in: "MessageHeader") }
         self.source = source_
-        self.responsible = responsible_
-        self.reason = reason_
-        self.response = response_
-        self.focus = focus_
-        self.definition = definition_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -201,33 +184,27 @@ extension MessageHeader {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var name_: FHIRPrimitive<String>? = nil
-            var target_: Reference? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.name = nil
+            self.target = nil
             var endpoint_: FHIRPrimitive<String>? = nil
-            var receiver_: Reference? = nil
+            self.receiver = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "name": name_ = try FHIRPrimitive<String>(node: child)
-                case "target": target_ = try Reference(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "name": self.name = try FHIRPrimitive<String>(node: child)
+                case "target": self.target = try Reference(node: child)
                 case "endpoint": endpoint_ = try FHIRPrimitive<String>(node: child)
-                case "receiver": receiver_ = try Reference(node: child)
+                case "receiver": self.receiver = try Reference(node: child)
                 default: throw .unknownElement(child.name, in: "MessageHeader.Destination")
                 }
             }
             guard let endpoint_ else { throw .missing("endpoint", in: "MessageHeader.Destination") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.name = name_
-            self.target = target_
             self.endpoint = endpoint_
-            self.receiver = receiver_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -277,35 +254,28 @@ extension MessageHeader {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var name_: FHIRPrimitive<String>? = nil
-            var software_: FHIRPrimitive<String>? = nil
-            var version_: FHIRPrimitive<String>? = nil
-            var contact_: ContactPoint? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.name = nil
+            self.software = nil
+            self.version = nil
+            self.contact = nil
             var endpoint_: FHIRPrimitive<String>? = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "name": name_ = try FHIRPrimitive<String>(node: child)
-                case "software": software_ = try FHIRPrimitive<String>(node: child)
-                case "version": version_ = try FHIRPrimitive<String>(node: child)
-                case "contact": contact_ = try ContactPoint(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "name": self.name = try FHIRPrimitive<String>(node: child)
+                case "software": self.software = try FHIRPrimitive<String>(node: child)
+                case "version": self.version = try FHIRPrimitive<String>(node: child)
+                case "contact": self.contact = try ContactPoint(node: child)
                 case "endpoint": endpoint_ = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "MessageHeader.Source")
                 }
             }
             guard let endpoint_ else { throw .missing("endpoint", in: "MessageHeader.Source") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.name = name_
-            self.software = software_
-            self.version = version_
-            self.contact = contact_
             self.endpoint = endpoint_
         }
 
@@ -351,31 +321,27 @@ extension MessageHeader {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var identifier_: FHIRPrimitive<String>? = nil
             var code_: FHIRPrimitive<String>? = nil
-            var details_: Reference? = nil
+            self.details = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "identifier": identifier_ = try FHIRPrimitive<String>(node: child)
                 case "code": code_ = try FHIRPrimitive<String>(node: child)
-                case "details": details_ = try Reference(node: child)
+                case "details": self.details = try Reference(node: child)
                 default: throw .unknownElement(child.name, in: "MessageHeader.Response")
                 }
             }
             guard let identifier_ else { throw .missing("identifier", in: "MessageHeader.Response") }
-            guard let code_ else { throw .missing("code", in: "MessageHeader.Response") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.identifier = identifier_
+            guard let code_ else { throw .missing("code", in: "MessageHeader.Response") }
             self.code = code_
-            self.details = details_
         }
 
         public func fill(_ node: inout FHIRNode) {

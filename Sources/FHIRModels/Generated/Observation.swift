@@ -132,122 +132,92 @@ public struct Observation: FHIRResourceModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: FHIRPrimitive<String>? = nil
-        var meta_: Meta? = nil
-        var implicitRules_: FHIRPrimitive<String>? = nil
-        var language_: FHIRPrimitive<String>? = nil
-        var text_: Narrative? = nil
-        var contained_: [AnyResource] = []
-        var extension_: [Extension] = []
-        var modifierExtension_: [Extension] = []
-        var identifier_: [Identifier] = []
-        var basedOn_: [Reference] = []
-        var partOf_: [Reference] = []
+        self.id = nil
+        self.meta = nil
+        self.implicitRules = nil
+        self.language = nil
+        self.text = nil
+        self.contained = []
+        self.`extension` = []
+        self.modifierExtension = []
+        self.identifier = []
+        self.basedOn = []
+        self.partOf = []
         var status_: FHIRPrimitive<String>? = nil
-        var category_: [CodeableConcept] = []
+        self.category = []
         var code_: CodeableConcept? = nil
-        var subject_: Reference? = nil
-        var focus_: [Reference] = []
-        var encounter_: Reference? = nil
-        var effective_: EffectiveX? = nil
-        var issued_: FHIRPrimitive<FHIRInstant>? = nil
-        var performer_: [Reference] = []
-        var value_: ValueX? = nil
-        var dataAbsentReason_: CodeableConcept? = nil
-        var interpretation_: [CodeableConcept] = []
-        var note_: [Annotation] = []
-        var bodySite_: CodeableConcept? = nil
-        var method_: CodeableConcept? = nil
-        var specimen_: Reference? = nil
-        var device_: Reference? = nil
-        var referenceRange_: [Observation.ReferenceRange] = []
-        var hasMember_: [Reference] = []
-        var derivedFrom_: [Reference] = []
-        var component_: [Observation.Component] = []
+        self.subject = nil
+        self.focus = []
+        self.encounter = nil
+        self.effective = nil
+        self.issued = nil
+        self.performer = []
+        self.value = nil
+        self.dataAbsentReason = nil
+        self.interpretation = []
+        self.note = []
+        self.bodySite = nil
+        self.method = nil
+        self.specimen = nil
+        self.device = nil
+        self.referenceRange = []
+        self.hasMember = []
+        self.derivedFrom = []
+        self.component = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = try FHIRPrimitive<String>(node: child)
-            case "meta": meta_ = try Meta(node: child)
-            case "implicitRules": implicitRules_ = try FHIRPrimitive<String>(node: child)
-            case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "text": text_ = try Narrative(node: child)
-            case "contained": contained_.append(try AnyResource(node: child))
-            case "extension": extension_.append(try Extension(node: child))
-            case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-            case "identifier": identifier_.append(try Identifier(node: child))
-            case "basedOn": basedOn_.append(try Reference(node: child))
-            case "partOf": partOf_.append(try Reference(node: child))
+            case "id": self.id = try FHIRPrimitive<String>(node: child)
+            case "meta": self.meta = try Meta(node: child)
+            case "implicitRules": self.implicitRules = try FHIRPrimitive<String>(node: child)
+            case "language": self.language = try FHIRPrimitive<String>(node: child)
+            case "text": self.text = try Narrative(node: child)
+            case "contained": self.contained.append(try AnyResource(node: child))
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+            case "identifier": self.identifier.append(try Identifier(node: child))
+            case "basedOn": self.basedOn.append(try Reference(node: child))
+            case "partOf": self.partOf.append(try Reference(node: child))
             case "status": status_ = try FHIRPrimitive<String>(node: child)
-            case "category": category_.append(try CodeableConcept(node: child))
+            case "category": self.category.append(try CodeableConcept(node: child))
             case "code": code_ = try CodeableConcept(node: child)
-            case "subject": subject_ = try Reference(node: child)
-            case "focus": focus_.append(try Reference(node: child))
-            case "encounter": encounter_ = try Reference(node: child)
-            case "effectiveDateTime": effective_ = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
-            case "effectivePeriod": effective_ = .period(try Period(node: child))
-            case "effectiveTiming": effective_ = .timing(try Timing(node: child))
-            case "effectiveInstant": effective_ = .instant(try FHIRPrimitive<FHIRInstant>(node: child))
-            case "issued": issued_ = try FHIRPrimitive<FHIRInstant>(node: child)
-            case "performer": performer_.append(try Reference(node: child))
-            case "valueQuantity": value_ = .quantity(try Quantity(node: child))
-            case "valueCodeableConcept": value_ = .codeableConcept(try CodeableConcept(node: child))
-            case "valueString": value_ = .string(try FHIRPrimitive<String>(node: child))
-            case "valueBoolean": value_ = .boolean(try FHIRPrimitive<Bool>(node: child))
-            case "valueInteger": value_ = .integer(try FHIRPrimitive<Int32>(node: child))
-            case "valueRange": value_ = .range(try Range(node: child))
-            case "valueRatio": value_ = .ratio(try Ratio(node: child))
-            case "valueSampledData": value_ = .sampledData(try SampledData(node: child))
-            case "valueTime": value_ = .time(try FHIRPrimitive<FHIRTime>(node: child))
-            case "valueDateTime": value_ = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
-            case "valuePeriod": value_ = .period(try Period(node: child))
-            case "dataAbsentReason": dataAbsentReason_ = try CodeableConcept(node: child)
-            case "interpretation": interpretation_.append(try CodeableConcept(node: child))
-            case "note": note_.append(try Annotation(node: child))
-            case "bodySite": bodySite_ = try CodeableConcept(node: child)
-            case "method": method_ = try CodeableConcept(node: child)
-            case "specimen": specimen_ = try Reference(node: child)
-            case "device": device_ = try Reference(node: child)
-            case "referenceRange": referenceRange_.append(try Observation.ReferenceRange(node: child))
-            case "hasMember": hasMember_.append(try Reference(node: child))
-            case "derivedFrom": derivedFrom_.append(try Reference(node: child))
-            case "component": component_.append(try Observation.Component(node: child))
+            case "subject": self.subject = try Reference(node: child)
+            case "focus": self.focus.append(try Reference(node: child))
+            case "encounter": self.encounter = try Reference(node: child)
+            case "effectiveDateTime": self.effective = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
+            case "effectivePeriod": self.effective = .period(try Period(node: child))
+            case "effectiveTiming": self.effective = .timing(try Timing(node: child))
+            case "effectiveInstant": self.effective = .instant(try FHIRPrimitive<FHIRInstant>(node: child))
+            case "issued": self.issued = try FHIRPrimitive<FHIRInstant>(node: child)
+            case "performer": self.performer.append(try Reference(node: child))
+            case "valueQuantity": self.value = .quantity(try Quantity(node: child))
+            case "valueCodeableConcept": self.value = .codeableConcept(try CodeableConcept(node: child))
+            case "valueString": self.value = .string(try FHIRPrimitive<String>(node: child))
+            case "valueBoolean": self.value = .boolean(try FHIRPrimitive<Bool>(node: child))
+            case "valueInteger": self.value = .integer(try FHIRPrimitive<Int32>(node: child))
+            case "valueRange": self.value = .range(try Range(node: child))
+            case "valueRatio": self.value = .ratio(try Ratio(node: child))
+            case "valueSampledData": self.value = .sampledData(try SampledData(node: child))
+            case "valueTime": self.value = .time(try FHIRPrimitive<FHIRTime>(node: child))
+            case "valueDateTime": self.value = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
+            case "valuePeriod": self.value = .period(try Period(node: child))
+            case "dataAbsentReason": self.dataAbsentReason = try CodeableConcept(node: child)
+            case "interpretation": self.interpretation.append(try CodeableConcept(node: child))
+            case "note": self.note.append(try Annotation(node: child))
+            case "bodySite": self.bodySite = try CodeableConcept(node: child)
+            case "method": self.method = try CodeableConcept(node: child)
+            case "specimen": self.specimen = try Reference(node: child)
+            case "device": self.device = try Reference(node: child)
+            case "referenceRange": self.referenceRange.append(try Observation.ReferenceRange(node: child))
+            case "hasMember": self.hasMember.append(try Reference(node: child))
+            case "derivedFrom": self.derivedFrom.append(try Reference(node: child))
+            case "component": self.component.append(try Observation.Component(node: child))
             default: throw .unknownElement(child.name, in: "Observation")
             }
         }
         guard let status_ else { throw .missing("status", in: "Observation") }
-        guard let code_ else { throw .missing("code", in: "Observation") }
-        self.id = id_
-        self.meta = meta_
-        self.implicitRules = implicitRules_
-        self.language = language_
-        self.text = text_
-        self.contained = contained_
-        self.`extension` = extension_
-        self.modifierExtension = modifierExtension_
-        self.identifier = identifier_
-        self.basedOn = basedOn_
-        self.partOf = partOf_
         self.status = status_
-        self.category = category_
+        guard let code_ else { throw .missing("code", in: "Observation") }
         self.code = code_
-        self.subject = subject_
-        self.focus = focus_
-        self.encounter = encounter_
-        self.effective = effective_
-        self.issued = issued_
-        self.performer = performer_
-        self.value = value_
-        self.dataAbsentReason = dataAbsentReason_
-        self.interpretation = interpretation_
-        self.note = note_
-        self.bodySite = bodySite_
-        self.method = method_
-        self.specimen = specimen_
-        self.device = device_
-        self.referenceRange = referenceRange_
-        self.hasMember = hasMember_
-        self.derivedFrom = derivedFrom_
-        self.component = component_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -343,38 +313,29 @@ extension Observation {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var low_: Quantity? = nil
-            var high_: Quantity? = nil
-            var type_: CodeableConcept? = nil
-            var appliesTo_: [CodeableConcept] = []
-            var age_: Range? = nil
-            var text_: FHIRPrimitive<String>? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.low = nil
+            self.high = nil
+            self.type = nil
+            self.appliesTo = []
+            self.age = nil
+            self.text = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "low": low_ = try Quantity(node: child)
-                case "high": high_ = try Quantity(node: child)
-                case "type": type_ = try CodeableConcept(node: child)
-                case "appliesTo": appliesTo_.append(try CodeableConcept(node: child))
-                case "age": age_ = try Range(node: child)
-                case "text": text_ = try FHIRPrimitive<String>(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "low": self.low = try Quantity(node: child)
+                case "high": self.high = try Quantity(node: child)
+                case "type": self.type = try CodeableConcept(node: child)
+                case "appliesTo": self.appliesTo.append(try CodeableConcept(node: child))
+                case "age": self.age = try Range(node: child)
+                case "text": self.text = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "Observation.ReferenceRange")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.low = low_
-            self.high = high_
-            self.type = type_
-            self.appliesTo = appliesTo_
-            self.age = age_
-            self.text = text_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -441,46 +402,39 @@ extension Observation {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var code_: CodeableConcept? = nil
-            var value_: ValueX? = nil
-            var dataAbsentReason_: CodeableConcept? = nil
-            var interpretation_: [CodeableConcept] = []
-            var referenceRange_: [Observation.ReferenceRange] = []
+            self.value = nil
+            self.dataAbsentReason = nil
+            self.interpretation = []
+            self.referenceRange = []
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "code": code_ = try CodeableConcept(node: child)
-                case "valueQuantity": value_ = .quantity(try Quantity(node: child))
-                case "valueCodeableConcept": value_ = .codeableConcept(try CodeableConcept(node: child))
-                case "valueString": value_ = .string(try FHIRPrimitive<String>(node: child))
-                case "valueBoolean": value_ = .boolean(try FHIRPrimitive<Bool>(node: child))
-                case "valueInteger": value_ = .integer(try FHIRPrimitive<Int32>(node: child))
-                case "valueRange": value_ = .range(try Range(node: child))
-                case "valueRatio": value_ = .ratio(try Ratio(node: child))
-                case "valueSampledData": value_ = .sampledData(try SampledData(node: child))
-                case "valueTime": value_ = .time(try FHIRPrimitive<FHIRTime>(node: child))
-                case "valueDateTime": value_ = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
-                case "valuePeriod": value_ = .period(try Period(node: child))
-                case "dataAbsentReason": dataAbsentReason_ = try CodeableConcept(node: child)
-                case "interpretation": interpretation_.append(try CodeableConcept(node: child))
-                case "referenceRange": referenceRange_.append(try Observation.ReferenceRange(node: child))
+                case "valueQuantity": self.value = .quantity(try Quantity(node: child))
+                case "valueCodeableConcept": self.value = .codeableConcept(try CodeableConcept(node: child))
+                case "valueString": self.value = .string(try FHIRPrimitive<String>(node: child))
+                case "valueBoolean": self.value = .boolean(try FHIRPrimitive<Bool>(node: child))
+                case "valueInteger": self.value = .integer(try FHIRPrimitive<Int32>(node: child))
+                case "valueRange": self.value = .range(try Range(node: child))
+                case "valueRatio": self.value = .ratio(try Ratio(node: child))
+                case "valueSampledData": self.value = .sampledData(try SampledData(node: child))
+                case "valueTime": self.value = .time(try FHIRPrimitive<FHIRTime>(node: child))
+                case "valueDateTime": self.value = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
+                case "valuePeriod": self.value = .period(try Period(node: child))
+                case "dataAbsentReason": self.dataAbsentReason = try CodeableConcept(node: child)
+                case "interpretation": self.interpretation.append(try CodeableConcept(node: child))
+                case "referenceRange": self.referenceRange.append(try Observation.ReferenceRange(node: child))
                 default: throw .unknownElement(child.name, in: "Observation.Component")
                 }
             }
             guard let code_ else { throw .missing("code", in: "Observation.Component") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.code = code_
-            self.value = value_
-            self.dataAbsentReason = dataAbsentReason_
-            self.interpretation = interpretation_
-            self.referenceRange = referenceRange_
         }
 
         public func fill(_ node: inout FHIRNode) {

@@ -40,38 +40,29 @@ public struct OperationOutcome: FHIRResourceModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: FHIRPrimitive<String>? = nil
-        var meta_: Meta? = nil
-        var implicitRules_: FHIRPrimitive<String>? = nil
-        var language_: FHIRPrimitive<String>? = nil
-        var text_: Narrative? = nil
-        var contained_: [AnyResource] = []
-        var extension_: [Extension] = []
-        var modifierExtension_: [Extension] = []
-        var issue_: [OperationOutcome.Issue] = []
+        self.id = nil
+        self.meta = nil
+        self.implicitRules = nil
+        self.language = nil
+        self.text = nil
+        self.contained = []
+        self.`extension` = []
+        self.modifierExtension = []
+        self.issue = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = try FHIRPrimitive<String>(node: child)
-            case "meta": meta_ = try Meta(node: child)
-            case "implicitRules": implicitRules_ = try FHIRPrimitive<String>(node: child)
-            case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "text": text_ = try Narrative(node: child)
-            case "contained": contained_.append(try AnyResource(node: child))
-            case "extension": extension_.append(try Extension(node: child))
-            case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-            case "issue": issue_.append(try OperationOutcome.Issue(node: child))
+            case "id": self.id = try FHIRPrimitive<String>(node: child)
+            case "meta": self.meta = try Meta(node: child)
+            case "implicitRules": self.implicitRules = try FHIRPrimitive<String>(node: child)
+            case "language": self.language = try FHIRPrimitive<String>(node: child)
+            case "text": self.text = try Narrative(node: child)
+            case "contained": self.contained.append(try AnyResource(node: child))
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+            case "issue": self.issue.append(try OperationOutcome.Issue(node: child))
             default: throw .unknownElement(child.name, in: "OperationOutcome")
             }
         }
-        self.id = id_
-        self.meta = meta_
-        self.implicitRules = implicitRules_
-        self.language = language_
-        self.text = text_
-        self.contained = contained_
-        self.`extension` = extension_
-        self.modifierExtension = modifierExtension_
-        self.issue = issue_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -125,40 +116,33 @@ extension OperationOutcome {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var severity_: FHIRPrimitive<String>? = nil
             var code_: FHIRPrimitive<String>? = nil
-            var details_: CodeableConcept? = nil
-            var diagnostics_: FHIRPrimitive<String>? = nil
-            var location_: [FHIRPrimitive<String>] = []
-            var expression_: [FHIRPrimitive<String>] = []
+            self.details = nil
+            self.diagnostics = nil
+            self.location = []
+            self.expression = []
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "severity": severity_ = try FHIRPrimitive<String>(node: child)
                 case "code": code_ = try FHIRPrimitive<String>(node: child)
-                case "details": details_ = try CodeableConcept(node: child)
-                case "diagnostics": diagnostics_ = try FHIRPrimitive<String>(node: child)
-                case "location": location_.append(try FHIRPrimitive<String>(node: child))
-                case "expression": expression_.append(try FHIRPrimitive<String>(node: child))
+                case "details": self.details = try CodeableConcept(node: child)
+                case "diagnostics": self.diagnostics = try FHIRPrimitive<String>(node: child)
+                case "location": self.location.append(try FHIRPrimitive<String>(node: child))
+                case "expression": self.expression.append(try FHIRPrimitive<String>(node: child))
                 default: throw .unknownElement(child.name, in: "OperationOutcome.Issue")
                 }
             }
             guard let severity_ else { throw .missing("severity", in: "OperationOutcome.Issue") }
-            guard let code_ else { throw .missing("code", in: "OperationOutcome.Issue") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.severity = severity_
+            guard let code_ else { throw .missing("code", in: "OperationOutcome.Issue") }
             self.code = code_
-            self.details = details_
-            self.diagnostics = diagnostics_
-            self.location = location_
-            self.expression = expression_
         }
 
         public func fill(_ node: inout FHIRNode) {

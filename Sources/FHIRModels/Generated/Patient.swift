@@ -97,85 +97,61 @@ public struct Patient: FHIRResourceModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: FHIRPrimitive<String>? = nil
-        var meta_: Meta? = nil
-        var implicitRules_: FHIRPrimitive<String>? = nil
-        var language_: FHIRPrimitive<String>? = nil
-        var text_: Narrative? = nil
-        var contained_: [AnyResource] = []
-        var extension_: [Extension] = []
-        var modifierExtension_: [Extension] = []
-        var identifier_: [Identifier] = []
-        var active_: FHIRPrimitive<Bool>? = nil
-        var name_: [HumanName] = []
-        var telecom_: [ContactPoint] = []
-        var gender_: FHIRPrimitive<String>? = nil
-        var birthDate_: FHIRPrimitive<FHIRDate>? = nil
-        var deceased_: DeceasedX? = nil
-        var address_: [Address] = []
-        var maritalStatus_: CodeableConcept? = nil
-        var multipleBirth_: MultipleBirthX? = nil
-        var photo_: [Attachment] = []
-        var contact_: [Patient.Contact] = []
-        var communication_: [Patient.Communication] = []
-        var generalPractitioner_: [Reference] = []
-        var managingOrganization_: Reference? = nil
-        var link_: [Patient.Link] = []
+        self.id = nil
+        self.meta = nil
+        self.implicitRules = nil
+        self.language = nil
+        self.text = nil
+        self.contained = []
+        self.`extension` = []
+        self.modifierExtension = []
+        self.identifier = []
+        self.active = nil
+        self.name = []
+        self.telecom = []
+        self.gender = nil
+        self.birthDate = nil
+        self.deceased = nil
+        self.address = []
+        self.maritalStatus = nil
+        self.multipleBirth = nil
+        self.photo = []
+        self.contact = []
+        self.communication = []
+        self.generalPractitioner = []
+        self.managingOrganization = nil
+        self.link = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = try FHIRPrimitive<String>(node: child)
-            case "meta": meta_ = try Meta(node: child)
-            case "implicitRules": implicitRules_ = try FHIRPrimitive<String>(node: child)
-            case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "text": text_ = try Narrative(node: child)
-            case "contained": contained_.append(try AnyResource(node: child))
-            case "extension": extension_.append(try Extension(node: child))
-            case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-            case "identifier": identifier_.append(try Identifier(node: child))
-            case "active": active_ = try FHIRPrimitive<Bool>(node: child)
-            case "name": name_.append(try HumanName(node: child))
-            case "telecom": telecom_.append(try ContactPoint(node: child))
-            case "gender": gender_ = try FHIRPrimitive<String>(node: child)
-            case "birthDate": birthDate_ = try FHIRPrimitive<FHIRDate>(node: child)
-            case "deceasedBoolean": deceased_ = .boolean(try FHIRPrimitive<Bool>(node: child))
-            case "deceasedDateTime": deceased_ = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
-            case "address": address_.append(try Address(node: child))
-            case "maritalStatus": maritalStatus_ = try CodeableConcept(node: child)
-            case "multipleBirthBoolean": multipleBirth_ = .boolean(try FHIRPrimitive<Bool>(node: child))
-            case "multipleBirthInteger": multipleBirth_ = .integer(try FHIRPrimitive<Int32>(node: child))
-            case "photo": photo_.append(try Attachment(node: child))
-            case "contact": contact_.append(try Patient.Contact(node: child))
-            case "communication": communication_.append(try Patient.Communication(node: child))
-            case "generalPractitioner": generalPractitioner_.append(try Reference(node: child))
-            case "managingOrganization": managingOrganization_ = try Reference(node: child)
-            case "link": link_.append(try Patient.Link(node: child))
+            case "id": self.id = try FHIRPrimitive<String>(node: child)
+            case "meta": self.meta = try Meta(node: child)
+            case "implicitRules": self.implicitRules = try FHIRPrimitive<String>(node: child)
+            case "language": self.language = try FHIRPrimitive<String>(node: child)
+            case "text": self.text = try Narrative(node: child)
+            case "contained": self.contained.append(try AnyResource(node: child))
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+            case "identifier": self.identifier.append(try Identifier(node: child))
+            case "active": self.active = try FHIRPrimitive<Bool>(node: child)
+            case "name": self.name.append(try HumanName(node: child))
+            case "telecom": self.telecom.append(try ContactPoint(node: child))
+            case "gender": self.gender = try FHIRPrimitive<String>(node: child)
+            case "birthDate": self.birthDate = try FHIRPrimitive<FHIRDate>(node: child)
+            case "deceasedBoolean": self.deceased = .boolean(try FHIRPrimitive<Bool>(node: child))
+            case "deceasedDateTime": self.deceased = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
+            case "address": self.address.append(try Address(node: child))
+            case "maritalStatus": self.maritalStatus = try CodeableConcept(node: child)
+            case "multipleBirthBoolean": self.multipleBirth = .boolean(try FHIRPrimitive<Bool>(node: child))
+            case "multipleBirthInteger": self.multipleBirth = .integer(try FHIRPrimitive<Int32>(node: child))
+            case "photo": self.photo.append(try Attachment(node: child))
+            case "contact": self.contact.append(try Patient.Contact(node: child))
+            case "communication": self.communication.append(try Patient.Communication(node: child))
+            case "generalPractitioner": self.generalPractitioner.append(try Reference(node: child))
+            case "managingOrganization": self.managingOrganization = try Reference(node: child)
+            case "link": self.link.append(try Patient.Link(node: child))
             default: throw .unknownElement(child.name, in: "Patient")
             }
         }
-        self.id = id_
-        self.meta = meta_
-        self.implicitRules = implicitRules_
-        self.language = language_
-        self.text = text_
-        self.contained = contained_
-        self.`extension` = extension_
-        self.modifierExtension = modifierExtension_
-        self.identifier = identifier_
-        self.active = active_
-        self.name = name_
-        self.telecom = telecom_
-        self.gender = gender_
-        self.birthDate = birthDate_
-        self.deceased = deceased_
-        self.address = address_
-        self.maritalStatus = maritalStatus_
-        self.multipleBirth = multipleBirth_
-        self.photo = photo_
-        self.contact = contact_
-        self.communication = communication_
-        self.generalPractitioner = generalPractitioner_
-        self.managingOrganization = managingOrganization_
-        self.link = link_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -255,41 +231,31 @@ extension Patient {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var relationship_: [CodeableConcept] = []
-            var name_: HumanName? = nil
-            var telecom_: [ContactPoint] = []
-            var address_: Address? = nil
-            var gender_: FHIRPrimitive<String>? = nil
-            var organization_: Reference? = nil
-            var period_: Period? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.relationship = []
+            self.name = nil
+            self.telecom = []
+            self.address = nil
+            self.gender = nil
+            self.organization = nil
+            self.period = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "relationship": relationship_.append(try CodeableConcept(node: child))
-                case "name": name_ = try HumanName(node: child)
-                case "telecom": telecom_.append(try ContactPoint(node: child))
-                case "address": address_ = try Address(node: child)
-                case "gender": gender_ = try FHIRPrimitive<String>(node: child)
-                case "organization": organization_ = try Reference(node: child)
-                case "period": period_ = try Period(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "relationship": self.relationship.append(try CodeableConcept(node: child))
+                case "name": self.name = try HumanName(node: child)
+                case "telecom": self.telecom.append(try ContactPoint(node: child))
+                case "address": self.address = try Address(node: child)
+                case "gender": self.gender = try FHIRPrimitive<String>(node: child)
+                case "organization": self.organization = try Reference(node: child)
+                case "period": self.period = try Period(node: child)
                 default: throw .unknownElement(child.name, in: "Patient.Contact")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.relationship = relationship_
-            self.name = name_
-            self.telecom = telecom_
-            self.address = address_
-            self.gender = gender_
-            self.organization = organization_
-            self.period = period_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -333,27 +299,23 @@ extension Patient {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var language_: CodeableConcept? = nil
-            var preferred_: FHIRPrimitive<Bool>? = nil
+            self.preferred = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "language": language_ = try CodeableConcept(node: child)
-                case "preferred": preferred_ = try FHIRPrimitive<Bool>(node: child)
+                case "preferred": self.preferred = try FHIRPrimitive<Bool>(node: child)
                 default: throw .unknownElement(child.name, in: "Patient.Communication")
                 }
             }
             guard let language_ else { throw .missing("language", in: "Patient.Communication") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.language = language_
-            self.preferred = preferred_
         }
 
         public func fill(_ node: inout FHIRNode) {
@@ -392,27 +354,24 @@ extension Patient {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
             var other_: Reference? = nil
             var type_: FHIRPrimitive<String>? = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
                 case "other": other_ = try Reference(node: child)
                 case "type": type_ = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "Patient.Link")
                 }
             }
             guard let other_ else { throw .missing("other", in: "Patient.Link") }
-            guard let type_ else { throw .missing("type", in: "Patient.Link") }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
             self.other = other_
+            guard let type_ else { throw .missing("type", in: "Patient.Link") }
             self.type = type_
         }
 

@@ -94,89 +94,66 @@ public struct RiskAssessment: FHIRResourceModel {
     }
 
     public init(node: FHIRNode) throws(FHIRModelError) {
-        var id_: FHIRPrimitive<String>? = nil
-        var meta_: Meta? = nil
-        var implicitRules_: FHIRPrimitive<String>? = nil
-        var language_: FHIRPrimitive<String>? = nil
-        var text_: Narrative? = nil
-        var contained_: [AnyResource] = []
-        var extension_: [Extension] = []
-        var modifierExtension_: [Extension] = []
-        var identifier_: [Identifier] = []
-        var basedOn_: Reference? = nil
-        var parent_: Reference? = nil
+        self.id = nil
+        self.meta = nil
+        self.implicitRules = nil
+        self.language = nil
+        self.text = nil
+        self.contained = []
+        self.`extension` = []
+        self.modifierExtension = []
+        self.identifier = []
+        self.basedOn = nil
+        self.parent = nil
         var status_: FHIRPrimitive<String>? = nil
-        var method_: CodeableConcept? = nil
-        var code_: CodeableConcept? = nil
+        self.method = nil
+        self.code = nil
         var subject_: Reference? = nil
-        var encounter_: Reference? = nil
-        var occurrence_: OccurrenceX? = nil
-        var condition_: Reference? = nil
-        var performer_: Reference? = nil
-        var reasonCode_: [CodeableConcept] = []
-        var reasonReference_: [Reference] = []
-        var basis_: [Reference] = []
-        var prediction_: [RiskAssessment.Prediction] = []
-        var mitigation_: FHIRPrimitive<String>? = nil
-        var note_: [Annotation] = []
+        self.encounter = nil
+        self.occurrence = nil
+        self.condition = nil
+        self.performer = nil
+        self.reasonCode = []
+        self.reasonReference = []
+        self.basis = []
+        self.prediction = []
+        self.mitigation = nil
+        self.note = []
         for child in node.children {
             switch child.name {
-            case "id": id_ = try FHIRPrimitive<String>(node: child)
-            case "meta": meta_ = try Meta(node: child)
-            case "implicitRules": implicitRules_ = try FHIRPrimitive<String>(node: child)
-            case "language": language_ = try FHIRPrimitive<String>(node: child)
-            case "text": text_ = try Narrative(node: child)
-            case "contained": contained_.append(try AnyResource(node: child))
-            case "extension": extension_.append(try Extension(node: child))
-            case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-            case "identifier": identifier_.append(try Identifier(node: child))
-            case "basedOn": basedOn_ = try Reference(node: child)
-            case "parent": parent_ = try Reference(node: child)
+            case "id": self.id = try FHIRPrimitive<String>(node: child)
+            case "meta": self.meta = try Meta(node: child)
+            case "implicitRules": self.implicitRules = try FHIRPrimitive<String>(node: child)
+            case "language": self.language = try FHIRPrimitive<String>(node: child)
+            case "text": self.text = try Narrative(node: child)
+            case "contained": self.contained.append(try AnyResource(node: child))
+            case "extension": self.`extension`.append(try Extension(node: child))
+            case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+            case "identifier": self.identifier.append(try Identifier(node: child))
+            case "basedOn": self.basedOn = try Reference(node: child)
+            case "parent": self.parent = try Reference(node: child)
             case "status": status_ = try FHIRPrimitive<String>(node: child)
-            case "method": method_ = try CodeableConcept(node: child)
-            case "code": code_ = try CodeableConcept(node: child)
+            case "method": self.method = try CodeableConcept(node: child)
+            case "code": self.code = try CodeableConcept(node: child)
             case "subject": subject_ = try Reference(node: child)
-            case "encounter": encounter_ = try Reference(node: child)
-            case "occurrenceDateTime": occurrence_ = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
-            case "occurrencePeriod": occurrence_ = .period(try Period(node: child))
-            case "condition": condition_ = try Reference(node: child)
-            case "performer": performer_ = try Reference(node: child)
-            case "reasonCode": reasonCode_.append(try CodeableConcept(node: child))
-            case "reasonReference": reasonReference_.append(try Reference(node: child))
-            case "basis": basis_.append(try Reference(node: child))
-            case "prediction": prediction_.append(try RiskAssessment.Prediction(node: child))
-            case "mitigation": mitigation_ = try FHIRPrimitive<String>(node: child)
-            case "note": note_.append(try Annotation(node: child))
+            case "encounter": self.encounter = try Reference(node: child)
+            case "occurrenceDateTime": self.occurrence = .dateTime(try FHIRPrimitive<FHIRDateTime>(node: child))
+            case "occurrencePeriod": self.occurrence = .period(try Period(node: child))
+            case "condition": self.condition = try Reference(node: child)
+            case "performer": self.performer = try Reference(node: child)
+            case "reasonCode": self.reasonCode.append(try CodeableConcept(node: child))
+            case "reasonReference": self.reasonReference.append(try Reference(node: child))
+            case "basis": self.basis.append(try Reference(node: child))
+            case "prediction": self.prediction.append(try RiskAssessment.Prediction(node: child))
+            case "mitigation": self.mitigation = try FHIRPrimitive<String>(node: child)
+            case "note": self.note.append(try Annotation(node: child))
             default: throw .unknownElement(child.name, in: "RiskAssessment")
             }
         }
         guard let status_ else { throw .missing("status", in: "RiskAssessment") }
-        guard let subject_ else { throw .missing("subject", in: "RiskAssessment") }
-        self.id = id_
-        self.meta = meta_
-        self.implicitRules = implicitRules_
-        self.language = language_
-        self.text = text_
-        self.contained = contained_
-        self.`extension` = extension_
-        self.modifierExtension = modifierExtension_
-        self.identifier = identifier_
-        self.basedOn = basedOn_
-        self.parent = parent_
         self.status = status_
-        self.method = method_
-        self.code = code_
+        guard let subject_ else { throw .missing("subject", in: "RiskAssessment") }
         self.subject = subject_
-        self.encounter = encounter_
-        self.occurrence = occurrence_
-        self.condition = condition_
-        self.performer = performer_
-        self.reasonCode = reasonCode_
-        self.reasonReference = reasonReference_
-        self.basis = basis_
-        self.prediction = prediction_
-        self.mitigation = mitigation_
-        self.note = note_
     }
 
     public func fill(_ node: inout FHIRNode) {
@@ -262,40 +239,31 @@ extension RiskAssessment {
         }
 
         public init(node: FHIRNode) throws(FHIRModelError) {
-            var id_: String? = nil
-            var extension_: [Extension] = []
-            var modifierExtension_: [Extension] = []
-            var outcome_: CodeableConcept? = nil
-            var probability_: ProbabilityX? = nil
-            var qualitativeRisk_: CodeableConcept? = nil
-            var relativeRisk_: FHIRPrimitive<FHIRDecimal>? = nil
-            var when_: WhenX? = nil
-            var rationale_: FHIRPrimitive<String>? = nil
+            self.id = nil
+            self.`extension` = []
+            self.modifierExtension = []
+            self.outcome = nil
+            self.probability = nil
+            self.qualitativeRisk = nil
+            self.relativeRisk = nil
+            self.when = nil
+            self.rationale = nil
             for child in node.children {
                 switch child.name {
-                case "id": id_ = child.value
-                case "extension": extension_.append(try Extension(node: child))
-                case "modifierExtension": modifierExtension_.append(try Extension(node: child))
-                case "outcome": outcome_ = try CodeableConcept(node: child)
-                case "probabilityDecimal": probability_ = .decimal(try FHIRPrimitive<FHIRDecimal>(node: child))
-                case "probabilityRange": probability_ = .range(try Range(node: child))
-                case "qualitativeRisk": qualitativeRisk_ = try CodeableConcept(node: child)
-                case "relativeRisk": relativeRisk_ = try FHIRPrimitive<FHIRDecimal>(node: child)
-                case "whenPeriod": when_ = .period(try Period(node: child))
-                case "whenRange": when_ = .range(try Range(node: child))
-                case "rationale": rationale_ = try FHIRPrimitive<String>(node: child)
+                case "id": self.id = child.value
+                case "extension": self.`extension`.append(try Extension(node: child))
+                case "modifierExtension": self.modifierExtension.append(try Extension(node: child))
+                case "outcome": self.outcome = try CodeableConcept(node: child)
+                case "probabilityDecimal": self.probability = .decimal(try FHIRPrimitive<FHIRDecimal>(node: child))
+                case "probabilityRange": self.probability = .range(try Range(node: child))
+                case "qualitativeRisk": self.qualitativeRisk = try CodeableConcept(node: child)
+                case "relativeRisk": self.relativeRisk = try FHIRPrimitive<FHIRDecimal>(node: child)
+                case "whenPeriod": self.when = .period(try Period(node: child))
+                case "whenRange": self.when = .range(try Range(node: child))
+                case "rationale": self.rationale = try FHIRPrimitive<String>(node: child)
                 default: throw .unknownElement(child.name, in: "RiskAssessment.Prediction")
                 }
             }
-            self.id = id_
-            self.`extension` = extension_
-            self.modifierExtension = modifierExtension_
-            self.outcome = outcome_
-            self.probability = probability_
-            self.qualitativeRisk = qualitativeRisk_
-            self.relativeRisk = relativeRisk_
-            self.when = when_
-            self.rationale = rationale_
         }
 
         public func fill(_ node: inout FHIRNode) {
