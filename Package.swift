@@ -140,7 +140,7 @@ let package = Package(
             dependencies: ["RiskModel", "FHIRCore", "FHIRModels", "StrictJSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayServerTests",
             dependencies: ["GatewayServer", "SystemdSupport", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],

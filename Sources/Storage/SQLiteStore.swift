@@ -19,10 +19,15 @@ public final class SQLiteStore: GatewayStore {
     /// back to nothing when it starts over, to give the disk space back. A log only starting over
     /// keeps its file, and writes over it from the start.
     static let truncateFrames = 16_384
+    /// How long a connection waits for a lock another one holds.
+    let busyTimeoutMilliseconds: Int
 
     /// - Parameter checkpointsInBackground: true when the owner calls `checkpoint()` every fraction
     ///   of a second (the daemon does); SQLite's own checkpoints after commits are then off.
-    public init(path: String, checkpointsInBackground: Bool = false) throws {
+    /// - Parameter busyTimeoutMilliseconds: how long a connection waits for a lock another one
+    ///   holds (another process writing, or a checkpoint).
+    public init(path: String, checkpointsInBackground: Bool = false, busyTimeoutMilliseconds: Int = 10_000) throws {
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -32,13 +37,13 @@ public final class SQLiteStore: GatewayStore {
             // file every request waited for (7 % of the writer's time under load, perf).
             if checkpointsInBackground { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         }
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(Double(busyTimeoutMilliseconds) / 1000)
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         pool = try DatabasePool(path: path, configuration: configuration)
         groups = GroupCommit(pool: pool)
         var checkpointConfiguration = Configuration()
-        checkpointConfiguration.busyMode = .timeout(10)
+        checkpointConfiguration.busyMode = .timeout(Double(busyTimeoutMilliseconds) / 1000)
         checkpointConfiguration.label = "fhir-risk-gateway.checkpoint"
         checkpointer = checkpointsInBackground ? try DatabaseQueue(path: path, configuration: checkpointConfiguration) : nil
     }
@@ -53,7 +58,20 @@ public final class SQLiteStore: GatewayStore {
         // checkpoint beside a busy writer rarely sees. Restarting it needs the writer's lock: done
         // on the writer between two groups, it copies only what came since the passive checkpoint.
         let mode: Database.CheckpointMode = log >= Self.truncateFrames ? .truncate : .restart
-        let (left, done) = try await groups.betweenGroups { db in try db.checkpoint(mode) }
+        let timeout = busyTimeoutMilliseconds
+        let restarted = try await groups.betweenGroups { db -> (Int, Int)? in
+            // Never wait here: every request waits for the writer meanwhile. A reader still on an
+            // older state of the log (a `.backup` running) makes the restart busy at once; the
+            // log then grows until the reader is done, and a later checkpoint starts it over.
+            try db.execute(sql: "PRAGMA busy_timeout = 0")
+            defer { try? db.execute(sql: "PRAGMA busy_timeout = \(timeout)") }
+            do {
+                return try db.checkpoint(mode)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                return nil
+            }
+        }
+        guard let (left, done) = restarted else { return CheckpointCount(logFrames: log, copiedFrames: copied, restarted: false) }
         return CheckpointCount(logFrames: left, copiedFrames: done, restarted: true)
     }
 

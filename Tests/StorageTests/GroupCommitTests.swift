@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 @testable import Storage
@@ -176,5 +177,35 @@ struct GroupCommitTests {
         let resources = try await store.write { try $0.resources(subject: "Patient/p") }
         #expect(resources.isEmpty)
         #expect(try await store.assessment(identifier: "urn:uuid:b") == nil)
+    }
+
+    @Test func aReaderOnAnOlderStateDoesNotHoldTheWriterUpWhenTheLogIsLong() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-reader-\(UUID().uuidString)/gateway.sqlite").path
+        // A long busy timeout: waiting for the reader would take a minute, whatever the machine's load.
+        let store = try SQLiteStore(path: path, checkpointsInBackground: true, busyTimeoutMilliseconds: 60_000)
+        try await store.migrate()
+        try await store.write { try $0.upsert(type: "Observation", id: "first", subject: "Patient/p", json: Array("{}".utf8)) }
+        // A reader (as `sqlite3 gateway.sqlite .backup` would be) keeps a read transaction open.
+        var readerConfiguration = Configuration()
+        readerConfiguration.allowsUnsafeTransactions = true
+        let reader = try DatabaseQueue(path: path, configuration: readerConfiguration)
+        try await reader.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN")
+            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM resource")
+        }
+        let page = Array(repeating: UInt8(ascii: "x"), count: 4_000)
+        try await store.write { transaction in
+            for i in 0..<SQLiteStore.restartFrames { _ = try transaction.upsert(type: "Observation", id: "o\(i)", subject: "Patient/p", json: page) }
+        }
+        let started = ContinuousClock.now
+        let blocked = try #require(try await store.checkpoint())
+        #expect(!blocked.restarted)
+        // Not the busy timeout: the writer was not kept waiting for the reader.
+        #expect(ContinuousClock.now - started < .seconds(30))
+        try await store.write { try $0.upsert(type: "Observation", id: "meanwhile", subject: "Patient/p", json: Array("{}".utf8)) }
+
+        try await reader.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+        let done = try #require(try await store.checkpoint())
+        #expect(done.restarted)
     }
 }
