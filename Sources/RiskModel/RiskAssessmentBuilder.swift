@@ -18,17 +18,19 @@ public struct RiskAssessmentBuilder: Sendable {
         let identity = [model.name, "v" + model.version, features.subject.reference?.value ?? "", features.studyKey].joined(separator: "|")
         let outcomeText =
             "Disease progression within \(model.horizonMonths) months of starting first-line lenvatinib + anti-PD-1 antibody"
+        // The project's CodeSystem has a code for progression within 12 months only: a model with
+        // another horizon says its outcome in text, rather than under a code that means 12 months.
+        let outcomeCodes =
+            model.horizonMonths == 12
+            ? [
+                Coding(
+                    system: FHIRPrimitive(ProjectCanonical.codeSystem),
+                    code: FHIRPrimitive("early-progression-12mo"),
+                    display: FHIRPrimitive("Progression within 12 months of starting lenvatinib + anti-PD-1")
+                )
+            ] : []
         let prediction = RiskAssessment.Prediction(
-            outcome: CodeableConcept(
-                coding: [
-                    Coding(
-                        system: FHIRPrimitive(ProjectCanonical.codeSystem),
-                        code: FHIRPrimitive("early-progression-12mo"),
-                        display: FHIRPrimitive("Progression within 12 months of starting lenvatinib + anti-PD-1")
-                    )
-                ],
-                text: FHIRPrimitive(outcomeText)
-            ),
+            outcome: CodeableConcept(coding: outcomeCodes, text: FHIRPrimitive(outcomeText)),
             probability: .decimal(FHIRPrimitive(decimal(probabilityOnScale(score.probability), places: model.output.probabilityDecimals))),
             qualitativeRisk: CodeableConcept(
                 coding: [

@@ -31,6 +31,8 @@ import Testing
             let assessment = try #require(outcome.assessments.first, "\(unit)")
             #expect(probability(assessment) == "77.6", "\(unit)")
             let prediction = assessment.prediction.first
+            // The default model's horizon is 12 months: its outcome carries the CodeSystem's code.
+            #expect(prediction?.outcome?.coding.map { $0.code?.value } == ["early-progression-12mo"])
             results.insert([
                 probability(assessment) ?? "", prediction?.qualitativeRisk?.coding.first?.code?.value ?? "",
                 prediction?.relativeRisk?.value?.text ?? "", assessment.identifier.first?.value?.value ?? "", assessment.status.value ?? "",

@@ -78,6 +78,9 @@ import Testing
             return
         }
         #expect(range.high?.value?.value?.text == "6")
+        // The CodeSystem's outcome code means 12 months: a 6-month model states its outcome in text.
+        #expect(assessment.prediction.first?.outcome?.coding.isEmpty == true)
+        #expect(assessment.prediction.first?.outcome?.text?.value?.contains("within 6 months") == true)
         // Lenient unit spellings are off in this file.
         let lenient = try Scoring.run(Scoring.bundle([Scoring.adc("1.0", unit: "10-3.mm2/s")]), parameters: parameters)
         #expect(lenient.assessments.isEmpty)
