@@ -52,6 +52,11 @@ def main():
     # A real case is a handful of resources per patient; with few patients each request would
     # re-correlate a patient holding hundreds of ADC Observations.
     parser.add_argument("--patients", type=int, default=20000)
+    # With wrk: CPU time per accepted request over the middle of the run, for the whole gateway
+    # and for the store's writer (its threads are dispatch "overcommit" threads), from
+    # /proc/PID/task/*/schedstat and the gateway's own request counter. Steadier than the
+    # throughput when the shared machine's speed moves.
+    parser.add_argument("--cpu", action="store_true")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="gateway-load-")
@@ -76,6 +81,7 @@ profiles: {{path: {ROOT}/Profiles}}
             except OSError:
                 time.sleep(0.1)
         if args.client == "wrk":
+            args.metrics_port = metrics
             return run_wrk(args, port, work, daemon.pid)
         context = ssl.create_default_context(cafile=f"{tls}/ca.crt")
         context.load_cert_chain(f"{tls}/client.crt", f"{tls}/client.key")
@@ -161,6 +167,27 @@ end
 """
 
 
+def thread_times(pid):
+    """Nanoseconds each thread of the process has run, by (thread id, name)."""
+    times = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                times[(tid, name)] = int(f.read().split()[0])
+        except OSError:
+            continue
+    return times
+
+
+def requests_counted(metrics_port):
+    """The gateway's own count of FHIR API requests answered."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+        return int(sum(float(line.split()[-1]) for line in response.read().decode().splitlines()
+                       if line.startswith("fhir_gateway_http_requests_total")))
+
+
 def run_wrk(args, port, work, pid):
     """The load from wrk: two threads, --connections keep-alive connections; with --rate, each
     connection waits between requests so that the total approaches the rate."""
@@ -173,9 +200,20 @@ def run_wrk(args, port, work, pid):
     environment["LOAD_PATIENTS"] = str(args.patients)
     if args.rate:
         environment["LOAD_DELAY_MS"] = str(max(0, int(1000 * args.connections / args.rate) - 1))
-    output = subprocess.run(
+    load = subprocess.Popen(
         ["wrk", "-t2", f"-c{args.connections}", f"-d{int(args.seconds)}s", "-s", script, f"https://127.0.0.1:{port}/"],
-        capture_output=True, text=True, env=environment, check=True).stdout
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    cpu = None
+    if args.cpu and args.seconds >= 8:
+        # The middle of the run: from a third in, for a third of it.
+        time.sleep(args.seconds / 3)
+        before = (thread_times(pid), requests_counted(args.metrics_port))
+        time.sleep(args.seconds / 3)
+        after = (thread_times(pid), requests_counted(args.metrics_port))
+        cpu = (before, after)
+    output, errors = load.communicate()
+    if load.returncode != 0:
+        sys.exit(f"wrk failed: {errors.strip()}")
     with open(f"/proc/{pid}/status") as f:
         rss = next(line for line in f if line.startswith("VmRSS")).split()[1]
     fields = dict(item.split("=") for item in next(line for line in output.splitlines() if line.startswith("RESULT")).split()[1:])
@@ -183,6 +221,13 @@ def run_wrk(args, port, work, pid):
     accepted = int(fields["requests"]) - int(fields["non2xx"])
     print(f"client wrk, connections {args.connections}, rate {'max' if not args.rate else args.rate}/s, {seconds:.1f} s")
     print(f"accepted Observations: {accepted} ({accepted / seconds:.0f}/s), non-2xx {fields['non2xx']}, errors {fields['errors']}")
+    if cpu:
+        (times0, count0), (times1, count1) = cpu
+        served = max(1, count1 - count0)
+        total = sum(times1.values()) - sum(times0.values())
+        writer = sum(v for k, v in times1.items() if "overcommit" in k[1]) - sum(v for k, v in times0.items() if "overcommit" in k[1])
+        print(f"CPU per request (middle third, {served} requests): gateway {total / 1000 / served:.0f} µs, "
+              f"store writer and checkpoints {writer / 1000 / served:.0f} µs")
     print(f"latency p50 {float(fields['p50']) / 1000:.2f} ms, p99 {float(fields['p99']) / 1000:.2f} ms; "
           f"gateway resident memory {int(rss) / 1024:.0f} MB")
 
