@@ -4,14 +4,15 @@ certificates and a fresh store, posts ADC Observations (each with its own identi
 over --patients patients) over HTTPS keep-alive from several
 connections, and prints accepted Observations per second, p50/p99 latency and the daemon's
 resident memory. Usage: scripts/load-test.py [--seconds 20] [--connections 8] [--rate N]
-[--client python|wrk] [--binary PATH]
+[--client python|wrk] [--binary PATH] [--cpu]
 
 --rate N paces the load at N requests per second in total (for the latency at half load);
 without it the clients send as fast as the gateway answers. --client wrk sends the load from wrk
 (C, from Debian's wrk package) instead of Python threads: it costs the shared two cores far less,
 but it cannot present a client certificate, so that run's gateway has TLS without mutual TLS.
 Every request carries a different Observation (wrk builds each body in Lua), so none is answered
-from the idempotency store instead of being written.
+from the idempotency store instead of being written. --cpu (with wrk) adds the CPU time per
+request over the middle third of the run, for the gateway and for the store's writer.
 """
 import argparse
 import http.client
