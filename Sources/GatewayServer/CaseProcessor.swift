@@ -40,15 +40,21 @@ final class CaseProcessor: Sendable {
         /// issues point into the request); nil when the tree makes no typed model (then the
         /// transaction tries again and reports why).
         let entry: CaseResources.Entry?
+        let id: String?
         /// `Type/id`.
         let key: String
+        /// The patient it is about, as stored (a Patient is its own).
+        let subject: String?
 
         init(resource: FHIRNode, path: String) {
             self.resource = resource
             self.path = path
             json = FHIRJSONWriter().write(resource)
             entry = (try? AnyResource(node: resource)).map { CaseResources.Entry(resource: $0, path: path, fullUrl: nil, node: resource) }
-            key = "\(resource.type.name)/\(resource.value(of: "id") ?? "")"
+            let type = resource.type.name
+            id = resource.value(of: "id")
+            key = "\(type)/\(id ?? "")"
+            subject = type == "Patient" ? id.map { "Patient/\($0)" } : resource.child(named: "subject")?.value(of: "reference")
         }
     }
 
@@ -87,15 +93,13 @@ final class CaseProcessor: Sendable {
                     ]
                 )
             }
-            guard let id = item.resource.value(of: "id") else {
+            guard let id = item.id else {
                 throw Refusal(
                     status: 422, issues: [FHIRIssue(severity: .error, code: .required, diagnostics: "The resource has no id", expression: item.path)])
             }
-            let subject = type == "Patient" ? "Patient/\(id)" : item.resource.child(named: "subject")?.value(of: "reference")
-            let json = item.json
-            let version = try transaction.upsert(type: type, id: id, subject: subject, json: json)
-            stored.append((type, id, version, item.resource, json))
-            if let subject, type != "Patient", !subjects.contains(subject) { subjects.append(subject) }
+            let version = try transaction.upsert(type: type, id: id, subject: item.subject, json: item.json)
+            stored.append((type, id, version, item.resource, item.json))
+            if let subject = item.subject, type != "Patient", !subjects.contains(subject) { subjects.append(subject) }
         }
 
         var scored: [ScoredCase] = []

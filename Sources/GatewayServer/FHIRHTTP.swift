@@ -27,15 +27,22 @@ enum FHIRHTTP {
     static func requestFormat(_ request: Request) throws(Failure) -> FHIRFormat? {
         guard let header = request.headers[.contentType] else { return nil }
         let mediaType = Self.mediaType(header[...])
-        switch mediaType {
-        case "application/fhir+json", "application/json", "application/json+fhir": return .json
-        case "application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir": return .xml
-        default:
+        guard let format = Self.format(ofMediaType: mediaType) else {
             throw Failure(
                 .unsupportedMediaType,
                 code: .notSupported,
                 "The Content-Type '\(mediaType)' is not supported: send application/fhir+json or application/fhir+xml"
             )
+        }
+        return format
+    }
+
+    /// The FHIR format a media type names (the R4 ones and their older spellings), if any.
+    static func format(ofMediaType mediaType: String) -> FHIRFormat? {
+        switch mediaType {
+        case "application/fhir+json", "application/json", "application/json+fhir": .json
+        case "application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir": .xml
+        default: nil
         }
     }
 
@@ -65,12 +72,8 @@ enum FHIRHTTP {
         guard let accept = request.headers[.accept], !accept.isEmpty else { return fallback }
         for range in accept.split(separator: ",") {
             let mediaType = Self.mediaType(range)
-            switch mediaType {
-            case "application/fhir+json", "application/json", "application/json+fhir": return .json
-            case "application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir": return .xml
-            case "*/*", "application/*": return fallback
-            default: continue
-            }
+            if let format = Self.format(ofMediaType: mediaType) { return format }
+            if mediaType == "*/*" || mediaType == "application/*" { return fallback }
         }
         throw Failure(
             .notAcceptable, code: .notSupported,

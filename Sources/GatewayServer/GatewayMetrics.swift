@@ -39,23 +39,22 @@ final class GatewayMetrics: Sendable {
 
     func request(method: String, route: String, status: Int, duration: Duration) {
         let key = RequestKey(method: method, route: route, status: status)
-        let metrics =
-            requestMetrics.withLock { $0[key] }
-            ?? {
-                let made = (
-                    registry.makeCounter(
-                        descriptor: descriptor("http_requests", unit: "total", "FHIR API requests by method, route template and status"),
-                        labels: [("method", method), ("route", route), ("status", String(status))]
-                    ),
-                    registry.makeDurationHistogram(
-                        descriptor: descriptor("http_request_duration", unit: "seconds", "FHIR API request latency by route template"),
-                        labels: [("route", route)],
-                        buckets: Self.durationBuckets
-                    )
+        let metrics = requestMetrics.withLock { known in
+            if let found = known[key] { return found }
+            let made = (
+                registry.makeCounter(
+                    descriptor: descriptor("http_requests", unit: "total", "FHIR API requests by method, route template and status"),
+                    labels: [("method", method), ("route", route), ("status", String(status))]
+                ),
+                registry.makeDurationHistogram(
+                    descriptor: descriptor("http_request_duration", unit: "seconds", "FHIR API request latency by route template"),
+                    labels: [("route", route)],
+                    buckets: Self.durationBuckets
                 )
-                requestMetrics.withLock { $0[key] = made }
-                return made
-            }()
+            )
+            known[key] = made
+            return made
+        }
         metrics.0.increment()
         metrics.1.record(duration)
     }

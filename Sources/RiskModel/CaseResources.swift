@@ -29,14 +29,9 @@ public struct CaseResources: Sendable {
         public init(resource: __owned AnyResource, path: String, fullUrl: String?, node: FHIRNode? = nil) {
             self.path = path
             self.fullUrl = fullUrl
-            if let node {
-                typeName = node.type.name
-                resourceID = node.value(of: "id")
-            } else {
-                let source = resource.node
-                typeName = source.type.name
-                resourceID = source.value(of: "id")
-            }
+            let source = node ?? resource.node
+            typeName = source.type.name
+            resourceID = source.value(of: "id")
             self.resource = resource
         }
 

@@ -96,15 +96,6 @@ public struct FeatureCodes: Sendable, Hashable {
         return index
     }
 
-    public func contains(_ code: SystemCode, in feature: Feature) -> Bool {
-        features(of: code).contains(feature)
-    }
-
-    /// The features whose ValueSets list `code`.
-    public func features(of code: SystemCode) -> FeatureSet {
-        FeatureSet(bits: features[code] ?? 0)
-    }
-
     /// The features whose ValueSets list any of `codes`.
     public func features(of codes: [SystemCode]) -> FeatureSet {
         FeatureSet(bits: codes.reduce(0) { $0 | (features[$1] ?? 0) })

@@ -149,8 +149,8 @@ public protocol GatewayStore: Sendable {
     func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount
 }
 
-/// The store could not carry out a transaction (disk full, an I/O error, the file read-only or
-/// locked too long): nothing of it was kept, and the same request may succeed later.
+/// The store could not carry out an operation (disk full, an I/O error, the file read-only or
+/// locked too long): nothing of a failed write was kept, and the same request may succeed later.
 public struct StoreFailure: Error, Sendable, CustomStringConvertible {
     /// The database's own error code (SQLite's extended result code).
     public var code: Int

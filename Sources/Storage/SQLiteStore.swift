@@ -11,9 +11,9 @@ public final class SQLiteStore: GatewayStore {
     /// owner calls `checkpoint()` (nil: SQLite does it on the writer, after a commit).
     let checkpointer: DatabaseQueue?
 
-    /// The log frames (pages) after which a checkpoint also starts the log over (it waits for the
-    /// writer to finish its transaction and holds the next one back while it copies what the last
-    /// passive checkpoints left: a few hundred pages at most).
+    /// The log frames (pages) after which a checkpoint also starts the log over, on the writer
+    /// between two groups (it copies what the last passive checkpoint left: a few hundred pages
+    /// at most).
     static let restartFrames = 4_096
     /// A log that grew past this many frames (64 MiB; a burst the checkpoints fell behind) is cut
     /// back to nothing when it starts over, to give the disk space back. A log only starting over
@@ -37,13 +37,14 @@ public final class SQLiteStore: GatewayStore {
             // file every request waited for (7 % of the writer's time under load, perf).
             if checkpointsInBackground { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         }
-        configuration.busyMode = .timeout(Double(busyTimeoutMilliseconds) / 1000)
+        let busyMode = Database.BusyMode.timeout(Double(busyTimeoutMilliseconds) / 1000)
+        configuration.busyMode = busyMode
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         pool = try DatabasePool(path: path, configuration: configuration)
         groups = GroupCommit(pool: pool)
         var checkpointConfiguration = Configuration()
-        checkpointConfiguration.busyMode = .timeout(Double(busyTimeoutMilliseconds) / 1000)
+        checkpointConfiguration.busyMode = busyMode
         checkpointConfiguration.label = "fhir-risk-gateway.checkpoint"
         checkpointer = checkpointsInBackground ? try DatabaseQueue(path: path, configuration: checkpointConfiguration) : nil
     }
@@ -52,23 +53,25 @@ public final class SQLiteStore: GatewayStore {
         guard let checkpointer else { return nil }
         // Passive, from its own connection: copies what it can without waiting for anyone, while
         // the writer goes on.
-        let (log, copied) = try await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        let (log, copied) = try await Self.reportingFailures { try await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) } }
         guard log >= Self.restartFrames else { return CheckpointCount(logFrames: log, copiedFrames: copied, restarted: false) }
         // The log only starts over when it was copied whole before a write begins, which a
         // checkpoint beside a busy writer rarely sees. Restarting it needs the writer's lock: done
         // on the writer between two groups, it copies only what came since the passive checkpoint.
         let mode: Database.CheckpointMode = log >= Self.truncateFrames ? .truncate : .restart
         let timeout = busyTimeoutMilliseconds
-        let restarted = try await groups.betweenGroups { db -> (Int, Int)? in
-            // Never wait here: every request waits for the writer meanwhile. A reader still on an
-            // older state of the log (a `.backup` running) makes the restart busy at once; the
-            // log then grows until the reader is done, and a later checkpoint starts it over.
-            try db.execute(sql: "PRAGMA busy_timeout = 0")
-            defer { try? db.execute(sql: "PRAGMA busy_timeout = \(timeout)") }
-            do {
-                return try db.checkpoint(mode)
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-                return nil
+        let restarted = try await Self.reportingFailures {
+            try await groups.betweenGroups { db -> (Int, Int)? in
+                // Never wait here: every request waits for the writer meanwhile. A reader still on an
+                // older state of the log (a `.backup` running) makes the restart busy at once; the
+                // log then grows until the reader is done, and a later checkpoint starts it over.
+                try db.execute(sql: "PRAGMA busy_timeout = 0")
+                defer { try? db.execute(sql: "PRAGMA busy_timeout = \(timeout)") }
+                do {
+                    return try db.checkpoint(mode)
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                    return nil
+                }
             }
         }
         guard let (left, done) = restarted else { return CheckpointCount(logFrames: log, copiedFrames: copied, restarted: false) }
@@ -111,7 +114,7 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount {
-        try await pool.write { db in
+        try await writing { db in
             try db.cachedStatement(sql: "DELETE FROM response WHERE rowid IN (SELECT rowid FROM response WHERE created_at < ? LIMIT ?)")
                 .execute(arguments: [answersBefore.timeIntervalSince1970, limit])
             let answers = db.changesCount
@@ -126,7 +129,7 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func statistics() async throws -> StoreStatistics {
-        try await pool.read { db in
+        try await reading { db in
             let outbox = try Row.fetchOne(
                 db,
                 sql: """
@@ -146,38 +149,52 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func probeWritable(now: Date) async throws {
-        try await pool.write { db in
+        try await writing { db in
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO heartbeat (id, at) VALUES (1, ?)").execute(arguments: [now.timeIntervalSince1970])
         }
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await Self.reportingFailures { try await groups.write { db in try body(Transaction(db: db)) } }
+    }
+
+    /// SQLite's errors leave the store as `StoreFailure` (no SQL, no values), for every operation:
+    /// a failed read is as much the store's failure as a failed write.
+    private static func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await groups.write { db in try body(Transaction(db: db)) }
+            return try await body()
         } catch let error as DatabaseError {
             throw StoreFailure(code: Int(error.extendedResultCode.rawValue), reason: error.resultCode.description)
         }
     }
 
+    private func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.reportingFailures { try await pool.read(body) }
+    }
+
+    private func writing<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.reportingFailures { try await pool.write(body) }
+    }
+
     public func assessment(id: String) async throws -> StoredAssessment? {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM assessment WHERE id = ?"), arguments: [id]).map(Self.assessment)
         }
     }
 
     public func assessment(identifier: String) async throws -> StoredAssessment? {
-        try await pool.read { db in try Transaction(db: db).assessment(identifier: identifier) }
+        try await reading { db in try Transaction(db: db).assessment(identifier: identifier) }
     }
 
     public func assessments(subject: String) async throws -> [StoredAssessment] {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM assessment WHERE subject = ? ORDER BY updated_at"), arguments: [subject]).map(
                 Self.assessment)
         }
     }
 
     public func nextDue(now: Date) async throws -> OutboxItem? {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, sequence LIMIT 1"),
@@ -187,21 +204,21 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func nextDueDate() async throws -> Date? {
-        try await pool.read { db in
+        try await reading { db in
             try Double.fetchOne(db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")).map(
                 Date.init(timeIntervalSince1970:))
         }
     }
 
     public func markDelivered(_ sequence: Int64) async throws {
-        try await pool.write { db in
+        try await writing { db in
             try db.cachedStatement(sql: "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE sequence = ?")
                 .execute(arguments: [sequence])
         }
     }
 
     public func reschedule(_ sequence: Int64, attempts: Int, at date: Date, error: String) async throws {
-        try await pool.write { db in
+        try await writing { db in
             try db.cachedStatement(sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE sequence = ?").execute(arguments: [
                 attempts, date.timeIntervalSince1970, error, sequence,
             ]
@@ -210,7 +227,7 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func markDead(_ sequence: Int64, attempts: Int, error: String) async throws {
-        try await pool.write { db in
+        try await writing { db in
             try db.cachedStatement(sql: "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE sequence = ?").execute(arguments: [
                 attempts, error, sequence,
             ])
@@ -218,7 +235,7 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func requeue(_ sequence: Int64, now: Date) async throws -> Bool {
-        try await pool.write { db in
+        try await writing { db in
             try db.cachedStatement(
                 sql: "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE sequence = ? AND state != 'pending'"
             ).execute(arguments: [now.timeIntervalSince1970, sequence]
@@ -228,7 +245,7 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func outbox(state: OutboxItem.State?, limit: Int) async throws -> [OutboxItem] {
-        try await pool.read { db in
+        try await reading { db in
             if let state {
                 return try Row.fetchAll(
                     db.cachedStatement(sql: "SELECT * FROM outbox WHERE state = ? ORDER BY sequence DESC LIMIT ?"),

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -13,15 +15,23 @@
 /// sets `LimitNICE=-5`). Without either the writer simply runs at the priority it has.
 enum WriterPriority {
     static let nice: Int32 = -5
+    static let permitted = Atomic<Bool>(true)
 
     /// Raises the calling thread's priority to `nice`; returns the nice value to go back to, or
     /// nil when nothing changed (not permitted, or already as high).
     static func raise() -> Int32? {
         #if os(Linux)
+            // Refused once (no CAP_SYS_NICE, no LimitNICE=), refused for good: no two system calls
+            // per commit run that can only fail.
+            guard permitted.load(ordering: .relaxed) else { return nil }
             // On Linux the nice value is per thread, and `who` 0 is the calling thread.
             errno = 0
             let before = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
-            guard errno == 0, before > nice, setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) == 0 else { return nil }
+            guard errno == 0, before > nice else { return nil }
+            guard setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) == 0 else {
+                if errno == EPERM || errno == EACCES { permitted.store(false, ordering: .relaxed) }
+                return nil
+            }
             return before
         #else
             return nil

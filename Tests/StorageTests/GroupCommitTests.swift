@@ -184,7 +184,7 @@ struct GroupCommitTests {
         // A long busy timeout: waiting for the reader would take a minute, whatever the machine's load.
         let store = try SQLiteStore(path: path, checkpointsInBackground: true, busyTimeoutMilliseconds: 60_000)
         try await store.migrate()
-        try await store.write { try $0.upsert(type: "Observation", id: "first", subject: "Patient/p", json: Array("{}".utf8)) }
+        _ = try await store.write { try $0.upsert(type: "Observation", id: "first", subject: "Patient/p", json: Array("{}".utf8)) }
         // A reader (as `sqlite3 gateway.sqlite .backup` would be) keeps a read transaction open.
         var readerConfiguration = Configuration()
         readerConfiguration.allowsUnsafeTransactions = true
@@ -202,7 +202,7 @@ struct GroupCommitTests {
         #expect(!blocked.restarted)
         // Not the busy timeout: the writer was not kept waiting for the reader.
         #expect(ContinuousClock.now - started < .seconds(30))
-        try await store.write { try $0.upsert(type: "Observation", id: "meanwhile", subject: "Patient/p", json: Array("{}".utf8)) }
+        _ = try await store.write { try $0.upsert(type: "Observation", id: "meanwhile", subject: "Patient/p", json: Array("{}".utf8)) }
 
         try await reader.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
         let done = try #require(try await store.checkpoint())

@@ -21,8 +21,9 @@ extension FHIRNode {
 
     /// Appends a child built for this node's type; keeps the specification's order.
     public mutating func append(_ child: FHIRNode) {
-        // Inserted after the last child of the same or an earlier element: sorting the whole
-        // array again copied every child.
+        // Inserted after the last child of the same or an earlier element, instead of appended
+        // and the whole array sorted again (which copied every child). `sortChildren()` only
+        // scans when the children are already in order, as they are unless set out of order.
         sortChildren()
         let position = children.lastIndex { $0.elementIndex <= child.elementIndex }.map { $0 + 1 } ?? 0
         children.insert(child, at: position)
