@@ -70,6 +70,14 @@ let package = Package(
             dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // Case processing: a request's resources stored, each patient's cases decided by the risk
+        // model's CaseAssessor, versions, withdrawals and held reasons kept, in one transaction.
+        // No HTTP: tested in-process against a temporary store.
+        .target(
+            name: "CaseProcessing",
+            dependencies: ["FHIRCore", "FHIRModels", "RiskModel", "Storage"],
+            swiftSettings: swiftSettings
+        ),
         // systemd integration: sd_notify (path and abstract sockets) and the watchdog interval.
         .target(
             name: "SystemdSupport",
@@ -80,7 +88,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "FHIRCore", "FHIRModels", "RiskModel", "Storage", "CZlib", "SystemdSupport",
+                "FHIRCore", "FHIRModels", "RiskModel", "Storage", "CaseProcessing", "CZlib", "SystemdSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -138,6 +146,11 @@ let package = Package(
         .testTarget(
             name: "RiskModelTests",
             dependencies: ["RiskModel", "FHIRCore", "FHIRModels", "StrictJSON", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaseProcessingTests",
+            dependencies: ["CaseProcessing", "RiskModel", "Storage", "FHIRCore", "FHIRModels", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),

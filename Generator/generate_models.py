@@ -27,6 +27,7 @@ MODEL_RESOURCES = [
     "OperationOutcome",
     "CapabilityStatement",
     "Patient",
+    "Condition",
 ]
 
 PRIMITIVE_SWIFT = {

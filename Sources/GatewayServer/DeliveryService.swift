@@ -1,3 +1,4 @@
+import CaseProcessing
 import AsyncHTTPClient
 import FHIRCore
 import Foundation

@@ -1,3 +1,4 @@
+import CaseProcessing
 import Crypto
 import FHIRCore
 import FHIRModels
@@ -12,7 +13,7 @@ import Storage
 /// The FHIR endpoints of the gateway (base `/fhir`).
 struct GatewayAPI: Sendable {
     /// The resource types the gateway takes in (create and update only).
-    static let inputTypes = ["Observation", "ImagingStudy", "Patient"]
+    static let inputTypes = CaseProcessor.inputTypes
     /// Built once: it describes the code, not the configuration.
     static let capabilityStatement = CapabilityStatementBuilder.statement().node
 
@@ -83,6 +84,15 @@ struct GatewayAPI: Sendable {
                             search: Bundle.Search(mode: "match")
                         )
                     )
+                }
+                // A patient whose resources are held out of scoring: the reasons, as the
+                // searchset's outcome entry (search.mode outcome), so the sender sees why no
+                // (or no further) assessment was made.
+                if let held = try await store.held(subject: subject),
+                    case .operationOutcome(let outcome)? = try? AnyResource(
+                        node: .operationOutcome(held.reasons.map { FHIRIssue(severity: .information, code: .businessRule, diagnostics: $0) }))
+                {
+                    bundle.entry.append(Bundle.Entry(resource: .operationOutcome(outcome), search: Bundle.Search(mode: "outcome")))
                 }
                 return FHIRHTTP.response(.ok, resource: bundle.node, format: format)
             }
@@ -185,7 +195,7 @@ struct GatewayAPI: Sendable {
         }
         var all = try Self.entriesWithIDs(bundle)
         all.removeAll { $0.resource.type.name == "MessageHeader" }
-        let incoming = all.filter { CaseProcessor.accepted.contains($0.resource.type.name) }
+        let incoming = all.filter { CaseProcessor.inputTypes.contains($0.resource.type.name) }
         let key = "message|" + (header.value(of: "id") ?? Self.hash(bytes))
         do {
             return try await commit(request, bytes: bytes, format: format, key: key) { transaction, now in

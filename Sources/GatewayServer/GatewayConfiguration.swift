@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import RiskModel
 import SystemPackage
 
 /// The daemon's configuration: one YAML file (`Config/gateway.yaml` documents every key), each key
@@ -58,8 +59,8 @@ public struct GatewayConfiguration: Sendable {
     public var profilesPath: String
     public var limits: Limits
     public var delivery: Delivery
-    /// Score a case that lacks its ImagingStudy (as `preliminary`) instead of waiting for it.
-    public var scoreWithoutStudy: Bool
+    /// The clinical rules of who and what is scored (`cases.*`).
+    public var cases: CasePolicy
     /// The key of the pseudonymous case ids in the log (a keyed hash); created on first start
     /// next to the store when the file does not exist.
     public var pseudonymKeyFile: String
@@ -123,6 +124,14 @@ public struct GatewayConfiguration: Sendable {
                 problems.append("\(key) must be true or false, not '\(text)'")
                 return value
             }
+        }
+        func choice<T: RawRepresentable & CaseIterable>(_ key: String, default value: T) -> T where T.RawValue == String {
+            guard let text = string(key) else { return value }
+            guard let found = T(rawValue: text) else {
+                problems.append("\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+                return value
+            }
+            return found
         }
         func readableFile(_ key: String, _ path: String?) {
             guard let path, !path.isEmpty else { return }
@@ -197,7 +206,13 @@ public struct GatewayConfiguration: Sendable {
                 timeoutSeconds: number("delivery.timeoutSeconds", default: 30),
                 drainSeconds: number("delivery.drainSeconds", default: 10)
             ),
-            scoreWithoutStudy: boolean("cases.scoreWithoutStudy", default: false),
+            cases: CasePolicy(
+                eligibility: choice("cases.eligibility", default: CasePolicy.Eligibility.diagnosis),
+                requireBodySite: boolean("cases.requireBodySite", default: true),
+                baseline: choice("cases.baseline", default: CasePolicy.Baseline.earliest),
+                maxStudyAgeDays: integer("cases.maxStudyAgeDays", default: 120, range: 1...36_500),
+                scoreWithoutStudy: boolean("cases.scoreWithoutStudy", default: false)
+            ),
             pseudonymKeyFile: "",
             drainSeconds: number("shutdown.drainSeconds", default: 30)
         )

@@ -1,3 +1,4 @@
+import CaseProcessing
 import AsyncHTTPClient
 import FHIRCore
 import Foundation
@@ -92,7 +93,7 @@ public enum GatewayDaemon {
             .init(configuration: configuration, processor: processor(loaded), tls: tls))
         let health = HealthState()
         let metrics = GatewayMetrics()
-        let events = GatewayEvents(logger: logger, metrics: metrics, pseudonym: pseudonym) { settings.current.processor.parameters.name }
+        let events = GatewayEvents(logger: logger, metrics: metrics, pseudonym: pseudonym) { settings.current.processor.assessor.parameters.name }
 
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
@@ -200,7 +201,7 @@ public enum GatewayDaemon {
     }
 
     static func processor(_ loaded: Loaded) -> CaseProcessor {
-        CaseProcessor(codes: loaded.codes, parameters: loaded.parameters, scoreWithoutStudy: loaded.configuration.scoreWithoutStudy)
+        CaseProcessor(codes: loaded.codes, parameters: loaded.parameters, policy: loaded.configuration.cases)
     }
 
     /// Tells systemd why (`STATUS=`) and builds the error the command exits with.

@@ -1,4 +1,5 @@
 import Foundation
+import CaseProcessing
 import Logging
 import NIOCore
 import Prometheus
@@ -15,19 +16,32 @@ struct GatewayEvents: Sendable {
     let modelName: @Sendable () -> String
 
     func caseScored(_ scored: CaseProcessor.ScoredCase) {
-        let stratum = Self.name(scored.stratum)
-        metrics.caseScored(stratum: stratum)
-        logger.info(
-            "case scored",
-            metadata: [
-                "case": "\(pseudonym.id(for: scored.assessment.identifier))",
-                "model": "\(modelName())",
-                "stratum": "\(stratum)",
-                "risk": "\(scored.risk.rawValue)",
-                "assessment.status": "\(scored.assessment.status)",
-                "assessment.version": "\(scored.assessment.version)",
-            ]
-        )
+        switch scored.change {
+        case .assessed(let stratum, let risk):
+            metrics.caseScored(stratum: Self.name(stratum))
+            logger.info(
+                "case scored",
+                metadata: [
+                    "case": "\(pseudonym.id(for: scored.assessment.identifier))",
+                    "model": "\(modelName())",
+                    "stratum": "\(Self.name(stratum))",
+                    "risk": "\(risk.rawValue)",
+                    "assessment.status": "\(scored.assessment.status)",
+                    "assessment.version": "\(scored.assessment.version)",
+                ]
+            )
+        case .withdrawn:
+            metrics.caseWithdrawn()
+            logger.notice(
+                "case withdrawn",
+                metadata: [
+                    "case": "\(pseudonym.id(for: scored.assessment.identifier))",
+                    "model": "\(modelName())",
+                    "assessment.status": "\(scored.assessment.status)",
+                    "assessment.version": "\(scored.assessment.version)",
+                ]
+            )
+        }
     }
 
     func tlsHandshakeFailed(peer: SocketAddress?, failure: TLSHandshakeFailure) {

@@ -66,6 +66,12 @@ final class GatewayMetrics: Sendable {
         ).increment()
     }
 
+    func caseWithdrawn() {
+        registry.makeCounter(
+            descriptor: descriptor("cases_withdrawn", unit: "total", "RiskAssessments sent again as entered-in-error: their case no longer yields them")
+        ).increment()
+    }
+
     /// `delivered`, `retry` (a failed attempt that will be retried) or `dead` (given up).
     @discardableResult
     func deliveries(_ result: String) -> Counter {

@@ -1,3 +1,4 @@
+import CaseProcessing
 import Foundation
 import NIOConcurrencyHelpers
 import RiskModel

@@ -1,3 +1,4 @@
+import CaseProcessing
 import Foundation
 import Logging
 import Prometheus
@@ -34,7 +35,7 @@ struct Reloader: Sendable {
             logger.notice(
                 "reloaded",
                 metadata: [
-                    "model": "\(snapshot.processor.parameters.name)",
+                    "model": "\(snapshot.processor.assessor.parameters.name)",
                     "certificate.expires": "\(CaseProcessor.timestamp(snapshot.tls.notAfter))",
                     "mutual.tls": "\(snapshot.tls.requiresClientCertificate)",
                 ]

@@ -1,5 +1,6 @@
 import FHIRCore
 import FHIRModels
+import Foundation
 
 /// The resources handed in for scoring (the entries of a Bundle, or resources one by one), each
 /// with the names other resources may reference it by and the FHIRPath of where it came from.
@@ -15,6 +16,9 @@ public struct CaseResources: Sendable {
         /// (`resource.node` builds the whole tree again).
         public let typeName: String
         public let resourceID: String?
+        /// When the gateway first received the resource; nil when it arrives now (the `score`
+        /// command, or a resource in the current request).
+        public let receivedAt: Date?
 
         /// The reference to put in `basis`: the fullUrl when there is one, else `Type/id`.
         public var reference: String? {
@@ -26,8 +30,9 @@ public struct CaseResources: Sendable {
         /// `resource` is owned (`__owned`; `consuming` crashes the 6.3 compiler here): the typed
         /// model is moved in, not copied. A copy retained every string and array inside it, and
         /// the caller's original was then released (1.6 % of the gateway's time under load, perf).
-        public init(resource: __owned AnyResource, path: String, fullUrl: String?, node: FHIRNode? = nil) {
+        public init(resource: __owned AnyResource, path: String, fullUrl: String?, node: FHIRNode? = nil, receivedAt: Date? = nil) {
             self.path = path
+            self.receivedAt = receivedAt
             self.fullUrl = fullUrl
             let source = node ?? resource.node
             typeName = source.type.name

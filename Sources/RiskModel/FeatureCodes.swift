@@ -16,7 +16,8 @@ public struct SystemCode: Sendable, Hashable, CustomStringConvertible {
 /// Which codes mean what: one set of codes per feature, read from the ValueSets in `Profiles/`
 /// (a site adds its local codes to those ValueSets, not to Swift code).
 public struct FeatureCodes: Sendable, Hashable {
-    /// The features and the canonical URL of the ValueSet that lists each one's codes.
+    /// The features (and the clinical rules' code lists) and the canonical URL of the ValueSet
+    /// that lists each one's codes.
     public enum Feature: String, Sendable, Hashable, CaseIterable {
         case adc = "ValueSet/adc"
         case tumourMargin = "ValueSet/tumour-margin"
@@ -27,32 +28,37 @@ public struct FeatureCodes: Sendable, Hashable {
         case lymphNodeMetastasis = "ValueSet/lymph-node-metastasis"
         case findingPresent = "ValueSet/finding-present"
         case findingAbsent = "ValueSet/finding-absent"
+        /// Diagnoses that make a patient eligible: intrahepatic cholangiocarcinoma (ICD-10 C22.1).
+        case iccaDiagnosis = "ValueSet/icca-diagnosis"
+        /// ICD-O-3 morphologies of cholangiocarcinoma; eligible only with a topography below.
+        case iccaMorphology = "ValueSet/icca-morphology"
+        /// ICD-O-3 topographies of the intrahepatic bile ducts.
+        case iccaTopography = "ValueSet/icca-topography"
+        /// Body sites where a tumour ADC counts: the liver and the intrahepatic bile ducts.
+        case adcBodySite = "ValueSet/adc-body-site"
+        /// Regions measured for reference, not the tumour (background liver): never scored.
+        case adcReferenceRegion = "ValueSet/adc-reference-region"
+        /// The derivation "mean" of an ROI's ADC values.
+        case adcDerivationMean = "ValueSet/adc-derivation-mean"
+        /// Methods that say how the ADC was fitted, not how the ROI was summarised: the
+        /// derivation stays "not stated".
+        case adcFittingMethod = "ValueSet/adc-fitting-method"
 
         public var url: String { "\(ProjectCanonical.base)/\(rawValue)" }
 
-        var bit: UInt16 {
-            switch self {
-            case .adc: 1 << 0
-            case .tumourMargin: 1 << 1
-            case .marginPoorlyDefined: 1 << 2
-            case .marginWellDefined: 1 << 3
-            case .tumourCount: 1 << 4
-            case .arterialPeritumoralEnhancement: 1 << 5
-            case .lymphNodeMetastasis: 1 << 6
-            case .findingPresent: 1 << 7
-            case .findingAbsent: 1 << 8
-            }
+        var bit: UInt32 {
+            UInt32(1) << UInt32(Self.allCases.firstIndex(of: self) ?? 0)
         }
     }
 
     public let codes: [Feature: Set<SystemCode>]
     /// For each code, the features whose ValueSets list it (a bit each): a code is hashed once,
     /// not once per feature it is tried against.
-    private let features: [SystemCode: UInt16]
+    private let features: [SystemCode: UInt32]
 
     /// A set of features, a bit each.
     public struct FeatureSet: Sendable, Hashable {
-        var bits: UInt16
+        var bits: UInt32
 
         public func contains(_ feature: Feature) -> Bool { bits & feature.bit != 0 }
     }
@@ -88,8 +94,8 @@ public struct FeatureCodes: Sendable, Hashable {
         features = Self.index(codes)
     }
 
-    private static func index(_ codes: [Feature: Set<SystemCode>]) -> [SystemCode: UInt16] {
-        var index: [SystemCode: UInt16] = [:]
+    private static func index(_ codes: [Feature: Set<SystemCode>]) -> [SystemCode: UInt32] {
+        var index: [SystemCode: UInt32] = [:]
         for (feature, set) in codes {
             for code in set { index[code, default: 0] |= feature.bit }
         }

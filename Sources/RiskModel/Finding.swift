@@ -33,14 +33,18 @@ final class Finding: Sendable {
     let value: Value
     /// FHIRPath of the observation (or component) in the input.
     let path: String
+    /// The observation in words that stay the same from one request to the next (its reference,
+    /// `Observation/adc-1`, and the component): for rationales, notes and reasons.
+    let label: String
 
-    init(feature: FeatureCodes.Feature, entryIndex: Int, observation: Observation, componentIndex: Int?, value: Value, path: String) {
+    init(feature: FeatureCodes.Feature, entryIndex: Int, observation: Observation, componentIndex: Int?, value: Value, path: String, name: String) {
         self.feature = feature
         self.entryIndex = entryIndex
         self.observation = observation
         self.componentIndex = componentIndex
         self.value = value
         self.path = path
+        label = componentIndex.map { "\(name) (component \($0))" } ?? name
     }
 
     var status: String { observation.status.value ?? "unknown" }
@@ -54,7 +58,9 @@ final class Finding: Sendable {
     }
 
     /// The effective time as written, for the `latest` policy and for matching a study by date.
-    var effective: String? {
+    var effective: String? { Self.effective(of: observation) }
+
+    static func effective(of observation: Observation) -> String? {
         switch observation.effective {
         case .dateTime(let value): value.value?.fhirText
         case .instant(let value): value.value?.fhirText

@@ -12,10 +12,34 @@ public struct RiskAssessmentBuilder: Sendable {
 
     static let riskProbability = "http://terminology.hl7.org/CodeSystem/risk-probability"
 
-    /// - Parameter assessedAt: `occurrenceDateTime`, a FHIR dateTime (the caller's clock).
-    public func build(_ features: CaseFeatures, score: ADCScore, assessedAt: FHIRDateTime) -> RiskAssessment {
+    /// The business identifier of a case's assessment: a name-based UUID of the model, its
+    /// version, the patient's key and the case's key (its study's DICOM Study Instance UID), so
+    /// the same case always gets the same identity and a retry never creates a second one.
+    public func identifier(patientKey: String, caseKey: String) -> String {
+        DeterministicIdentifier.urn(for: identityName(patientKey: patientKey, caseKey: caseKey))
+    }
+
+    /// The name the identifier is made from: `sheng2022|v1|Patient/p1|urn:oid:1.2.3`.
+    public func identityName(patientKey: String, caseKey: String) -> String {
+        identityPrefix + patientKey + "|" + caseKey
+    }
+
+    /// The model's part of every identity name: another model or version makes other identities.
+    public var identityPrefix: String { "\(parameters.name)|v\(parameters.version)|" }
+
+    /// Whether the model gives a probability for this ADC: only inside the soft range, on which it
+    /// can be read; outside it only the stratum and the qualitative risk are stated.
+    public func givesProbability(for adc: Double) -> Bool {
+        let soft = parameters.adc.softRange
+        return adc >= soft[0] && adc <= soft[1]
+    }
+
+    /// - Parameters:
+    ///   - assessedAt: `occurrenceDateTime`, a FHIR dateTime (the caller's clock).
+    ///   - identifier: the assessment's business identifier (`identifier(patientKey:caseKey:)`,
+    ///     or the identity of the earlier assessment this one continues).
+    public func build(_ features: CaseFeatures, score: ADCScore, assessedAt: FHIRDateTime, identifier: String) -> RiskAssessment {
         let model = parameters
-        let identity = [model.name, "v" + model.version, features.subject.reference?.value ?? "", features.studyKey].joined(separator: "|")
         let outcomeText =
             "Disease progression within \(model.horizonMonths) months of starting first-line lenvatinib + anti-PD-1 antibody"
         // The project's CodeSystem has a code for progression within 12 months only: a model with
@@ -29,9 +53,11 @@ public struct RiskAssessmentBuilder: Sendable {
                     display: FHIRPrimitive("Progression within 12 months of starting lenvatinib + anti-PD-1")
                 )
             ] : []
+        let withProbability = givesProbability(for: score.adc)
         let prediction = RiskAssessment.Prediction(
             outcome: CodeableConcept(coding: outcomeCodes, text: FHIRPrimitive(outcomeText)),
-            probability: .decimal(FHIRPrimitive(decimal(probabilityOnScale(score.probability), places: model.output.probabilityDecimals))),
+            probability: withProbability
+                ? .decimal(FHIRPrimitive(decimal(probabilityOnScale(score.probability), places: model.output.probabilityDecimals))) : nil,
             qualitativeRisk: CodeableConcept(
                 coding: [
                     Coding(
@@ -41,7 +67,7 @@ public struct RiskAssessmentBuilder: Sendable {
                     )
                 ]
             ),
-            relativeRisk: FHIRPrimitive(decimal(score.relativeRisk, places: 2)),
+            relativeRisk: withProbability ? FHIRPrimitive(decimal(score.relativeRisk, places: 2)) : nil,
             when: .range(
                 Range(
                     low: Quantity(value: FHIRPrimitive(decimal(0, places: 0)), unit: "months", system: FHIRPrimitive(ADCUnit.ucum), code: "mo"),
@@ -55,28 +81,30 @@ public struct RiskAssessmentBuilder: Sendable {
             ),
             rationale: FHIRPrimitive(rationale(features, score: score))
         )
+        var condition: Reference?
+        if case .condition(let reference) = features.eligibility { condition = reference }
         return RiskAssessment(
             status: FHIRPrimitive(features.status.rawValue),
             subject: features.subject,
-            identifier: [
-                Identifier(system: FHIRPrimitive(model.output.identifierSystem), value: FHIRPrimitive(DeterministicIdentifier.urn(for: identity)))
-            ],
+            identifier: [Identifier(system: FHIRPrimitive(model.output.identifierSystem), value: FHIRPrimitive(identifier))],
             basis: features.basis,
             prediction: [prediction],
             note: notes(features).map { Annotation(text: FHIRPrimitive($0)) },
             meta: Meta(profile: [FHIRPrimitive(ProjectCanonical.riskAssessmentProfile)]),
+            // Coding.version is the CodeSystem's version, which the project's CodeSystem does not
+            // state per code: the model's own version is in the text.
             method: CodeableConcept(
                 coding: [
                     Coding(
                         system: FHIRPrimitive(ProjectCanonical.codeSystem),
-                        version: FHIRPrimitive(model.version),
                         code: FHIRPrimitive(model.name),
                         display: FHIRPrimitive(model.title)
                     )
                 ],
-                text: FHIRPrimitive("\(model.title), version \(model.version)")
+                text: FHIRPrimitive("\(model.title), model version \(model.version)")
             ),
-            occurrence: .dateTime(FHIRPrimitive(assessedAt))
+            occurrence: .dateTime(FHIRPrimitive(assessedAt)),
+            condition: condition
         )
     }
 
@@ -89,14 +117,18 @@ public struct RiskAssessmentBuilder: Sendable {
         FHIRDecimal(fhirText: String(format: "%.\(places)f", value)) ?? FHIRDecimal(stringLiteral: "0")
     }
 
-    /// The rationale in words: the ADC and its unit, how it was chosen, the cut-off, the stratum
-    /// and its median PFS, the probability and its scale, the secondary features found.
+    /// The rationale in words: every ADC value considered and how one was chosen, the cut-off,
+    /// the stratum and its median PFS, the probability (or why there is none) with its precision
+    /// and scale, the secondary features found, and what was not understood.
     public func rationale(_ features: CaseFeatures, score: ADCScore) -> String {
         let model = parameters
         let f = { (value: Double) in FeatureExtractor.format(value) }
+        func reported(_ value: CaseFeatures.ADCValue) -> String {
+            "\(value.reportedValue) \(value.reportedUnit)" + (value.site.map { " in \($0)" } ?? "")
+        }
         var text = "Tumour ADC \(f(features.adc)) ×10⁻³ mm²/s"
         if features.adcValues.count == 1, let only = features.adcValues.first {
-            text += " (reported as \(only.reportedValue) \(only.reportedUnit))"
+            text += " (reported as \(reported(only)))"
         } else {
             let how =
                 switch features.policy {
@@ -104,8 +136,8 @@ public struct RiskAssessmentBuilder: Sendable {
                 case .mean: "their mean"
                 case .latest: "the latest"
                 }
-            text += " (\(how), of \(features.adcValues.count) values: "
-            text += features.adcValues.map { "\($0.reportedValue) \($0.reportedUnit)" }.joined(separator: ", ") + ")"
+            text += " (\(how), of the \(features.adcValues.count) lesion means considered: "
+            text += features.adcValues.map(reported).joined(separator: ", ") + ")"
         }
         let relation =
             model.adc.highRiskIfAtOrBelow
@@ -114,21 +146,34 @@ public struct RiskAssessmentBuilder: Sendable {
         text += score.stratum == .high ? "high-risk stratum" : "lower-risk stratum"
         text += ", whose median progression-free survival was \(Int(score.medianPFSMonths)) months in the derivation cohort"
         text += " (the other stratum: \(Int(score.stratum == .high ? model.medianPFSMonths.low : model.medianPFSMonths.high)) months)."
-        let percent = String(format: "%.1f", score.probability * 100)
-        text += " Probability of progression within \(model.horizonMonths) months: \(percent) %"
-        text +=
-            model.output.probabilityScale == .percent
-            ? " (probabilityDecimal is a percentage, 0–100)"
-            : " (probabilityDecimal is a fraction, 0–1)"
-        text += ", from logit(p) = \(String(format: "%.4f", model.interceptValue)) + ln(\(model.adc.oddsRatio)) × ADC"
-        text +=
-            "; relative risk \(String(format: "%.2f", score.relativeRisk)) against the cohort's rate of \(String(format: "%.1f", model.cohortRate * 100)) %."
-        let adverse = adverseFeatures(features)
-        if adverse.isEmpty {
-            text += " No adverse secondary feature was reported."
+        if givesProbability(for: score.adc) {
+            let places = model.output.probabilityDecimals
+            let percent = String(format: "%.\(places)f", score.probability * 100)
+            text += " Probability of progression within \(model.horizonMonths) months: \(percent) %"
+            text += places == 0 ? ", to the nearest whole percent" : ", to \(places) decimal\(places == 1 ? "" : "s")"
+            text += " (the model rests on \(model.cohort.earlyProgressors + model.cohort.nonEarlyProgressors) patients and publishes no confidence interval"
+            text +=
+                model.output.probabilityScale == .percent
+                ? "; probabilityDecimal is a percentage, 0–100)"
+                : "; probabilityDecimal is a fraction, 0–1)"
+            text += ", from logit(p) = \(String(format: "%.4f", model.interceptValue)) + ln(\(model.adc.oddsRatio)) × ADC"
+            text +=
+                "; relative risk \(String(format: "%.2f", score.relativeRisk)) against the cohort's rate of \(String(format: "%.0f", model.cohortRate * 100)) %."
         } else {
+            let soft = model.adc.softRange
+            text += " No probability is given: the ADC lies outside \(f(soft[0]))–\(f(soft[1])) ×10⁻³ mm²/s, the range on which the model can be read"
+            text += " (its derivation cohort's ADC range was not published), so only the stratum and the qualitative risk are stated."
+        }
+        let adverse = adverseFeatures(features)
+        if !adverse.isEmpty {
             text += " Adverse secondary features found: \(adverse.joined(separator: "; "))."
             text += " They do not enter the probability: the study published no coefficients for them."
+        } else if features.notUnderstood.isEmpty {
+            text += " No adverse secondary feature was reported."
+        }
+        if !features.notUnderstood.isEmpty {
+            text += " Not recognised, so not considered: \(features.notUnderstood.joined(separator: "; "))."
+            if adverse.isEmpty { text += " An adverse secondary feature may be among them." }
         }
         return text
     }
@@ -158,8 +203,10 @@ public struct RiskAssessmentBuilder: Sendable {
         if features.status == .preliminary {
             notes.append("Preliminary: the MR ImagingStudy of this case was not received, so the assessment is not linked to its study.")
         }
-        if features.status == .enteredInError {
-            notes.append("Retracted: every ADC observation this assessment rests on was withdrawn (entered-in-error or cancelled).")
+        if features.eligibility == .notChecked {
+            notes.append(
+                "Eligibility not checked: the gateway is configured (cases.eligibility: any) to trust its sending channel to send only patients with unresectable intrahepatic cholangiocarcinoma; the model applies to no one else."
+            )
         }
         return notes + features.warnings
     }

@@ -86,6 +86,8 @@ struct BoundStatement: ~Copyable {
 
         func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
 
+        func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+
         func text(_ column: Int32) -> String? {
             guard let start = sqlite3_column_text(handle, column) else { return nil }
             return String(decoding: UnsafeBufferPointer(start: start, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)

@@ -7,13 +7,16 @@ public struct StoredResource: Sendable, Hashable {
     public var version: Int
     public var subject: String?
     public var json: [UInt8]
+    /// When the gateway first received it (an update keeps the first arrival).
+    public var receivedAt: Date
 
-    public init(type: String, id: String, version: Int, subject: String?, json: [UInt8]) {
+    public init(type: String, id: String, version: Int, subject: String?, json: [UInt8], receivedAt: Date) {
         self.type = type
         self.id = id
         self.version = version
         self.subject = subject
         self.json = json
+        self.receivedAt = receivedAt
     }
 }
 
@@ -28,14 +31,36 @@ public struct StoredAssessment: Sendable, Hashable {
     public var status: String
     public var json: [UInt8]
     public var updatedAt: Date
+    /// The identity name of the case it was made for (nil for one stored before it was kept):
+    /// how the next decision finds the assessment its case issued.
+    public var caseKey: String?
 
-    public init(identifier: String, id: String, version: Int, subject: String, status: String, json: [UInt8], updatedAt: Date) {
+    public init(
+        identifier: String, id: String, version: Int, subject: String, status: String, json: [UInt8], updatedAt: Date, caseKey: String? = nil
+    ) {
         self.identifier = identifier
         self.id = id
         self.version = version
         self.subject = subject
         self.status = status
         self.json = json
+        self.updatedAt = updatedAt
+        self.caseKey = caseKey
+    }
+}
+
+/// A patient whose resources yield no assessment now, and why (for `GET /fhir/RiskAssessment`
+/// and `outbox list`).
+public struct HeldCase: Sendable, Hashable {
+    /// The patient reference.
+    public var subject: String
+    /// Each reason, in words an integration engineer can act on.
+    public var reasons: [String]
+    public var updatedAt: Date
+
+    public init(subject: String, reasons: [String], updatedAt: Date) {
+        self.subject = subject
+        self.reasons = reasons
         self.updatedAt = updatedAt
     }
 }
@@ -106,8 +131,12 @@ public protocol StoreTransaction {
     /// The resources about a patient (their subject), for correlating a case.
     func resources(subject: String) throws -> [StoredResource]
     func assessment(identifier: String) throws -> StoredAssessment?
+    /// The assessments issued for a patient (each at its latest version).
+    func assessments(subject: String) throws -> [StoredAssessment]
     /// Stores a new version of an assessment and queues it for delivery.
     func saveAndEnqueue(_ assessment: StoredAssessment) throws
+    /// Records why a patient's resources yield no assessment now; no reasons clears the record.
+    func setHeld(subject: String, reasons: [String], now: Date) throws
 }
 
 /// The gateway's durable store. One implementation per database; the request path never writes
@@ -124,6 +153,10 @@ public protocol GatewayStore: Sendable {
     func assessment(id: String) async throws -> StoredAssessment?
     func assessment(identifier: String) async throws -> StoredAssessment?
     func assessments(subject: String) async throws -> [StoredAssessment]
+    /// Why a patient's resources are held out of scoring, if they are.
+    func held(subject: String) async throws -> HeldCase?
+    /// The held patients, most recently changed first.
+    func heldCases(limit: Int) async throws -> [HeldCase]
 
     /// The next pending delivery due at `now`, if any.
     func nextDue(now: Date) async throws -> OutboxItem?

@@ -110,6 +110,20 @@ public final class SQLiteStore: GatewayStore {
         migrator.registerMigration("v3-retention") { db in
             try db.execute(sql: "CREATE INDEX response_created ON response(created_at)")
         }
+        // The first arrival of a resource (a study's age when it arrived), the case an assessment
+        // was made for, and why a patient's resources are held out of scoring.
+        migrator.registerMigration("v4-case-lifecycle") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE resource ADD COLUMN received_at REAL;
+                    UPDATE resource SET received_at = updated_at;
+                    ALTER TABLE assessment ADD COLUMN case_key TEXT;
+                    CREATE TABLE held_case (
+                        subject TEXT PRIMARY KEY, reasons TEXT NOT NULL, updated_at REAL NOT NULL);
+                    CREATE INDEX held_case_updated ON held_case(updated_at);
+                    """
+            )
+        }
         try migrator.migrate(pool)
     }
 
@@ -193,6 +207,26 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
+    public func held(subject: String) async throws -> HeldCase? {
+        try await reading { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM held_case WHERE subject = ?"), arguments: [subject]).map(Self.heldCase)
+        }
+    }
+
+    public func heldCases(limit: Int) async throws -> [HeldCase] {
+        try await reading { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM held_case ORDER BY updated_at DESC LIMIT ?"), arguments: [limit]).map(
+                Self.heldCase)
+        }
+    }
+
+    /// Reasons are kept one a line (a reason is one line of words).
+    static func heldCase(_ row: Row) -> HeldCase {
+        HeldCase(
+            subject: row["subject"], reasons: (row["reasons"] as String? ?? "").split(separator: "\n").map(String.init),
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+
     public func nextDue(now: Date) async throws -> OutboxItem? {
         try await reading { db in
             try Row.fetchOne(
@@ -266,7 +300,8 @@ public final class SQLiteStore: GatewayStore {
             subject: row["subject"],
             status: row["status"],
             json: Array((row["json"] as Data?) ?? Data()),
-            updatedAt: Date(timeIntervalSince1970: row["updated_at"])
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            caseKey: row["case_key"]
         )
     }
 
@@ -314,12 +349,14 @@ public final class SQLiteStore: GatewayStore {
             // A new resource (every create) is one statement; only an existing one is read back.
             var insert = try BoundStatement(
                 db,
-                sql: "INSERT INTO resource (type, id, version, subject, json, updated_at) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING"
+                sql:
+                    "INSERT INTO resource (type, id, version, subject, json, updated_at, received_at) VALUES (?, ?, 1, ?, ?, ?, ?) ON CONFLICT (type, id) DO NOTHING"
             )
             insert.bind(type)
             insert.bind(id)
             insert.bind(subject)
             insert.bind(blob: json)
+            insert.bind(now)
             insert.bind(now)
             try insert.run()
             if db.changesCount == 1 { return 1 }
@@ -337,13 +374,38 @@ public final class SQLiteStore: GatewayStore {
 
         func resources(subject: String) throws -> [StoredResource] {
             var statement = try BoundStatement(
-                db, sql: "SELECT type, id, version, json FROM resource WHERE subject = ? ORDER BY updated_at, type, id")
+                db,
+                sql: "SELECT type, id, version, json, COALESCE(received_at, updated_at) FROM resource WHERE subject = ? ORDER BY updated_at, type, id")
             statement.bind(subject)
             var found: [StoredResource] = []
             try statement.rows { row in
-                found.append(StoredResource(type: row.text(0) ?? "", id: row.text(1) ?? "", version: row.int(2), subject: subject, json: row.blob(3)))
+                found.append(
+                    StoredResource(
+                        type: row.text(0) ?? "", id: row.text(1) ?? "", version: row.int(2), subject: subject, json: row.blob(3),
+                        receivedAt: Date(timeIntervalSince1970: row.double(4))))
             }
             return found
+        }
+
+        func assessments(subject: String) throws -> [StoredAssessment] {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM assessment WHERE subject = ? ORDER BY updated_at"), arguments: [subject]).map(
+                SQLiteStore.assessment)
+        }
+
+        func setHeld(subject: String, reasons: [String], now: Date) throws {
+            if reasons.isEmpty {
+                try db.cachedStatement(sql: "DELETE FROM held_case WHERE subject = ?").execute(arguments: [subject])
+                return
+            }
+            let text = reasons.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n")
+            // Written only when the reasons change: a patient's every resend does not rewrite it.
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO held_case (subject, reasons, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT(subject) DO UPDATE SET reasons = excluded.reasons, updated_at = excluded.updated_at
+                    WHERE held_case.reasons != excluded.reasons
+                    """
+            ).execute(arguments: [subject, text, now.timeIntervalSince1970])
         }
 
         func assessment(identifier: String) throws -> StoredAssessment? {
@@ -354,13 +416,13 @@ public final class SQLiteStore: GatewayStore {
         func saveAndEnqueue(_ assessment: StoredAssessment) throws {
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO assessment (identifier, id, version, subject, status, json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO assessment (identifier, id, version, subject, status, json, updated_at, case_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(identifier) DO UPDATE SET version = excluded.version, status = excluded.status,
-                        json = excluded.json, updated_at = excluded.updated_at
+                        json = excluded.json, updated_at = excluded.updated_at, case_key = excluded.case_key
                     """
             ).execute(arguments: [
                 assessment.identifier, assessment.id, assessment.version, assessment.subject, assessment.status, Data(assessment.json),
-                assessment.updatedAt.timeIntervalSince1970,
+                assessment.updatedAt.timeIntervalSince1970, assessment.caseKey,
             ]
             )
             // Older undelivered versions are superseded: the newest carries everything.

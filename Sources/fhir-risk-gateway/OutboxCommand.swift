@@ -33,12 +33,15 @@ struct OutboxCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List deliveries, newest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List deliveries, newest first, then the patients held out of scoring with the reason (held, patient reference, since, reason).")
         @OptionGroup var options: Options
         @Option(help: "Only this state: pending, delivered, dead or superseded.")
         var state: String?
-        @Option(help: "At most this many.")
+        @Option(help: "At most this many (deliveries, and held patients).")
         var limit = 100
+        @Flag(help: "With --state: list the held patients too.")
+        var held = false
 
         func run() async throws {
             let filter = try state.map { value in
@@ -47,7 +50,17 @@ struct OutboxCommand: AsyncParsableCommand {
                 }
                 return state
             }
-            for item in try await options.store().outbox(state: filter, limit: limit) { print(OutboxCommand.describe(item)) }
+            let store = try await options.store()
+            for item in try await store.outbox(state: filter, limit: limit) { print(OutboxCommand.describe(item)) }
+            // The patients whose resources are held out of scoring, and why: nothing is queued
+            // for them, and this is where an operator looks first.
+            guard filter == nil || held else { return }
+            let formatter = ISO8601DateFormatter()
+            for heldCase in try await store.heldCases(limit: limit) {
+                for reason in heldCase.reasons {
+                    print("held\t\(heldCase.subject)\tsince=\(formatter.string(from: heldCase.updatedAt))\t\(reason)")
+                }
+            }
         }
     }
 

@@ -5,12 +5,13 @@ import Foundation
 import RiskModel
 
 /// `score FILE…`: reads a Bundle or single resources (JSON or XML) and prints the RiskAssessment,
-/// or an OperationOutcome saying what is missing or wrong (exit 1). Several cases (patients or
-/// studies) in the input give a collection Bundle of RiskAssessments.
+/// or an OperationOutcome saying why none follows (exit 1): the same decision as the daemon's for
+/// the same resources (one code path, `CaseAssessor`), as if they all arrived at `--assessed-at`.
+/// Several cases (patients) in the input give a collection Bundle of RiskAssessments.
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Score the risk of early progression from FHIR ImagingStudy and Observation resources."
+        abstract: "Score the risk of early progression from FHIR Condition, ImagingStudy and Observation resources."
     )
 
     @Argument(help: "Files holding a Bundle or single resources, or - for standard input.")
@@ -25,8 +26,23 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "The Profiles folder with the ValueSets of recognised codes (default: Profiles).")
     var profiles: String?
 
-    @Option(help: "occurrenceDateTime of the assessment (default: now, UTC).")
+    @Option(help: "occurrenceDateTime of the assessment, and the time the resources are taken to arrive (default: now, UTC).")
     var assessedAt: String?
+
+    @Option(help: "cases.eligibility: diagnosis (a confirmed iCCA Condition or study reasonCode) or any.")
+    var eligibility: CasePolicy.Eligibility = .diagnosis
+
+    @Option(help: "cases.requireBodySite: an ADC without a body site counts only when false.")
+    var requireBodySite = true
+
+    @Option(help: "cases.baseline: earliest or latest MR study of a patient.")
+    var baseline: CasePolicy.Baseline = .earliest
+
+    @Option(help: "cases.maxStudyAgeDays: a study older than this when it arrives is not scored.")
+    var maxStudyAgeDays = 120
+
+    @Flag(help: "cases.scoreWithoutStudy: score an ADC whose MR study is missing, as preliminary.")
+    var scoreWithoutStudy = false
 
     @Flag(help: "Write without indentation.")
     var compact = false
@@ -39,9 +55,14 @@ struct ScoreCommand: ParsableCommand {
             writeToStandardError(error.description + "\n")
             throw ExitCode(2)
         }
-        let time = assessedAt ?? Self.now()
-        guard let assessedAt = FHIRDateTime(fhirText: time) else {
-            writeToStandardError("--assessed-at '\(time)' is not a FHIR dateTime\n")
+        let now = Date()
+        let time = assessedAt ?? CaseAssessor.timestamp(now)
+        guard let assessedAt = FHIRDateTime(fhirText: time), let arrival = Self.date(time) else {
+            writeToStandardError("--assessed-at '\(time)' is not a FHIR dateTime with a time and a time zone\n")
+            throw ExitCode(2)
+        }
+        guard maxStudyAgeDays >= 1 else {
+            writeToStandardError("--max-study-age-days must be at least 1\n")
             throw ExitCode(2)
         }
 
@@ -62,17 +83,22 @@ struct ScoreCommand: ParsableCommand {
         } catch {
             return try answer(.operationOutcome([FHIRIssue(severity: .error, code: .structure, diagnostics: error.description)]), failed: true)
         }
-        let extractor = FeatureExtractor(codes: files.codes, parameters: files.parameters)
-        let extraction = extractor.extract(from: resources)
-        for warning in extraction.issues where !warning.isError {
-            writeToStandardError("warning: \(warning)\n")
+        let policy = CasePolicy(
+            eligibility: eligibility, requireBodySite: requireBodySite, baseline: baseline, maxStudyAgeDays: maxStudyAgeDays,
+            scoreWithoutStudy: scoreWithoutStudy)
+        let assessor = CaseAssessor(codes: files.codes, parameters: files.parameters, policy: policy)
+        let result = assessor.assess(resources, prior: [], now: arrival, assessedAt: assessedAt)
+        for warning in result.issues where !warning.isError {
+            writeToStandardError("\(warning.severity.rawValue): \(warning.diagnostics)\n")
         }
-        guard !extraction.cases.isEmpty, !extraction.issues.hasErrors else {
-            return try answer(.operationOutcome(extraction.issues.filter(\.isError)), failed: true)
+        let assessments = result.decisions.map(\.assessment)
+        guard !assessments.isEmpty, !result.issues.hasErrors else {
+            // Why no assessment follows: the errors, then each reason a case is held.
+            let reasons = result.held.map { held in
+                FHIRIssue(severity: .error, code: held.reason.code, diagnostics: held.reason.diagnostics, expression: held.reason.expression)
+            }
+            return try answer(.operationOutcome(result.issues.filter(\.isError) + reasons), failed: true)
         }
-        let model = ADCLogisticModel(parameters: files.parameters)
-        let builder = RiskAssessmentBuilder(parameters: files.parameters)
-        let assessments = extraction.cases.map { builder.build($0, score: model.score(adc: $0.adc), assessedAt: assessedAt) }
         if assessments.count == 1, let only = assessments.first {
             return try answer(only.node, failed: false)
         }
@@ -93,10 +119,11 @@ struct ScoreCommand: ParsableCommand {
         if failed { throw ExitCode(1) }
     }
 
-    static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date())
+    /// The instant of a FHIR dateTime with a time and a zone (`2026-03-03T10:00:00Z`).
+    static func date(_ text: String) -> Date? {
+        try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: text.contains(".")))
     }
 }
+
+extension CasePolicy.Eligibility: ExpressibleByArgument {}
+extension CasePolicy.Baseline: ExpressibleByArgument {}

@@ -15,6 +15,7 @@ public enum AnyResource: Sendable, Hashable {
     case operationOutcome(OperationOutcome)
     case capabilityStatement(CapabilityStatement)
     case patient(Patient)
+    case condition(Condition)
     case other(FHIRNode)
 
     public init(node: FHIRNode) throws(FHIRModelError) {
@@ -27,6 +28,7 @@ public enum AnyResource: Sendable, Hashable {
         case "OperationOutcome": self = .operationOutcome(try OperationOutcome(node: node))
         case "CapabilityStatement": self = .capabilityStatement(try CapabilityStatement(node: node))
         case "Patient": self = .patient(try Patient(node: node))
+        case "Condition": self = .condition(try Condition(node: node))
         default: self = .other(node)
         }
     }
@@ -42,6 +44,7 @@ public enum AnyResource: Sendable, Hashable {
         case .operationOutcome(let resource): resource.node
         case .capabilityStatement(let resource): resource.node
         case .patient(let resource): resource.node
+        case .condition(let resource): resource.node
         case .other(let node): node
         }
     }
