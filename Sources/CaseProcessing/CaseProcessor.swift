@@ -60,7 +60,7 @@ public final class CaseProcessor: Sendable {
         }
     }
 
-    public struct Outcome {
+    public struct Outcome: Sendable {
         /// The resources as stored, with their ids, versions and JSON.
         public var stored: [(type: String, id: String, version: Int, resource: FHIRNode, json: [UInt8])]
         /// Assessments that got a new version (and were queued for delivery).
@@ -102,7 +102,7 @@ public final class CaseProcessor: Sendable {
                 throw Refusal(
                     status: 422, issues: [FHIRIssue(severity: .error, code: .required, diagnostics: "The resource has no id", expression: item.path)])
             }
-            let version = try transaction.upsert(type: type, id: id, subject: item.subject, json: item.json)
+            let version = try transaction.upsert(type: type, id: id, subject: item.subject, json: item.json, now: now)
             stored.append((type, id, version, item.resource, item.json))
             if let subject = item.subject, type != "Patient", !subjects.contains(subject) { subjects.append(subject) }
         }

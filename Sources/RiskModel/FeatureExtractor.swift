@@ -336,6 +336,12 @@ public struct FeatureExtractor: Sendable {
         case .latest:
             adc = (values.max { ($0.effective ?? "") < ($1.effective ?? "") } ?? values[0]).normalised
         }
+        let soft = parameters.adc.softRange
+        if adc < soft[0] || adc > soft[1] {
+            warnings.append(
+                "The ADC \(Self.format(adc)) ×10⁻³ mm²/s is outside the typical range for intrahepatic cholangiocarcinoma (\(Self.format(soft[0]))–\(Self.format(soft[1]))): check the unit and the region of interest; the model was not derived on such values"
+            )
+        }
         for finding in preliminary {
             warnings.append("An ADC observation with status '\(finding.status)' was not used")
         }

@@ -127,7 +127,8 @@ public protocol StoreTransaction {
     func saveResponse(_ response: StoredResponse, forKey key: String) throws
     /// Stores a resource; returns its version (1 for a new one, +1 when its content changed; the
     /// same version when the content is unchanged).
-    func upsert(type: String, id: String, subject: String?, json: [UInt8]) throws -> Int
+    /// `now` is the time it is received (kept as its first arrival) and updated.
+    func upsert(type: String, id: String, subject: String?, json: [UInt8], now: Date) throws -> Int
     /// The resources about a patient (their subject), for correlating a case.
     func resources(subject: String) throws -> [StoredResource]
     func assessment(identifier: String) throws -> StoredAssessment?
@@ -137,6 +138,13 @@ public protocol StoreTransaction {
     func saveAndEnqueue(_ assessment: StoredAssessment) throws
     /// Records why a patient's resources yield no assessment now; no reasons clears the record.
     func setHeld(subject: String, reasons: [String], now: Date) throws
+}
+
+extension StoreTransaction {
+    /// Stores a resource received now.
+    public func upsert(type: String, id: String, subject: String?, json: [UInt8]) throws -> Int {
+        try upsert(type: type, id: id, subject: subject, json: json, now: Date())
+    }
 }
 
 /// The gateway's durable store. One implementation per database; the request path never writes

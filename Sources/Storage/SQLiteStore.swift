@@ -344,8 +344,8 @@ public final class SQLiteStore: GatewayStore {
             try statement.run()
         }
 
-        func upsert(type: String, id: String, subject: String?, json: [UInt8]) throws -> Int {
-            let now = Date().timeIntervalSince1970
+        func upsert(type: String, id: String, subject: String?, json: [UInt8], now date: Date) throws -> Int {
+            let now = date.timeIntervalSince1970
             // A new resource (every create) is one statement; only an existing one is read back.
             var insert = try BoundStatement(
                 db,

@@ -1,6 +1,7 @@
 import Foundation
 import NIOSSL
 import TestSupport
+import RiskModel
 import Testing
 
 @testable import GatewayServer
@@ -70,7 +71,7 @@ struct OperationsPiecesTests {
             storagePath: "/s", retentionDays: 7, upstream: nil, metrics: .init(host: "127.0.0.1", port: 9464), modelPath: "m", profilesPath: "p",
             limits: .init(maxBodyBytes: 1, maxResourceBytes: 1, maxBundleEntries: 1),
             delivery: .init(maxAttempts: 1, initialBackoffSeconds: 1, maxBackoffSeconds: 1, timeoutSeconds: 1, drainSeconds: 1),
-            scoreWithoutStudy: false, pseudonymKeyFile: "/k", drainSeconds: 30)
+            cases: CasePolicy(), pseudonymKeyFile: "/k", drainSeconds: 30)
         var changed = base
         changed.limits.maxBundleEntries = 5
         changed.tls.certificate = "c"

@@ -8,14 +8,13 @@ import Testing
 /// The RiskAssessments the model writes pass, in the same run, this project's validator and two
 /// independent ones: the official R4 JSON schema (Python's jsonschema) and the R4 XSD (xmllint).
 @Suite struct IndependentValidationTests {
-    /// Every kind of assessment the model writes: each status, each unit spelling, components,
-    /// warnings, several values, the other probability scale.
+    /// Every kind of assessment the model writes: each status (a withdrawal, a preliminary one),
+    /// each unit spelling, components, warnings, no probability outside the soft range, several
+    /// values, the other probability scale.
     static func assessments() throws -> [RiskAssessment] {
         var cases: [String] = [
             Scoring.bundle([Scoring.adc("0.8"), Scoring.margin("300841009")]),
             Scoring.bundle([Scoring.adc("1.3", status: "corrected")]),
-            Scoring.bundle([Scoring.adc("0.8", status: "entered-in-error")]),
-            Scoring.bundle([Scoring.adc("0.8")], withStudy: false),
             Scoring.bundle([Scoring.panel(adc: "0.95")]),
             Scoring.bundle([Scoring.adc("2.4")]),
             Scoring.bundle([Scoring.adc("1.1", id: "a"), Scoring.adc("0.7", id: "b"), Scoring.margin("260409000")]),
@@ -23,6 +22,10 @@ import Testing
         cases += CaseScoringTests.spellings.map { Scoring.bundle([Scoring.adc($0.value, unit: $0.unit)]) }
         var produced: [RiskAssessment] = []
         for json in cases { produced += try Scoring.run(json).assessments }
+        let withdrawn = try Scoring.run(
+            Scoring.bundle([Scoring.adc("0.8", status: "entered-in-error")]), prior: Scoring.prior(try Scoring.run(cases[0])))
+        produced += withdrawn.assessments
+        produced += try Scoring.run(Scoring.bundle([Scoring.adc("0.8")], withStudy: false), policy: CasePolicy(scoreWithoutStudy: true)).assessments
         let fraction = try Scoring.parameters { $0 = $0.replacingOccurrences(of: "probabilityScale: percent", with: "probabilityScale: fraction") }
         // The replacement must have happened, or the fraction case would test percent again.
         #expect(fraction.output.probabilityScale == .fraction)

@@ -29,6 +29,13 @@ public enum Fixtures {
         Array(try Data(contentsOf: directory.appendingPathComponent(name)))
     }
 
+    /// The shipped ValueSets of recognised codes (`Profiles/ValueSet-*.json`), as bytes.
+    public static func valueSetFiles() -> [[UInt8]] {
+        let folder = packageRoot.appendingPathComponent("Profiles")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("ValueSet-") }.sorted()
+        return names.compactMap { name in FileManager.default.contents(atPath: folder.appendingPathComponent(name).path).map(Array.init) }
+    }
+
     /// The rows of invalid/MANIFEST.tsv as column name → value.
     public static func invalidManifest() throws -> [[String: String]] {
         let text = try String(contentsOf: invalid.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)
