@@ -13,20 +13,40 @@ import Testing
 @Suite(.serialized) struct DaemonTests {
     // MARK: - Resources of a case
 
-    static func study(_ id: String, patient: String) -> String {
-        #"""
-        {"resourceType":"ImagingStudy","id":"\#(id)","identifier":[{"system":"urn:dicom:uid","value":"urn:oid:1.2.840.99.\#(abs(id.hashValue % 100000))"}],"status":"available","modality":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"MR"}],"subject":{"reference":"Patient/\#(patient)"},"started":"2026-03-02T09:15:00Z"}
-        """#
+    /// Yesterday (UTC): the day of the tests' studies, well inside cases.maxStudyAgeDays.
+    static let day: String = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: Date().addingTimeInterval(-86_400))
+    }()
+
+    static let iccaCode = #"{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"C22.1"}]}"#
+
+    /// An MR study; `eligible`: its reasonCode is intrahepatic cholangiocarcinoma (ICD-10 C22.1).
+    static func study(_ id: String, patient: String, eligible: Bool = true, status: String = "available", day: String = day) -> String {
+        let reason = eligible ? #","reasonCode":[\#(iccaCode)]"# : ""
+        return #"""
+            {"resourceType":"ImagingStudy","id":"\#(id)","identifier":[{"system":"urn:dicom:uid","value":"urn:oid:1.2.840.99.\#(abs(id.hashValue % 100000))"}],"status":"\#(status)","modality":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"MR"}],"subject":{"reference":"Patient/\#(patient)"},"started":"\#(day)T09:15:00Z"\#(reason)}
+            """#
     }
 
-    static func adc(_ id: String, patient: String, study: String?, value: String = "0.800", unit: String? = "10*-3.mm2/s", status: String = "final")
-        -> String
-    {
+    /// A tumour ADC in the liver.
+    static func adc(
+        _ id: String, patient: String, study: String?, value: String = "0.800", unit: String? = "10*-3.mm2/s", status: String = "final",
+        code: String = "113041", day: String = day
+    ) -> String {
         let quantity = unit.map { #"{"value":\#(value),"system":"http://unitsofmeasure.org","code":"\#($0)"}"# } ?? #"{"value":\#(value)}"#
         let link = study.map { #","derivedFrom":[{"reference":"ImagingStudy/\#($0)"}]"# } ?? ""
         return #"""
-            {"resourceType":"Observation","id":"\#(id)","status":"\#(status)","code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"113041"}]},"subject":{"reference":"Patient/\#(patient)"},"effectiveDateTime":"2026-03-02T09:15:00Z","valueQuantity":\#(quantity)\#(link)}
+            {"resourceType":"Observation","id":"\#(id)","status":"\#(status)","code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(patient)"},"effectiveDateTime":"\#(day)T09:15:00Z","bodySite":{"coding":[{"system":"http://snomed.info/sct","code":"10200004"}]},"valueQuantity":\#(quantity)\#(link)}
             """#
+    }
+
+    /// A confirmed, active intrahepatic cholangiocarcinoma.
+    static func condition(_ id: String, patient: String) -> String {
+        #"""
+        {"resourceType":"Condition","id":"\#(id)","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},"verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed"}]},"code":\#(iccaCode),"subject":{"reference":"Patient/\#(patient)"}}
+        """#
     }
 
     static func xml(_ json: String) -> Data {
@@ -37,7 +57,8 @@ import Testing
     static func assessments(_ harness: DaemonHarness, patient: String) throws -> [[String: Any]] {
         let answer = try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/\(patient)")
         let entries = answer.json?["entry"] as? [[String: Any]] ?? []
-        return entries.compactMap { $0["resource"] as? [String: Any] }
+        // The search's outcome entry (why a case is held) is not an assessment.
+        return entries.compactMap { $0["resource"] as? [String: Any] }.filter { $0["resourceType"] as? String == "RiskAssessment" }
     }
 
     static func probability(_ assessment: [String: Any]?) -> String? {
@@ -128,8 +149,8 @@ import Testing
         let first = try Self.assessments(harness, patient: "a")
         let second = try Self.assessments(harness, patient: "b")
         #expect(first.count == 1 && second.count == 1)
-        #expect(Self.probability(first.first) == "77.6")
-        #expect(Self.probability(second.first) == "27.5")
+        #expect(Self.probability(first.first) == "78")
+        #expect(Self.probability(second.first) == "28")
         try harness.waitUntil("both assessments reach the upstream") { harness.upstreamResources().count == 2 }
         let records = try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []
         #expect(records.allSatisfy { ($0["answer"] as? Int).map { (200..<300).contains($0) } ?? false }, "\(records)")
@@ -191,9 +212,9 @@ import Testing
             return (assessment?["meta"] as? [String: Any])?["versionId"] as? String
         }
         #expect(try version() == "1")
-        // An Observation the model does not use, and the same ADC asked for in XML (a new
-        // request, not a resend): the case is re-correlated, its content is the same.
-        let other = Self.adc("vx", patient: "pv", study: nil).replacingOccurrences(of: "113041", with: "999999")
+        // An Observation of another day that the model does not use, and the same ADC asked for
+        // in XML (a new request, not a resend): the case is decided again, its content is the same.
+        let other = Self.adc("vx", patient: "pv", study: nil, code: "999999", day: "2020-01-01")
         #expect(try harness.request("PUT", "/fhir/Observation/vx", body: Data(other.utf8)).status == 201)
         #expect(try harness.request("PUT", "/fhir/Observation/vo", body: Data(adc.utf8), headers: ["Accept: application/fhir+xml"]).status == 201)
         #expect(try version() == "1")
