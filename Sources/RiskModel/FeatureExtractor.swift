@@ -258,7 +258,9 @@ public struct FeatureExtractor: Sendable {
                 continue  // another kind of resource (a DocumentReference, an Observation)
             }
             if let identifier = link.identifier, identifier.system?.value == "urn:dicom:uid", let uid = identifier.value?.value {
-                return catalogue.index(uid: uid).map(StudyLink.study) ?? .named("uid:\(uid)")
+                // The UID is the key a case of that study gets, so a preliminary case named this
+                // way keeps its identity when the study arrives.
+                return catalogue.index(uid: uid).map(StudyLink.study) ?? .named(uid)
             }
             if let reference = link.reference?.value, reference.hasPrefix("ImagingStudy/") || link.type?.value == "ImagingStudy" {
                 return .named(reference)
@@ -286,7 +288,7 @@ public struct FeatureExtractor: Sendable {
         var withdrawn = 0
         var preliminary: [Finding] = []
         var warnings: [String] = []
-        var failed = false
+        var failed: String?
         for finding in findings where finding.feature == .adc {
             switch finding.standing {
             case .held:
@@ -299,7 +301,7 @@ public struct FeatureExtractor: Sendable {
                 break
             }
             guard var value = adcValue(finding, issues: &issues) else {
-                failed = true
+                failed = issues.last?.diagnostics ?? "the value cannot be used"
                 continue
             }
             switch qualification(of: finding, resources: resources) {
@@ -316,7 +318,12 @@ public struct FeatureExtractor: Sendable {
                 warnings.append(reason)
             }
         }
-        if failed { return nil }
+        if let failed {
+            // Refused with the request that brought it; an ADC stored earlier (before a reload
+            // changed the model or the ValueSets) keeps the case held, with the reason.
+            hold(.value, "An ADC of this case cannot be used: \(failed)", findings.first { $0.feature == .adc }?.path)
+            return nil
+        }
         let firstPath = findings.first { $0.feature == .adc }?.path
         guard !usable.isEmpty else {
             if !preliminary.isEmpty {

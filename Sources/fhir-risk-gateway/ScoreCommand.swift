@@ -92,6 +92,9 @@ struct ScoreCommand: ParsableCommand {
             writeToStandardError("\(warning.severity.rawValue): \(warning.diagnostics)\n")
         }
         let assessments = result.decisions.map(\.assessment)
+        if !assessments.isEmpty {
+            for held in result.held { writeToStandardError("held: \(held.subject): \(held.reason.diagnostics)\n") }
+        }
         guard !assessments.isEmpty, !result.issues.hasErrors else {
             // Why no assessment follows: the errors, then each reason a case is held.
             let reasons = result.held.map { held in
