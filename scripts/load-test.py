@@ -4,7 +4,13 @@ certificates and a fresh store, posts ADC Observations (each with its own identi
 over --patients patients) over HTTPS keep-alive from several
 connections, and prints accepted Observations per second, p50/p99 latency and the daemon's
 resident memory. Usage: scripts/load-test.py [--seconds 20] [--connections 8] [--rate N]
-[--client python|wrk] [--binary PATH] [--cpu]
+[--client python|wrk] [--binary PATH] [--cpu] [--cases] [--backlog N]
+
+--cases posts, instead of lone ADC Observations, a transaction per request with a whole case of
+a new patient (an MR study whose reasonCode is intrahepatic cholangiocarcinoma and the tumour's
+mean ADC in the liver): every request is scored and queues a RiskAssessment for delivery.
+--backlog N first puts N pending deliveries into the store (the gateway runs without an
+upstream, so they stay pending), to measure writes behind a long upstream outage.
 
 --rate N paces the load at N requests per second in total (for the latency at half load);
 without it the clients send as fast as the gateway answers. --client wrk sends the load from wrk
@@ -43,6 +49,39 @@ def observation(i, patients):
     }).encode()
 
 
+def case_bundle(i, day):
+    """A transaction with a whole case of patient case-i: an eligible MR study and its ADC."""
+    study = {"resourceType": "ImagingStudy", "identifier": [{"system": "urn:dicom:uid", "value": f"urn:oid:1.2.826.0.1.{i}"}],
+             "status": "available", "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "MR"}],
+             "subject": {"reference": f"Patient/case-{i}"}, "started": f"{day}T09:15:00Z",
+             "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "C22.1"}]}]}
+    adc = {"resourceType": "Observation", "status": "final",
+           "code": {"coding": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "113041"}]},
+           "subject": {"reference": f"Patient/case-{i}"}, "effectiveDateTime": f"{day}T09:15:00Z",
+           "bodySite": {"coding": [{"system": "http://snomed.info/sct", "code": "10200004"}]},
+           "valueQuantity": {"value": 0.8 + (i % 50) / 100, "system": "http://unitsofmeasure.org", "code": "10*-3.mm2/s"},
+           "derivedFrom": [{"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"}]}
+    return json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001", "resource": study, "request": {"method": "POST", "url": "ImagingStudy"}},
+        {"resource": adc, "request": {"method": "POST", "url": "Observation"}}]}).encode()
+
+
+def fill_backlog(path, count):
+    """Puts `count` pending deliveries (and their assessments) into the store, as a long upstream
+    outage leaves them; written beside the running gateway, in one transaction."""
+    import sqlite3
+    db = sqlite3.connect(path, timeout=30)
+    now = time.time()
+    with db:
+        for n in range(count):
+            identifier = f"urn:uuid:backlog-{n}"
+            db.execute("INSERT INTO assessment (identifier, id, version, subject, status, json, updated_at) VALUES (?, ?, 1, ?, 'final', ?, ?)",
+                       (identifier, f"backlog-{n}", f"Patient/backlog-{n}", b'{"resourceType":"RiskAssessment","status":"final"}', now))
+            db.execute("INSERT INTO outbox (assessment_identifier, assessment_version, state, attempts, next_attempt_at, created_at) "
+                       "VALUES (?, 1, 'pending', 0, ?, ?)", (identifier, now + 86400, now))
+    db.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
@@ -58,7 +97,10 @@ def main():
     # /proc/PID/task/*/schedstat and the gateway's own request counter. Steadier than the
     # throughput when the shared machine's speed moves.
     parser.add_argument("--cpu", action="store_true")
+    parser.add_argument("--cases", action="store_true")
+    parser.add_argument("--backlog", type=int, default=0)
     args = parser.parse_args()
+    args.day = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
 
     work = tempfile.mkdtemp(prefix="gateway-load-")
     tls = os.path.join(work, "tls")
@@ -81,6 +123,9 @@ profiles: {{path: {ROOT}/Profiles}}
                 break
             except OSError:
                 time.sleep(0.1)
+        if args.backlog:
+            fill_backlog(f"{work}/state/gateway.sqlite", args.backlog)
+            print(f"backlog: {args.backlog} pending deliveries")
         if args.client == "wrk":
             args.metrics_port = metrics
             return run_wrk(args, port, work, daemon.pid)
@@ -104,13 +149,17 @@ profiles: {{path: {ROOT}/Profiles}}
                     if delay > 0:
                         time.sleep(delay)
                 start = time.monotonic()
-                connection.request("POST", "/fhir/Observation", body=observation(i, args.patients),
-                                   headers={"Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
+                if args.cases:
+                    connection.request("POST", "/fhir", body=case_bundle(i, args.day),
+                                       headers={"Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
+                else:
+                    connection.request("POST", "/fhir/Observation", body=observation(i, args.patients),
+                                       headers={"Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
                 response = connection.getresponse()
                 response.read()
                 elapsed = time.monotonic() - start
                 with lock:
-                    if response.status == 201:
+                    if response.status in (200, 201):
                         latencies.append(elapsed)
                     else:
                         errors[0] += 1
@@ -127,7 +176,7 @@ profiles: {{path: {ROOT}/Profiles}}
         latencies.sort()
         p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
         print(f"connections {args.connections}, rate {'max' if not args.rate else args.rate}/s, {duration:.1f} s")
-        print(f"accepted Observations: {len(latencies)} ({len(latencies) / duration:.0f}/s), errors {errors[0]}")
+        print(f"accepted {'cases' if args.cases else 'Observations'}: {len(latencies)} ({len(latencies) / duration:.0f}/s), errors {errors[0]}")
         print(f"latency p50 {p(0.50):.2f} ms, p99 {p(0.99):.2f} ms; gateway resident memory {int(rss) / 1024:.0f} MB")
     finally:
         daemon.send_signal(signal.SIGTERM)
@@ -146,9 +195,31 @@ function setup(thread)
     started = started + 1
     thread:set("thread_id", started)
 end
+local cases = os.getenv("LOAD_CASES") == "1"
+local day = os.getenv("LOAD_DAY") or "2026-01-01"
+function case_request(i)
+    -- A transaction with a whole case of a new patient: an eligible MR study and its ADC.
+    local body = string.format('{"resourceType":"Bundle","type":"transaction","entry":['
+        .. '{"fullUrl":"urn:uuid:00000000-0000-4000-8000-000000000001","resource":{"resourceType":"ImagingStudy",'
+        .. '"identifier":[{"system":"urn:dicom:uid","value":"urn:oid:1.2.826.0.2.%d.%d"}],"status":"available",'
+        .. '"modality":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"MR"}],"subject":{"reference":"Patient/w%d-%d"},'
+        .. '"started":"%sT09:15:00Z","reasonCode":[{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"C22.1"}]}]},'
+        .. '"request":{"method":"POST","url":"ImagingStudy"}},'
+        .. '{"resource":{"resourceType":"Observation","status":"final",'
+        .. '"code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"113041"}]},'
+        .. '"subject":{"reference":"Patient/w%d-%d"},"effectiveDateTime":"%sT09:15:00Z",'
+        .. '"bodySite":{"coding":[{"system":"http://snomed.info/sct","code":"10200004"}]},'
+        .. '"valueQuantity":{"value":%0.2f,"system":"http://unitsofmeasure.org","code":"10*-3.mm2/s"},'
+        .. '"derivedFrom":[{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}]},'
+        .. '"request":{"method":"POST","url":"Observation"}}]}',
+        thread_id, counter, thread_id, counter, day, thread_id, counter, day, 0.8 + (i % 50) / 100)
+    return wrk.format("POST", "/fhir",
+        {["Content-Type"] = "application/fhir+json", ["Prefer"] = "return=minimal"}, body)
+end
 function request()
     counter = counter + 1
     local i = counter * 2 + thread_id
+    if cases then return case_request(i) end
     local body = string.format('{"resourceType":"Observation","status":"final","identifier":[{"system":"urn:load","value":"w%d-%d"}],'
         .. '"code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"113041"}]},'
         .. '"subject":{"reference":"Patient/load-%d"},"effectiveDateTime":"2026-03-02T09:15:00Z",'
@@ -199,6 +270,8 @@ def run_wrk(args, port, work, pid):
         f.write(WRK_SCRIPT)
     environment = dict(os.environ)
     environment["LOAD_PATIENTS"] = str(args.patients)
+    environment["LOAD_CASES"] = "1" if args.cases else ""
+    environment["LOAD_DAY"] = args.day
     if args.rate:
         environment["LOAD_DELAY_MS"] = str(max(0, int(1000 * args.connections / args.rate) - 1))
     load = subprocess.Popen(
@@ -221,7 +294,7 @@ def run_wrk(args, port, work, pid):
     seconds = int(fields["duration_us"]) / 1e6
     accepted = int(fields["requests"]) - int(fields["non2xx"])
     print(f"client wrk, connections {args.connections}, rate {'max' if not args.rate else args.rate}/s, {seconds:.1f} s")
-    print(f"accepted Observations: {accepted} ({accepted / seconds:.0f}/s), non-2xx {fields['non2xx']}, errors {fields['errors']}")
+    print(f"accepted {'cases' if args.cases else 'Observations'}: {accepted} ({accepted / seconds:.0f}/s), non-2xx {fields['non2xx']}, errors {fields['errors']}")
     if cpu:
         (times0, count0), (times1, count1) = cpu
         served = max(1, count1 - count0)

@@ -74,12 +74,13 @@ struct GatewayAPI: Sendable {
                     throw FHIRHTTP.Failure(.badRequest, code: .required, "Search RiskAssessment by subject: ?subject=Patient/{id}")
                 }
                 let found = try await store.assessments(subject: subject)
+                let base = Self.baseURL(request)
                 var bundle = Bundle(type: "searchset", total: FHIRPrimitive(Int32(found.count)))
                 for stored in found {
                     guard case .riskAssessment(let assessment)? = try? AnyResource(node: try node(stored.json)) else { continue }
                     bundle.entry.append(
                         Bundle.Entry(
-                            fullUrl: FHIRPrimitive("RiskAssessment/\(stored.id)"),
+                            fullUrl: FHIRPrimitive("\(base)/RiskAssessment/\(stored.id)"),
                             resource: .riskAssessment(assessment),
                             search: Bundle.Search(mode: "match")
                         )
@@ -166,6 +167,16 @@ struct GatewayAPI: Sendable {
             let incoming = try Self.entriesWithIDs(bundle)
             return try await commit(request, bytes: bytes, format: format) { transaction, now in
                 let outcome = try processor.ingest(incoming, in: transaction, now: now)
+                if type == "collection" {
+                    // A collection is no FHIR interaction, so it has no response Bundle: what was
+                    // stored, entry by entry, as an OperationOutcome.
+                    let issues = outcome.stored.enumerated().map { i, stored in
+                        FHIRIssue(
+                            severity: .information, code: .informational,
+                            diagnostics: "Stored as \(stored.type)/\(stored.id)/_history/\(stored.version)", expression: "Bundle.entry[\(i)]")
+                    }
+                    return Committed(status: 200, resource: .operationOutcome(issues), location: nil, scored: outcome.scored)
+                }
                 var response = Bundle(type: FHIRPrimitive(type == "batch" ? "batch-response" : "transaction-response"))
                 for stored in outcome.stored {
                     response.entry.append(
@@ -254,11 +265,19 @@ struct GatewayAPI: Sendable {
         ).node
     }
 
-    /// The entries of a Bundle to store, each with an id (the sender's, or a new one), and every
-    /// reference between them (by fullUrl) rewritten to `Type/id`, as a FHIR server does.
+    /// The entries of a Bundle to store, each with an id, and every reference between them (by
+    /// fullUrl) rewritten to `Type/id`, as a FHIR server does. In a transaction or batch the
+    /// entry's `request` governs (FHIR R4 transaction processing): `PUT Type/id` stores the
+    /// resource under that type and id, which the resource must carry; `POST Type` creates, under
+    /// a new id; any other method, a resource of another type or id, or (in a transaction) one
+    /// identity twice, refuses the whole Bundle with the entry's path. A collection or message
+    /// entry keeps the sender's id, or gets a new one.
     static func entriesWithIDs(_ bundle: FHIRNode) throws(FHIRHTTP.Failure) -> [CaseProcessor.Incoming] {
+        let bundleType = bundle.value(of: "type") ?? ""
+        let governedByRequest = bundleType == "transaction" || bundleType == "batch"
         var resources: [(node: FHIRNode, path: String)] = []
         var map: [String: String] = [:]
+        var identities: [String: Int] = [:]
         for (i, entry) in bundle.children(named: "entry").enumerated() {
             guard var resource = entry.child(named: "resource") else {
                 // A transaction-response needs an entry for each entry: one the gateway skipped
@@ -268,9 +287,22 @@ struct GatewayAPI: Sendable {
                     "The entry has no resource: the gateway takes resources to store, not requests such as DELETE or GET",
                     expression: "Bundle.entry[\(i)]")
             }
-            let id = resource.value(of: "id") ?? TimeOrderedID.make()
-            resource.setID(id)
-            if let fullUrl = entry.value(of: "fullUrl") { map[fullUrl] = "\(resource.type.name)/\(id)" }
+            let type = resource.type.name
+            var id = resource.value(of: "id")
+            if governedByRequest, let request = entry.child(named: "request") {
+                id = try Self.idFromRequest(request, type: type, id: id, entry: i)
+            }
+            let assigned = id ?? TimeOrderedID.make()
+            resource.setID(assigned)
+            let identity = "\(type)/\(assigned)"
+            if bundleType == "transaction", let first = identities[identity] {
+                throw FHIRHTTP.Failure(
+                    .badRequest, code: .duplicate,
+                    "\(identity) appears twice in the transaction (entries \(first) and \(i)); a resource may appear once in a transaction",
+                    expression: "Bundle.entry[\(i)].request.url")
+            }
+            identities[identity] = i
+            if let fullUrl = entry.value(of: "fullUrl") { map[fullUrl] = identity }
             resources.append((resource, "Bundle.entry[\(i)].resource"))
         }
         return resources.map { item in
@@ -279,6 +311,48 @@ struct GatewayAPI: Sendable {
             node.name = node.type.name
             node.elementIndex = -1
             return CaseProcessor.Incoming(resource: node, path: item.path)
+        }
+    }
+
+    /// The id a transaction or batch entry's resource is stored under, from its `request`: the
+    /// URL's for `PUT Type/id` (it must be the resource's type and id), a new one for `POST Type`.
+    static func idFromRequest(_ request: FHIRNode, type: String, id: String?, entry i: Int) throws(FHIRHTTP.Failure) -> String? {
+        let method = request.value(of: "method") ?? ""
+        let url = request.value(of: "url") ?? ""
+        // The path of a relative or absolute URL, without its query.
+        let path = url.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let parts = path.split(separator: "/").map(String.init)
+        let expression = "Bundle.entry[\(i)].request.url"
+        switch method {
+        case "PUT":
+            guard parts.count >= 2, let urlType = parts.dropLast().last, let urlID = parts.last else {
+                throw FHIRHTTP.Failure(.badRequest, code: .invalid, "PUT needs the URL Type/id, not '\(url)'", expression: expression)
+            }
+            guard urlType == type else {
+                throw FHIRHTTP.Failure(
+                    .badRequest, code: .invalid, "The entry's URL is for type \(urlType), but its resource is of type \(type)", expression: expression)
+            }
+            guard id == urlID else {
+                throw FHIRHTTP.Failure(
+                    .badRequest, code: .invalid,
+                    id == nil
+                        ? "For PUT \(urlType)/\(urlID) the resource must carry the id \(urlID)"
+                        : "The resource's id \(id ?? "") is not the id in the entry's URL (\(urlID)); for an update they must be equal",
+                    expression: "Bundle.entry[\(i)].resource.id")
+            }
+            return urlID
+        case "POST":
+            guard parts.last == type else {
+                throw FHIRHTTP.Failure(
+                    .badRequest, code: .invalid, "POST '\(url)' cannot create this resource of type \(type): the URL must be its type", expression: expression)
+            }
+            // A create ignores the resource's id: the server assigns one.
+            return nil
+        default:
+            throw FHIRHTTP.Failure(
+                .unprocessableContent, code: .notSupported,
+                "\(method) is not supported in a Bundle entry: the gateway takes PUT Type/id and POST Type",
+                expression: "Bundle.entry[\(i)].request.method")
         }
     }
 
@@ -419,6 +493,16 @@ struct GatewayAPI: Sendable {
             throw FHIRHTTP.Failure(.internalServerError, code: .exception, "A stored resource could not be read")
         }
         return node
+    }
+
+    /// The absolute FHIR base the client reached (`https://host:port/fhir`), for the absolute
+    /// `fullUrl`s R4 asks of a searchset.
+    static func baseURL(_ request: Request) -> String {
+        // Host names, IPv4 and bracketed IPv6 addresses and a port only: a Host header is the
+        // client's text, and a fullUrl must be a valid uri.
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
+        let authority = request.head.authority.flatMap { $0.isEmpty || !$0.allSatisfy(allowed.contains) ? nil : $0 } ?? "localhost"
+        return "https://\(authority)/fhir"
     }
 
     static func hash(_ bytes: [UInt8]) -> String {

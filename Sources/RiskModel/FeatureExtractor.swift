@@ -102,8 +102,9 @@ public struct FeatureExtractor: Sendable {
                 held.append(Held(subject: subject, reason: FHIRIssue(severity: .information, code: code, diagnostics: message, expression: path)))
             }
 
-            // The baseline case's findings; a patient without a usable study has one case made of
-            // every ADC not linked to a study that was refused.
+            // The case's findings: those of the baseline study; or, while the patient has no
+            // usable MR study, those that name a study not received yet or none (a case without
+            // its study). Findings of any other study are held, each with the reason.
             var caseFindings: [Finding] = []
             var caseUnrecognised: [Int] = []
             var caseLink: StudyLink?

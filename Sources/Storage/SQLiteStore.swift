@@ -124,20 +124,21 @@ public final class SQLiteStore: GatewayStore {
                     """
             )
         }
+        // Superseding an assessment's pending versions looks them up by assessment: without this
+        // index each write reads every pending delivery, and writes slow down as an upstream
+        // outage goes on.
+        migrator.registerMigration("v5-outbox-by-assessment") { db in
+            try db.execute(sql: "CREATE INDEX outbox_assessment ON outbox(assessment_identifier, state)")
+        }
         try migrator.migrate(pool)
     }
 
     public func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount {
         try await writing { db in
-            try db.cachedStatement(sql: "DELETE FROM response WHERE rowid IN (SELECT rowid FROM response WHERE created_at < ? LIMIT ?)")
+            try db.cachedStatement(sql: SQLiteStatements.pruneAnswers)
                 .execute(arguments: [answersBefore.timeIntervalSince1970, limit])
             let answers = db.changesCount
-            try db.cachedStatement(
-                sql: """
-                    DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox
-                        WHERE state IN ('delivered', 'superseded') AND created_at < ? LIMIT ?)
-                    """
-            ).execute(arguments: [deliveriesBefore.timeIntervalSince1970, limit])
+            try db.cachedStatement(sql: SQLiteStatements.pruneDeliveries).execute(arguments: [deliveriesBefore.timeIntervalSince1970, limit])
             return PruneCount(answers: answers, deliveries: db.changesCount)
         }
     }
@@ -192,7 +193,7 @@ public final class SQLiteStore: GatewayStore {
 
     public func assessment(id: String) async throws -> StoredAssessment? {
         try await reading { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM assessment WHERE id = ?"), arguments: [id]).map(Self.assessment)
+            try Row.fetchOne(db.cachedStatement(sql: SQLiteStatements.assessmentByID), arguments: [id]).map(Self.assessment)
         }
     }
 
@@ -202,7 +203,7 @@ public final class SQLiteStore: GatewayStore {
 
     public func assessments(subject: String) async throws -> [StoredAssessment] {
         try await reading { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM assessment WHERE subject = ? ORDER BY updated_at"), arguments: [subject]).map(
+            try Row.fetchAll(db.cachedStatement(sql: SQLiteStatements.assessmentsBySubject), arguments: [subject]).map(
                 Self.assessment)
         }
     }
@@ -215,7 +216,7 @@ public final class SQLiteStore: GatewayStore {
 
     public func heldCases(limit: Int) async throws -> [HeldCase] {
         try await reading { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM held_case ORDER BY updated_at DESC LIMIT ?"), arguments: [limit]).map(
+            try Row.fetchAll(db.cachedStatement(sql: SQLiteStatements.heldCases), arguments: [limit]).map(
                 Self.heldCase)
         }
     }
@@ -231,7 +232,7 @@ public final class SQLiteStore: GatewayStore {
         try await reading { db in
             try Row.fetchOne(
                 db.cachedStatement(
-                    sql: "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, sequence LIMIT 1"),
+                    sql: SQLiteStatements.nextDue),
                 arguments: [now.timeIntervalSince1970]
             ).map(Self.outboxItem)
         }
@@ -239,7 +240,7 @@ public final class SQLiteStore: GatewayStore {
 
     public func nextDueDate() async throws -> Date? {
         try await reading { db in
-            try Double.fetchOne(db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")).map(
+            try Double.fetchOne(db.cachedStatement(sql: SQLiteStatements.nextDueDate)).map(
                 Date.init(timeIntervalSince1970:))
         }
     }
@@ -282,7 +283,7 @@ public final class SQLiteStore: GatewayStore {
         try await reading { db in
             if let state {
                 return try Row.fetchAll(
-                    db.cachedStatement(sql: "SELECT * FROM outbox WHERE state = ? ORDER BY sequence DESC LIMIT ?"),
+                    db.cachedStatement(sql: SQLiteStatements.outboxByState),
                     arguments: [state.rawValue, limit]
                 )
                 .map(Self.outboxItem)
@@ -375,7 +376,7 @@ public final class SQLiteStore: GatewayStore {
         func resources(subject: String) throws -> [StoredResource] {
             var statement = try BoundStatement(
                 db,
-                sql: "SELECT type, id, version, json, COALESCE(received_at, updated_at) FROM resource WHERE subject = ? ORDER BY updated_at, type, id")
+                sql: SQLiteStatements.resourcesBySubject)
             statement.bind(subject)
             var found: [StoredResource] = []
             try statement.rows { row in
@@ -388,7 +389,7 @@ public final class SQLiteStore: GatewayStore {
         }
 
         func assessments(subject: String) throws -> [StoredAssessment] {
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM assessment WHERE subject = ? ORDER BY updated_at"), arguments: [subject]).map(
+            try Row.fetchAll(db.cachedStatement(sql: SQLiteStatements.assessmentsBySubject), arguments: [subject]).map(
                 SQLiteStore.assessment)
         }
 
@@ -426,7 +427,7 @@ public final class SQLiteStore: GatewayStore {
             ]
             )
             // Older undelivered versions are superseded: the newest carries everything.
-            try db.cachedStatement(sql: "UPDATE outbox SET state = 'superseded' WHERE assessment_identifier = ? AND state = 'pending'").execute(
+            try db.cachedStatement(sql: SQLiteStatements.supersedePending).execute(
                 arguments: [assessment.identifier]
             )
             let now = Date().timeIntervalSince1970

@@ -87,9 +87,17 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try await options.store()
-            for item in try await store.outbox(state: .dead, limit: 10_000) {
+            let dead = try await store.outbox(state: .dead, limit: 10_000)
+            var queued = 0
+            for item in dead {
                 print(OutboxCommand.describe(item))
-                if replay, try await store.requeue(item.sequence, now: Date()) { print("\(item.sequence) queued") }
+                if replay, try await store.requeue(item.sequence, now: Date()) { queued += 1 }
+            }
+            // What was done, counted: a line per item would read as a count ("51 queued").
+            if replay {
+                print("\(queued) of \(dead.count) dead letter\(dead.count == 1 ? "" : "s") queued again")
+            } else {
+                print("\(dead.count) dead letter\(dead.count == 1 ? "" : "s")")
             }
         }
     }

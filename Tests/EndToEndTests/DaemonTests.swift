@@ -200,6 +200,49 @@ import Testing
         #expect(records.count == 2, "\(records)")
     }
 
+    /// FHIR R4 transaction processing: the entry's request governs; a mismatch refuses the whole
+    /// transaction with the entry's path, and nothing is stored.
+    @Test func transactionEntriesFollowTheirRequestURL() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        func transaction(_ entries: [(resource: String, method: String, url: String)]) -> Data {
+            let items = entries.map { #"{"resource":\#($0.resource),"request":{"method":"\#($0.method)","url":"\#($0.url)"}}"# }
+            return Data(#"{"resourceType":"Bundle","type":"transaction","entry":[\#(items.joined(separator: ","))]}"#.utf8)
+        }
+        let adc = Self.adc("aaa", patient: "tx", study: nil)
+        let refusals: [(Data, String, String)] = [
+            (transaction([(adc, "PUT", "Observation/bbb")]), "Bundle.entry[0].resource.id", "not the id in the entry's URL"),
+            (transaction([(adc, "PUT", "ImagingStudy/aaa")]), "Bundle.entry[0].request.url", "is for type ImagingStudy, but its resource is of type Observation"),
+            (transaction([(adc, "PUT", "Observation/aaa"), (adc, "PUT", "Observation/aaa")]), "Bundle.entry[1].request.url", "appears twice"),
+            (transaction([(adc, "POST", "ImagingStudy")]), "Bundle.entry[0].request.url", "cannot create this resource of type Observation"),
+        ]
+        for (body, expression, words) in refusals {
+            let answer = try harness.request("POST", "/fhir", body: body)
+            #expect(answer.status == 400, "\(answer.text)")
+            let issue = (answer.json?["issue"] as? [[String: Any]])?.first
+            #expect(issue?["expression"] as? [String] == [expression], "\(answer.text)")
+            #expect((issue?["diagnostics"] as? String)?.contains(words) == true, "\(answer.text)")
+        }
+        #expect(try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/tx").json?["entry"] == nil)
+        // The URL's id is the stored one; a POST gets a new id whatever the body says.
+        let accepted = try harness.request("POST", "/fhir", body: transaction([(adc, "PUT", "Observation/aaa"), (Self.study("s9", patient: "tx"), "POST", "ImagingStudy")]))
+        #expect(accepted.status == 200, "\(accepted.text)")
+        let locations = (accepted.json?["entry"] as? [[String: Any]] ?? []).compactMap { ($0["response"] as? [String: Any])?["location"] as? String }
+        #expect(locations.first == "Observation/aaa/_history/1")
+        #expect(locations.last?.hasPrefix("ImagingStudy/") == true && locations.last?.hasPrefix("ImagingStudy/s9/") == false, "\(locations)")
+        // A collection is no transaction: the answer is what was stored, as an OperationOutcome.
+        let collection = #"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:77777777-7777-4777-8777-777777777777","resource":\#(Self.condition("cx", patient: "tx"))}]}"#
+        let stored = try harness.request("POST", "/fhir", body: Data(collection.utf8))
+        #expect(stored.status == 200)
+        #expect(stored.json?["resourceType"] as? String == "OperationOutcome", "\(stored.text)")
+        #expect(stored.text.contains("Stored as Condition/cx/_history/1"))
+        // The searchset's fullUrls are absolute, as R4 asks.
+        let search = try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/tx")
+        let fullUrl = (search.json?["entry"] as? [[String: Any]])?.first?["fullUrl"] as? String
+        #expect(fullUrl?.hasPrefix("https://127.0.0.1:\(harness.apiPort)/fhir/RiskAssessment/") == true, "\(search.text)")
+    }
+
     @Test func moreFactsThatChangeNothingLeaveTheAssessmentAtItsVersion() throws {
         let harness = try DaemonHarness(upstreamConfigured: false)
         try harness.startGateway()
@@ -293,6 +336,9 @@ import Testing
             (try? harness.outbox(["dead-letters"]))?.contains("refused by this server") == true
         }
         #expect(try harness.outbox(["list", "--state", "delivered"]).split(separator: "\n").count == 1)
+        // A replay says how many it queued (not a sequence number that reads as a count).
+        let replay = try harness.outbox(["dead-letters", "--replay"])
+        #expect(replay.hasSuffix("1 of 1 dead letter queued again\n"), "\(replay)")
     }
 
     @Test func anAssessmentAcceptedBeforeAKillIsDeliveredOnceAfterTheRestart() throws {

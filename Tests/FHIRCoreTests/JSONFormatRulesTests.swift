@@ -36,6 +36,21 @@ struct JSONFormatRulesTests {
         .init(json: #"{"resourceType":"Observation","_status":{}}"#, expression: "Observation.status", words: "must carry an id or extensions"),
         .init(
             json: #"{"resourceType":"Observation","status":"final","_status":"x"}"#, expression: "Observation.status", words: "must be a JSON object"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","_status":null,"code":{"text":"x"}}"#, expression: "Observation.status",
+            words: "'_status' is null"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","_status":{},"code":{"text":"x"}}"#, expression: "Observation.status",
+            words: "'_status' is an empty object"),
+        .init(
+            json: #"{"resourceType":"Patient","name":[{"given":["a"],"_given":[{}]}]}"#, expression: "Patient.name[0].given[0]",
+            words: "'_given' is an empty object"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://example.org/a\u0000b","code":"x"}]}}"#,
+            expression: "Observation.code.coding[0].system", words: "control characters"),
+        .init(
+            json: #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://example.org","code":"a\u0007b"}]}}"#,
+            expression: "Observation.code.coding[0].code", words: "control characters"),
         .init(json: #"{"resourceType":"Observation","status":""}"#, expression: "Observation.status", words: "empty string"),
         .init(json: #"{"resourceType":"Observation","status":["final"]}"#, expression: "Observation.status", words: "does not repeat"),
         .init(json: #"{"resourceType":"Patient","name":{"text":"a"}}"#, expression: "Patient.name", words: "must be a JSON array"),

@@ -42,6 +42,16 @@ import Testing
         }
     }
 
+    @Test func noPrimitiveTakesAControlCharacter() {
+        for type in ["code", "uri", "url", "canonical", "string"] {
+            for control in ["\u{0}", "\u{7}", "\u{B}", "\u{1B}"] {
+                #expect(!PrimitiveFormat.isValid("a\(control)b", type: type), "\(type) with \(control.unicodeScalars.first?.value ?? 0)")
+            }
+        }
+        #expect(PrimitiveFormat.isValid("a b", type: "code"))
+        #expect(PrimitiveFormat.isValid("http://example.org/a", type: "uri"))
+    }
+
     @Test func integersAreHeldToThirtyTwoBits() {
         #expect(PrimitiveFormat.isValid("2147483647", type: "integer"))
         #expect(PrimitiveFormat.isValid("-2147483648", type: "integer"))

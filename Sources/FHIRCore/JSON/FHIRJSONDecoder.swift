@@ -470,7 +470,7 @@ struct FHIRJSONDecoder: ~Copyable {
                 }
                 for i in slots.indices {
                     path.push(name, index: i)
-                    join(partner.items[i], to: slots[i], key: key, in: &object)
+                    join(partner.items[i], to: slots[i], key: key, repeating: true, in: &object)
                     path.pop()
                 }
             } else {
@@ -480,24 +480,31 @@ struct FHIRJSONDecoder: ~Copyable {
                     continue
                 }
                 path.push(name)
-                join(partner.items.first ?? .null, to: slots.first ?? nil, key: key, in: &object)
+                join(partner.items.first ?? .null, to: slots.first ?? nil, key: key, repeating: false, in: &object)
                 path.pop()
             }
         }
     }
 
     /// Puts a `_name` item's id and extensions on its value's node (the path names the item).
-    private mutating func join(_ item: PartnerItem, to slot: Slot?, key: JSONStream.Key, in object: inout ObjectState) {
+    /// `null` stands only for an item of an array that has nothing to add; an object must carry
+    /// an id or extensions.
+    private mutating func join(_ item: PartnerItem, to slot: Slot?, key: JSONStream.Key, repeating: Bool, in object: inout ObjectState) {
         guard let slot else { return }
         switch item {
         case .null:
+            if !repeating {
+                fail(.structure, "'_\(key.name)' is null; null is only allowed as an item of an array, leave '_\(key.name)' out instead", here: key)
+            }
             if slot.isNull {
                 reportNull(key)
                 object.dropped.insert(slot.child)
             }
         case .object(let children):
             object.children[slot.child].children = children
-            if children.isEmpty, slot.isNull { fail(.structure, "'_\(key.name)' must carry an id or extensions", here: key) }
+            if children.isEmpty {
+                fail(.structure, "'_\(key.name)' is an empty object; it must carry an id or extensions, or be left out", here: key)
+            }
         case .other(let kind):
             fail(.structure, "'_\(key.name)' must be a JSON object with an id or extensions, not \(describe(kind))", here: key)
         }

@@ -30,10 +30,10 @@ public enum PrimitiveFormat {
         case "instant": return "The value '\(value)' is not a valid instant (YYYY-MM-DDThh:mm:ss with an optional fraction and a time zone)"
         case "time": return "The value '\(value)' is not a valid time (hh:mm:ss with an optional fraction)"
         case "id": return "The value '\(value)' is not a valid id (1 to 64 letters, digits, '-' and '.')"
-        case "code": return "The value '\(value)' is not a valid code (no leading, trailing or repeated white space)"
+        case "code": return "The value '\(value)' is not a valid code (no leading, trailing or repeated white space, no control characters)"
         case "oid": return "The value '\(value)' is not a valid oid (urn:oid: followed by a dotted number)"
         case "uuid": return "The value '\(value)' is not a valid uuid (urn:uuid: followed by a lower-case UUID)"
-        case "uri", "url", "canonical": return "The value '\(value)' is not a valid \(type): it must not contain white space"
+        case "uri", "url", "canonical": return "The value '\(value)' is not a valid \(type): it must not contain white space or control characters"
         case "base64Binary": return "The value is not valid base64"
         case "string", "markdown":
             return "The \(type) contains a control character; only tab, carriage return and line feed are allowed"
@@ -59,7 +59,7 @@ public enum PrimitiveFormat {
         case .string, .markdown: return !utf8.isEmpty && utf8.allSatisfy { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
         case .code: return code(utf8)
         case .id: return utf8.count >= 1 && utf8.count <= 64 && utf8.allSatisfy { isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
-        case .uri, .url, .canonical: return utf8.allSatisfy { !isSpace($0) }
+        case .uri, .url, .canonical: return utf8.allSatisfy { !isSpace($0) && !isControl($0) }
         case .oid: return oid(utf8)
         case .uuid: return uuid(utf8)
         case .base64Binary: return base64(utf8)
@@ -77,6 +77,9 @@ public enum PrimitiveFormat {
     }
     /// The ASCII white space of `\s`; non-ASCII bytes are never white space here.
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+    /// A character below U+0020 that no FHIR primitive allows, as for strings (tab, line feed and
+    /// carriage return are white space, which each type's own rule decides).
+    @inline(__always) static func isControl(_ b: UInt8) -> Bool { b < 0x20 && b != 0x09 && b != 0x0A && b != 0x0D }
 
     static func integer(_ utf8: UnsafeBufferPointer<UInt8>, allowNegative: Bool, allowZero: Bool) -> Bool {
         var bytes = utf8[...]
@@ -123,6 +126,7 @@ public enum PrimitiveFormat {
         guard let first = utf8.first, let last = utf8.last, !isSpace(first), !isSpace(last) else { return false }
         var previousSpace = false
         for b in utf8 {
+            if isControl(b) { return false }
             let space = isSpace(b)
             if space && previousSpace { return false }
             previousSpace = space

@@ -43,13 +43,22 @@ struct FHIRXMLDecoder {
         }
         path = FHIRPathBuilder(root: type.name)
         var node = FHIRNode(name: type.name, type: type, elementIndex: -1, line: root.line, column: root.column)
-        decodeContent(of: root, as: type, into: &node)
+        decodeContent(of: root, as: type, into: &node, isDocumentRoot: true)
         return node
     }
 
+    /// The XML Schema instance namespace: its `schemaLocation` on the document's root element
+    /// (common in real and official FHIR XML) only points at the schema, and is not content.
+    static let schemaInstance = "http://www.w3.org/2001/XMLSchema-instance"
+
     /// Decodes the attributes and child elements of `element`, whose type is `type`.
-    private mutating func decodeContent(of element: XMLElement, as type: FHIRType, into node: inout FHIRNode) {
+    private mutating func decodeContent(of element: XMLElement, as type: FHIRType, into node: inout FHIRNode, isDocumentRoot: Bool = false) {
         for attribute in element.attributes {
+            if isDocumentRoot, attribute.namespaceURI == Self.schemaInstance,
+                attribute.localName == "schemaLocation" || attribute.localName == "noNamespaceSchemaLocation"
+            {
+                continue
+            }
             if attribute.namespaceURI == nil, attribute.localName == "value", type.isPrimitive {
                 if attribute.value.isEmpty {
                     fail(.value, "The value attribute of '\(node.name)' is empty; FHIR does not allow empty values", element)

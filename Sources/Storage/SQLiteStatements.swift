@@ -1,0 +1,35 @@
+/// The SQL of the SQLite store's statements that look rows up by something other than their
+/// key, in one place, so that a test can hold each one's query plan to an index: a write must
+/// not cost more as the tables (the outbox behind an upstream outage above all) grow.
+enum SQLiteStatements {
+    static let resourcesBySubject =
+        "SELECT type, id, version, json, COALESCE(received_at, updated_at) FROM resource WHERE subject = ? ORDER BY updated_at, type, id"
+    static let assessmentsBySubject = "SELECT * FROM assessment WHERE subject = ? ORDER BY updated_at"
+    static let assessmentByID = "SELECT * FROM assessment WHERE id = ?"
+    /// Older undelivered versions of an assessment, superseded by a new one.
+    static let supersedePending = "UPDATE outbox SET state = 'superseded' WHERE assessment_identifier = ? AND state = 'pending'"
+    static let nextDue = "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, sequence LIMIT 1"
+    static let nextDueDate = "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
+    static let outboxByState = "SELECT * FROM outbox WHERE state = ? ORDER BY sequence DESC LIMIT ?"
+    static let heldCases = "SELECT * FROM held_case ORDER BY updated_at DESC LIMIT ?"
+    static let pruneAnswers = "DELETE FROM response WHERE rowid IN (SELECT rowid FROM response WHERE created_at < ? LIMIT ?)"
+    static let pruneDeliveries = """
+        DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox
+            WHERE state IN ('delivered', 'superseded') AND created_at < ? LIMIT ?)
+        """
+
+    /// The statements of the request, delivery and retention paths, each with the index lookup
+    /// its plan must make (`EXPLAIN QUERY PLAN`), for the test of their plans. (`outboxByState`
+    /// serves `outbox list` alone, and sorts what it finds.)
+    static let planned: [(sql: String, lookup: String)] = [
+        (resourcesBySubject, "USING INDEX resource_subject (subject=?)"),
+        (assessmentsBySubject, "USING INDEX assessment_subject (subject=?)"),
+        (assessmentByID, "(id=?)"),
+        (supersedePending, "USING INDEX outbox_assessment (assessment_identifier=? AND state=?)"),
+        (nextDue, "USING INDEX outbox_due (state=? AND next_attempt_at<?)"),
+        (nextDueDate, "USING COVERING INDEX outbox_due (state=?)"),
+        (heldCases, "SCAN held_case USING INDEX held_case_updated"),
+        (pruneAnswers, "USING COVERING INDEX response_created (created_at<?)"),
+        (pruneDeliveries, "USING INDEX outbox_due (state=?)"),
+    ]
+}
