@@ -156,7 +156,10 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayServerTests",
-            dependencies: ["GatewayServer", "RiskModel", "SystemdSupport", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: [
+                "GatewayServer", "RiskModel", "SystemdSupport", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

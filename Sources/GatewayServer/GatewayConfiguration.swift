@@ -30,6 +30,15 @@ public struct GatewayConfiguration: Sendable {
         public var bearerTokenFile: String?
     }
 
+    /// How many connections the listeners keep, and how long a TLS handshake may take.
+    public struct Connections: Sendable, Equatable {
+        /// The FHIR API's cap; nil: the descriptor limit less what the rest of the process needs.
+        public var apiMax: Int?
+        /// The operations listener's cap.
+        public var operationsMax: Int
+        public var tlsHandshakeTimeoutSeconds: Double
+    }
+
     public struct Limits: Sendable, Equatable {
         /// Largest request body (bytes).
         public var maxBodyBytes: Int
@@ -55,6 +64,7 @@ public struct GatewayConfiguration: Sendable {
     public var retentionDays: Int
     public var upstream: Upstream?
     public var metrics: Server
+    public var connections: Connections
     public var modelPath: String
     public var profilesPath: String
     public var limits: Limits
@@ -192,6 +202,11 @@ public struct GatewayConfiguration: Sendable {
             upstream: upstream,
             metrics: Server(
                 host: string("metrics.host", default: "127.0.0.1") ?? "127.0.0.1", port: integer("metrics.port", default: 9464, range: 1...65535)),
+            connections: Connections(
+                apiMax: string("server.maxConnections") == nil ? nil : integer("server.maxConnections", default: 0, range: 1...1_000_000),
+                operationsMax: integer("metrics.maxConnections", default: 16, range: 1...1024),
+                tlsHandshakeTimeoutSeconds: number("server.tlsHandshakeTimeoutSeconds", default: 10)
+            ),
             modelPath: required("model.path"),
             profilesPath: required("profiles.path"),
             limits: Limits(

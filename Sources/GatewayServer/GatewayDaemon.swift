@@ -71,7 +71,7 @@ public enum GatewayDaemon {
         } catch {
             throw fail("\(error)", exitCode: 78, notifier: notifier)
         }
-        let source: HTTPSListener.Source
+        let source: ListenerSource
         if let sockets {
             guard let socket = sockets.preferred(named: "https"), ListenFileDescriptors.isListeningStreamSocket(socket.fd) else {
                 throw fail("the socket systemd passed (LISTEN_FDS) is not a listening stream socket", exitCode: 78, notifier: notifier)
@@ -106,12 +106,25 @@ public enum GatewayDaemon {
                 configuration: .init(idleTimeout: .seconds(75))
             ),
             context: { settings.current.tls.context },
+            handshakeTimeout: .milliseconds(Int64(configuration.connections.tlsHandshakeTimeoutSeconds * 1000)),
             handshakeFailed: { peer, failure in events.tlsHandshakeFailed(peer: peer, failure: failure) }
         )
+        // Each listener's cap on open connections, below the descriptor limit, so that a flood of
+        // idle connections never takes the descriptors of the other listener, the store or delivery.
+        let operationsLimit = configuration.connections.operationsMax
+        let apiLimit =
+            configuration.connections.apiMax
+            ?? ConnectionAdmission.defaultLimit(descriptorLimit: ConnectionAdmission.descriptorLimit(), operationsLimit: operationsLimit)
+        let apiAdmission = ConnectionAdmission(listener: "api", limit: apiLimit) { count in
+            events.connectionRefused(listener: "api", limit: apiLimit, sinceLastReport: count)
+        }
+        let operationsAdmission = ConnectionAdmission(listener: "operations", limit: operationsLimit) { count in
+            events.connectionRefused(listener: "operations", limit: operationsLimit, sinceLastReport: count)
+        }
         let monitor = HealthMonitor(
             store: store, health: health, settings: settings, notifier: notifier, watchdog: WatchdogSettings(environment: environment),
             listening: source)
-        let api = HTTPSListener(source: source, channel: channel, backlog: 1024, logger: logger) { address in
+        let api = Listener(source: source, channel: channel, admission: apiAdmission, backlog: 1024, logger: logger) { address in
             logger.notice(
                 "listening",
                 metadata: [
@@ -130,15 +143,20 @@ public enum GatewayDaemon {
                     "certificate.expires": "\(CaseProcessor.timestamp(tls.notAfter))",
                     "upstream": "\(configuration.upstream == nil ? "none" : "configured")",
                     "startup.ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
+                    "connections.max": "\(apiLimit)",
                 ]
             )
         }
 
-        let operations = Application(
-            router: OperationsEndpoints(store: store, settings: settings, health: health, metrics: metrics).router(),
-            configuration: .init(address: .hostname(configuration.metrics.host, port: configuration.metrics.port)),
-            logger: logger
-        )
+        let operations = Listener(
+            source: .bind(host: configuration.metrics.host, port: configuration.metrics.port),
+            channel: HTTP1Channel(
+                responder: GatewayResponder.make(
+                    OperationsEndpoints(store: store, settings: settings, health: health, metrics: metrics).router().buildResponder(), logger: logger),
+                configuration: .init(idleTimeout: .seconds(30))
+            ),
+            admission: operationsAdmission, backlog: 64, logger: logger
+        ) { _ in }
 
         // Graceful shutdown runs from the last service to the first: say STOPPING, stop taking
         // reloads, stop accepting and finish in-flight requests, drain the outbox, and only then

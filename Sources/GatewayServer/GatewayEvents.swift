@@ -59,6 +59,17 @@ struct GatewayEvents: Sendable {
         )
     }
 
+    /// A connection closed as soon as it was accepted: the listener is at its cap. Counted each
+    /// time; logged at most once every 10 s, with the count since the last line.
+    func connectionRefused(listener: String, limit: Int, sinceLastReport: Int?) {
+        metrics.connectionsRefused(listener: listener)
+        guard let count = sinceLastReport else { return }
+        logger.warning(
+            "connections refused at the cap",
+            metadata: ["listener": "\(listener)", "limit": "\(limit)", "refused": "\(count)"]
+        )
+    }
+
     static func name(_ stratum: ADCScore.Stratum) -> String {
         switch stratum {
         case .high: "high"

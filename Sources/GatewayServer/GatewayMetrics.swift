@@ -26,6 +26,11 @@ final class GatewayMetrics: Sendable {
         for category in TLSHandshakeFailure.Category.allCases { _ = tlsFailures(category) }
         for result in ["delivered", "retry", "dead"] { _ = deliveries(result) }
         for result in ["applied", "refused"] { _ = reloads(result) }
+        for listener in ["api", "operations"] {
+            _ = registry.makeCounter(
+                descriptor: descriptor("connections_refused", unit: "total", "Connections closed as soon as accepted: the listener was at its cap"),
+                labels: [("listener", listener)])
+        }
     }
 
     /// The request metrics met so far, by method, route and status: the registry builds its
@@ -63,6 +68,13 @@ final class GatewayMetrics: Sendable {
         registry.makeCounter(
             descriptor: descriptor("cases_scored", unit: "total", "RiskAssessments made or revised, by ADC stratum"),
             labels: [("stratum", stratum)]
+        ).increment()
+    }
+
+    func connectionsRefused(listener: String) {
+        registry.makeCounter(
+            descriptor: descriptor("connections_refused", unit: "total", "Connections closed as soon as accepted: the listener was at its cap"),
+            labels: [("listener", listener)]
         ).increment()
     }
 

@@ -11,10 +11,10 @@ import NIOHTTP1
 /// request context per request, a 500 for an error nothing else handled, and a `Date` header.
 enum GatewayResponder {
     static func make<Responder: HTTPResponder>(_ responder: Responder, logger: Logger) -> HTTPChannelHandler.Responder
-    where Responder.Context == GatewayRequestContext {
+    where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
         let date = HTTPDateCache()
         return { request, writer, channel in
-            let context = GatewayRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+            let context = Responder.Context(source: ApplicationRequestContextSource(channel: channel, logger: logger))
             var response: Response
             do {
                 response = try await responder.respond(to: request, context: context)

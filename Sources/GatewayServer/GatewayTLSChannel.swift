@@ -6,13 +6,15 @@ import NIOSSL
 import NIOTLS
 
 /// The FHIR API's connections: TLS with whatever context is current when the connection arrives
-/// (so a reload's new certificate applies to new connections at once), an observer that reports
-/// failed handshakes, then Hummingbird's HTTP/1.1.
+/// (so a reload's new certificate applies to new connections at once), a deadline for the
+/// handshake, an observer that reports failed handshakes, then Hummingbird's HTTP/1.1.
 struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
 
     let base: HTTP1Channel
     let context: @Sendable () -> NIOSSLContext
+    /// A connection whose handshake has not completed by then is closed.
+    let handshakeTimeout: TimeAmount
     let handshakeFailed: @Sendable (_ peer: SocketAddress?, _ failure: TLSHandshakeFailure) -> Void
 
     var responder: HTTPChannelHandler.Responder { base.responder }
@@ -20,6 +22,9 @@ struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context()))
+            let report = handshakeFailed
+            try channel.pipeline.syncOperations.addHandler(
+                HandshakeTimeoutHandler(timeout: handshakeTimeout) { peer in report(peer, TLSHandshakeFailure(timeout: ())) })
             try channel.pipeline.syncOperations.addHandler(TLSHandshakeObserver(report: handshakeFailed))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
@@ -43,11 +48,19 @@ struct TLSHandshakeFailure: Sendable, Equatable {
         case notTLS = "not_tls"
         /// The connection closed before the handshake finished.
         case closed
+        /// The handshake did not finish within `server.tlsHandshakeTimeoutSeconds`.
+        case timeout
         case other
     }
 
     var category: Category
     var reason: String
+
+    /// The handshake's deadline passed.
+    init(timeout: Void) {
+        category = .timeout
+        reason = "handshake timeout"
+    }
 
     /// Classifies an error raised before the handshake completed.
     init(_ error: any Error) {

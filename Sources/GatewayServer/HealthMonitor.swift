@@ -16,7 +16,7 @@ struct HealthMonitor: Sendable {
     let notifier: SystemdNotifier
     let watchdog: WatchdogSettings?
     /// Where the API listens, for the status line.
-    let listening: HTTPSListener.Source
+    let listening: ListenerSource
     let statusEvery: Duration = .seconds(5)
 
     func run() async {

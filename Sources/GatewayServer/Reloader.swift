@@ -69,6 +69,7 @@ struct Reloader: Sendable {
         // Keep what only a restart can change as it is now.
         new.server = old.server
         new.metrics = old.metrics
+        new.connections = old.connections
         new.storagePath = old.storagePath
         new.upstream = old.upstream
         new.drainSeconds = old.drainSeconds
@@ -84,6 +85,7 @@ struct Reloader: Sendable {
         var keys: [String] = []
         if old.server != new.server { keys.append("server") }
         if old.metrics != new.metrics { keys.append("metrics") }
+        if old.connections != new.connections { keys.append("connections (server.maxConnections, metrics.maxConnections, server.tlsHandshakeTimeoutSeconds)") }
         if old.storagePath != new.storagePath { keys.append("storage.path") }
         if old.upstream != new.upstream { keys.append("upstream") }
         if old.drainSeconds != new.drainSeconds { keys.append("shutdown.drainSeconds") }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOSSL
 import TestSupport
 import RiskModel
@@ -68,7 +69,8 @@ struct OperationsPiecesTests {
         let base = GatewayConfiguration(
             server: .init(host: "127.0.0.1", port: 8443),
             tls: .init(certificate: "a", privateKey: "b", clientCA: nil, allowedClientNames: []),
-            storagePath: "/s", retentionDays: 7, upstream: nil, metrics: .init(host: "127.0.0.1", port: 9464), modelPath: "m", profilesPath: "p",
+            storagePath: "/s", retentionDays: 7, upstream: nil, metrics: .init(host: "127.0.0.1", port: 9464),
+            connections: .init(apiMax: nil, operationsMax: 16, tlsHandshakeTimeoutSeconds: 10), modelPath: "m", profilesPath: "p",
             limits: .init(maxBodyBytes: 1, maxResourceBytes: 1, maxBundleEntries: 1),
             delivery: .init(maxAttempts: 1, initialBackoffSeconds: 1, maxBackoffSeconds: 1, timeoutSeconds: 1, drainSeconds: 1),
             cases: CasePolicy(), pseudonymKeyFile: "/k", drainSeconds: 30)
@@ -80,6 +82,25 @@ struct OperationsPiecesTests {
         changed.server.port = 443
         changed.storagePath = "/elsewhere"
         #expect(Reloader.restartOnlyChanges(from: base, to: changed) == ["server", "storage.path"])
+    }
+
+    @Test func theConnectionCapLeavesDescriptorsForTheRestOfTheProcess() {
+        #expect(ConnectionAdmission.defaultLimit(descriptorLimit: 65_536, operationsLimit: 16) == 65_536 - 96 - 16)
+        #expect(ConnectionAdmission.defaultLimit(descriptorLimit: 160, operationsLimit: 16) == 48)
+        #expect(ConnectionAdmission.defaultLimit(descriptorLimit: 64, operationsLimit: 16) == 16)
+    }
+
+    @Test func admissionStopsAtItsCapReportsRefusalsAtMostEveryTenSecondsAndFreesPlaces() {
+        let reports = NIOLockedValueBox<[Int?]>([])
+        let admission = ConnectionAdmission(listener: "api", limit: 2) { count in reports.withLockedValue { $0.append(count) } }
+        #expect(admission.admit() && admission.admit())
+        #expect(!admission.admit())
+        #expect(!admission.admit())
+        // Every refusal is counted (the metric); only the first within 10 s carries a count for the log.
+        #expect(reports.withLockedValue { $0 } == [1, nil])
+        admission.release()
+        #expect(admission.open == 1)
+        #expect(admission.admit())
     }
 
     @Test func requestIDsAreThirteenHexDigitsAndDoNotRepeat() {

@@ -6,26 +6,29 @@ import NIOExtras
 import NIOPosix
 import ServiceLifecycle
 
-/// The FHIR API's listener. It binds `server.host:server.port`, or adopts the listening socket
-/// systemd passed on socket activation. On graceful shutdown it stops accepting, lets every
-/// connection finish the request it is on (idle ones close), and returns when the last one is
-/// done; the ServiceGroup bounds that wait.
-struct HTTPSListener: Service {
-    enum Source: Sendable, CustomStringConvertible {
-        case bind(host: String, port: Int)
-        /// A listening socket inherited from systemd (`LISTEN_FDS`).
-        case adopt(descriptor: Int32, name: String)
+/// Where a listener's socket comes from.
+enum ListenerSource: Sendable, CustomStringConvertible {
+    case bind(host: String, port: Int)
+    /// A listening socket inherited from systemd (`LISTEN_FDS`).
+    case adopt(descriptor: Int32, name: String)
 
-        var description: String {
-            switch self {
-            case .bind(let host, let port): "\(host):\(port)"
-            case .adopt(let descriptor, let name): "socket-activated fd \(descriptor) (\(name))"
-            }
+    var description: String {
+        switch self {
+        case .bind(let host, let port): "\(host):\(port)"
+        case .adopt(let descriptor, let name): "socket-activated fd \(descriptor) (\(name))"
         }
     }
+}
 
-    let source: Source
-    let channel: GatewayTLSChannel
+/// A listener: the FHIR API's (HTTPS, `server.host:server.port`, or the listening socket systemd
+/// passed on socket activation) and the operations listener (plain HTTP). It admits at most its
+/// `admission` cap of connections at once, closing any more as soon as they are accepted. On
+/// graceful shutdown it stops accepting, lets every connection finish the request it is on (idle
+/// ones close), and returns when the last one is done; the ServiceGroup bounds that wait.
+struct Listener<ChildChannel: ServerChildChannel>: Service {
+    let source: ListenerSource
+    let channel: ChildChannel
+    let admission: ConnectionAdmission
     let backlog: Int32
     let logger: Logger
     /// Called once the listener accepts connections, with its bound address.
@@ -34,18 +37,21 @@ struct HTTPSListener: Service {
     func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
+        let admission = self.admission
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: backlog)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .serverChannelInitializer { server in
                 server.eventLoop.makeCompletedFuture {
+                    // First the cap: a connection closed here is never tracked for quiescing.
+                    try server.pipeline.syncOperations.addHandler(AdmissionHandler(admission: admission))
                     try server.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: server))
                 }
             }
         let channel = self.channel
         let logger = self.logger
-        let server: NIOAsyncChannel<GatewayTLSChannel.Value, Never>
+        let server: NIOAsyncChannel<ChildChannel.Value, Never>
         switch source {
         case .bind(let host, let port):
             server = try await bootstrap.bind(host: host, port: port) { channel.setup(channel: $0, logger: logger) }
