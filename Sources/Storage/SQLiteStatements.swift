@@ -5,7 +5,17 @@ enum SQLiteStatements {
     static let resourcesBySubject =
         "SELECT type, id, version, json, COALESCE(received_at, updated_at) FROM resource WHERE subject = ? ORDER BY updated_at, type, id"
     static let assessmentsBySubject = "SELECT * FROM assessment WHERE subject = ? ORDER BY updated_at"
+    /// The same, with its columns in the order the writer reads them.
+    static let assessmentsBySubjectOnWriter =
+        "SELECT identifier, id, version, status, json, updated_at, case_key FROM assessment WHERE subject = ? ORDER BY updated_at"
     static let assessmentByID = "SELECT * FROM assessment WHERE id = ?"
+    static let clearHeld = "DELETE FROM held_case WHERE subject = ?"
+    /// Written only when the reasons change: a patient's every resend does not rewrite the row.
+    static let setHeld = """
+        INSERT INTO held_case (subject, reasons, updated_at) VALUES (?, ?, ?)
+        ON CONFLICT(subject) DO UPDATE SET reasons = excluded.reasons, updated_at = excluded.updated_at
+        WHERE held_case.reasons != excluded.reasons
+        """
     /// Older undelivered versions of an assessment, superseded by a new one.
     static let supersedePending = "UPDATE outbox SET state = 'superseded' WHERE assessment_identifier = ? AND state = 'pending'"
     static let nextDue = "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, sequence LIMIT 1"
@@ -24,6 +34,7 @@ enum SQLiteStatements {
     static let planned: [(sql: String, lookup: String)] = [
         (resourcesBySubject, "USING INDEX resource_subject (subject=?)"),
         (assessmentsBySubject, "USING INDEX assessment_subject (subject=?)"),
+        (assessmentsBySubjectOnWriter, "USING INDEX assessment_subject (subject=?)"),
         (assessmentByID, "(id=?)"),
         (supersedePending, "USING INDEX outbox_assessment (assessment_identifier=? AND state=?)"),
         (nextDue, "USING INDEX outbox_due (state=? AND next_attempt_at<?)"),

@@ -389,24 +389,30 @@ public final class SQLiteStore: GatewayStore {
         }
 
         func assessments(subject: String) throws -> [StoredAssessment] {
-            try Row.fetchAll(db.cachedStatement(sql: SQLiteStatements.assessmentsBySubject), arguments: [subject]).map(
-                SQLiteStore.assessment)
+            var statement = try BoundStatement(db, sql: SQLiteStatements.assessmentsBySubjectOnWriter)
+            statement.bind(subject)
+            var found: [StoredAssessment] = []
+            try statement.rows { row in
+                found.append(
+                    StoredAssessment(
+                        identifier: row.text(0) ?? "", id: row.text(1) ?? "", version: row.int(2), subject: subject, status: row.text(3) ?? "",
+                        json: row.blob(4), updatedAt: Date(timeIntervalSince1970: row.double(5)), caseKey: row.text(6)))
+            }
+            return found
         }
 
         func setHeld(subject: String, reasons: [String], now: Date) throws {
             if reasons.isEmpty {
-                try db.cachedStatement(sql: "DELETE FROM held_case WHERE subject = ?").execute(arguments: [subject])
+                var statement = try BoundStatement(db, sql: SQLiteStatements.clearHeld)
+                statement.bind(subject)
+                try statement.run()
                 return
             }
-            let text = reasons.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n")
-            // Written only when the reasons change: a patient's every resend does not rewrite it.
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO held_case (subject, reasons, updated_at) VALUES (?, ?, ?)
-                    ON CONFLICT(subject) DO UPDATE SET reasons = excluded.reasons, updated_at = excluded.updated_at
-                    WHERE held_case.reasons != excluded.reasons
-                    """
-            ).execute(arguments: [subject, text, now.timeIntervalSince1970])
+            var statement = try BoundStatement(db, sql: SQLiteStatements.setHeld)
+            statement.bind(subject)
+            statement.bind(reasons.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n"))
+            statement.bind(now.timeIntervalSince1970)
+            try statement.run()
         }
 
         func assessment(identifier: String) throws -> StoredAssessment? {
