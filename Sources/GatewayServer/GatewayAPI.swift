@@ -363,6 +363,11 @@ struct GatewayAPI: Sendable {
         let declared = try FHIRHTTP.requestFormat(request)
         var request = request
         let limit = type == "Bundle" ? limits.maxBodyBytes : min(limits.maxBodyBytes, limits.maxResourceBytes)
+        // A declared length over the limit is refused before a byte of the body is read.
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw FHIRHTTP.Failure(
+                .contentTooLarge, code: .tooLong, "The request body (Content-Length \(declared)) is larger than the limit of \(limit) bytes")
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)

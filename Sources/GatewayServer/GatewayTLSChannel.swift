@@ -2,12 +2,14 @@ import Foundation
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 import NIOTLS
 
 /// The FHIR API's connections: TLS with whatever context is current when the connection arrives
 /// (so a reload's new certificate applies to new connections at once), a deadline for the
-/// handshake, an observer that reports failed handshakes, then Hummingbird's HTTP/1.1.
+/// handshake, an observer that reports failed handshakes, then Hummingbird's HTTP/1.1 with the
+/// edges it leaves open answered by `HTTPEdgesHandler`.
 struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
 
@@ -16,6 +18,8 @@ struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
     /// A connection whose handshake has not completed by then is closed.
     let handshakeTimeout: TimeAmount
     let handshakeFailed: @Sendable (_ peer: SocketAddress?, _ failure: TLSHandshakeFailure) -> Void
+    /// The largest request body any endpoint takes, for `HTTPEdgesHandler`.
+    let maxBodyBytes: @Sendable () -> Int
 
     var responder: HTTPChannelHandler.Responder { base.responder }
 
@@ -28,6 +32,12 @@ struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.pipeline.syncOperations.addHandler(TLSHandshakeObserver(report: handshakeFailed))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
+        }.flatMapThrowing { value in
+            // Right after the HTTP decoder, before Hummingbird's conversion to HTTP types (which
+            // drops the HTTP version).
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(HTTPEdgesHandler(maxBodyBytes: maxBodyBytes), position: .after(decoder))
+            return value
         }
     }
 
