@@ -4,7 +4,8 @@ import NIOHTTP1
 
 /// The HTTP/1.1 edges the FHIR API answers itself, between the HTTP decoder and Hummingbird
 /// (RFC 9110, RFC 9112):
-/// - `CONNECT` (no tunnels here) gets 405 at once; the decoder would otherwise wait for a tunnel;
+/// - `CONNECT` (no tunnels here) gets 405 at once; the decoder would otherwise wait for a tunnel
+///   (SwiftNIO's encoder sends a response to CONNECT without its body);
 /// - a request that does not keep the connection alive (HTTP/1.0 without `keep-alive`) has its
 ///   connection closed after the answer;
 /// - a request whose `Content-Length` is over the largest body the gateway takes has its
