@@ -37,6 +37,8 @@ public struct GatewayConfiguration: Sendable {
         /// The operations listener's cap.
         public var operationsMax: Int
         public var tlsHandshakeTimeoutSeconds: Double
+        /// How long an idle connection (new, or after an answer) may take to send a whole request head.
+        public var requestHeaderTimeoutSeconds: Double
     }
 
     public struct Limits: Sendable, Equatable {
@@ -205,7 +207,8 @@ public struct GatewayConfiguration: Sendable {
             connections: Connections(
                 apiMax: string("server.maxConnections") == nil ? nil : integer("server.maxConnections", default: 0, range: 1...1_000_000),
                 operationsMax: integer("metrics.maxConnections", default: 16, range: 1...1024),
-                tlsHandshakeTimeoutSeconds: number("server.tlsHandshakeTimeoutSeconds", default: 10)
+                tlsHandshakeTimeoutSeconds: number("server.tlsHandshakeTimeoutSeconds", default: 10),
+                requestHeaderTimeoutSeconds: number("server.requestHeaderTimeoutSeconds", default: 30)
             ),
             modelPath: required("model.path"),
             profilesPath: required("profiles.path"),

@@ -108,7 +108,8 @@ public enum GatewayDaemon {
             context: { settings.current.tls.context },
             handshakeTimeout: .milliseconds(Int64(configuration.connections.tlsHandshakeTimeoutSeconds * 1000)),
             handshakeFailed: { peer, failure in events.tlsHandshakeFailed(peer: peer, failure: failure) },
-            maxBodyBytes: { settings.current.configuration.limits.maxBodyBytes }
+            maxBodyBytes: { settings.current.configuration.limits.maxBodyBytes },
+            requestHeaderTimeout: .milliseconds(Int64(configuration.connections.requestHeaderTimeoutSeconds * 1000))
         )
         // Each listener's cap on open connections, below the descriptor limit, so that a flood of
         // idle connections never takes the descriptors of the other listener, the store or delivery.

@@ -20,6 +20,8 @@ struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
     let handshakeFailed: @Sendable (_ peer: SocketAddress?, _ failure: TLSHandshakeFailure) -> Void
     /// The largest request body any endpoint takes, for `HTTPEdgesHandler`.
     let maxBodyBytes: @Sendable () -> Int
+    /// How long an idle connection may take to send a whole request head.
+    let requestHeaderTimeout: TimeAmount
 
     var responder: HTTPChannelHandler.Responder { base.responder }
 
@@ -36,7 +38,7 @@ struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
             // Right after the HTTP decoder, before Hummingbird's conversion to HTTP types (which
             // drops the HTTP version).
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(HTTPEdgesHandler(maxBodyBytes: maxBodyBytes), position: .after(decoder))
+            try channel.pipeline.syncOperations.addHandler(HTTPEdgesHandler(maxBodyBytes: maxBodyBytes, headerTimeout: requestHeaderTimeout), position: .after(decoder))
             return value
         }
     }

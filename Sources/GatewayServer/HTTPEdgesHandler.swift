@@ -11,19 +11,53 @@ import NIOHTTP1
 /// - a request whose `Content-Length` is over the largest body the gateway takes has its
 ///   connection closed after the 413, instead of reading the rest of the body first;
 /// - a request the decoder cannot read gets an OperationOutcome: 431 for headers over the limit,
-///   400 otherwise, and the connection is closed.
-final class HTTPEdgesHandler: ChannelInboundHandler, RemovableChannelHandler {
+///   400 otherwise, and the connection is closed;
+/// - a connection that has not sent a whole request head within the request-header timeout of
+///   becoming idle (its start, or the end of the last answer) is closed: a client sending its
+///   headers a byte at a time holds a connection for no longer than that.
+final class HTTPEdgesHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     /// The largest request body any endpoint takes (`limits.maxBodyBytes`, read per request).
     let maxBodyBytes: @Sendable () -> Int
+    let headerTimeout: TimeAmount
     /// After answering here, the rest of what the client sends is dropped until the close.
     private var answered = false
+    private var headerDeadline: Scheduled<Void>?
 
-    init(maxBodyBytes: @escaping @Sendable () -> Int) {
+    init(maxBodyBytes: @escaping @Sendable () -> Int, headerTimeout: TimeAmount) {
         self.maxBodyBytes = maxBodyBytes
+        self.headerTimeout = headerTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        awaitHead(context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        headerDeadline?.cancel()
+        headerDeadline = nil
+    }
+
+    /// Waits for the next request head, for at most the header timeout.
+    private func awaitHead(_ context: ChannelHandlerContext) {
+        headerDeadline?.cancel()
+        let channel = context.channel
+        headerDeadline = context.eventLoop.scheduleTask(in: headerTimeout) { channel.close(promise: nil) }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { awaitHead(context) }
+        context.write(data, promise: promise)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        headerDeadline?.cancel()
+        headerDeadline = nil
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -32,6 +66,8 @@ final class HTTPEdgesHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
             return
         }
+        headerDeadline?.cancel()
+        headerDeadline = nil
         if head.method == .CONNECT {
             answer(context, status: .methodNotAllowed, code: .notSupported, "CONNECT is not supported: this is a FHIR server, not a proxy")
             return

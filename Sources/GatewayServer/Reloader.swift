@@ -85,7 +85,7 @@ struct Reloader: Sendable {
         var keys: [String] = []
         if old.server != new.server { keys.append("server") }
         if old.metrics != new.metrics { keys.append("metrics") }
-        if old.connections != new.connections { keys.append("connections (server.maxConnections, metrics.maxConnections, server.tlsHandshakeTimeoutSeconds)") }
+        if old.connections != new.connections { keys.append("connections (server.maxConnections, metrics.maxConnections, server.tlsHandshakeTimeoutSeconds, server.requestHeaderTimeoutSeconds)") }
         if old.storagePath != new.storagePath { keys.append("storage.path") }
         if old.upstream != new.upstream { keys.append("upstream") }
         if old.drainSeconds != new.drainSeconds { keys.append("shutdown.drainSeconds") }

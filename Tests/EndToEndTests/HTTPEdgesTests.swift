@@ -5,9 +5,9 @@ import Testing
 /// The HTTP/1.1 edges of the FHIR API (RFC 9110, RFC 9112), sent as raw bytes over mutual TLS by
 /// Tests/Tools/http_edges.py: each answered at once, with an OperationOutcome where there is a body.
 @Suite(.serialized) struct HTTPEdgesTests {
-    @Test func connectHTTP10OversizedHeadersAndAnOversizedDeclaredBodyAreAnsweredAtOnce() throws {
+    @Test func connectHTTP10OversizedHeadersSlowHeadersAndAnOversizedDeclaredBodyAreAnsweredAtOnce() throws {
         let harness = try DaemonHarness(upstreamConfigured: false)
-        try harness.startGateway()
+        try harness.startGateway(environment: ["SERVER_REQUEST_HEADER_TIMEOUT_SECONDS": "1"])
         defer { harness.stopAll() }
         let (status, output) = try DaemonHarness.capture(
             "/usr/bin/python3",
@@ -30,6 +30,9 @@ import Testing
         // HTTP/1.0 without keep-alive: the connection closes after the answer; HTTP/1.1 stays open.
         check("http10", status: "200", closed: true, outcome: false, within: 2)
         check("http11", status: "200", closed: false, outcome: false, within: 3)
+        // Headers that never end: closed after the request-header timeout (1 s here).
+        let slow = results["slowHeader"] ?? [:]
+        #expect(slow["closed"] as? Bool == true && (slow["seconds"] as? Double ?? 99) < 3, "slowHeader: \(slow)")
         // A megabyte of header fields: 431 with an OperationOutcome.
         check("header", status: "431", closed: true, outcome: true, within: 2)
         // Content-Length of 100 MB: 413 before the body is read, and the connection closed.

@@ -69,7 +69,8 @@ def main():
     results = {}
     results["connect"] = summary(*exchange(context, args.port, b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n"))
     results["http10"] = summary(*exchange(context, args.port, b"GET /fhir/metadata HTTP/1.0\r\n\r\n"))
-    results["http11"] = summary(*exchange(context, args.port, b"GET /fhir/metadata HTTP/1.1\r\nHost: localhost\r\n\r\n", read_for=2.0))
+    results["http11"] = summary(*exchange(context, args.port, b"GET /fhir/metadata HTTP/1.1\r\nHost: localhost\r\n\r\n", read_for=0.5))
+    results["slowHeader"] = summary(*exchange(context, args.port, b"GET /fhir/metadata HTTP/1.1\r\nHost: localhost\r\n", read_for=5.0))
     big = b"X-Big: " + b"a" * (1024 * 1024) + b"\r\n"
     results["header"] = summary(*exchange(context, args.port, b"GET /fhir/metadata HTTP/1.1\r\nHost: localhost\r\n" + big + b"\r\n"))
     declared = b"POST /fhir/Observation HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/fhir+json\r\nContent-Length: 100000000\r\n\r\n"
