@@ -90,6 +90,13 @@ struct OperationsPiecesTests {
         #expect(ConnectionAdmission.defaultLimit(descriptorLimit: 64, operationsLimit: 16) == 16)
     }
 
+    @Test func memoryIsGivenBackOnceAStormOfConnectionsHasMostlyClosed() {
+        #expect(!ConnectionAdmission.stormIsOver(peak: 100, open: 0), "a hundred connections are no storm")
+        #expect(!ConnectionAdmission.stormIsOver(peak: 5_000, open: 2_000))
+        #expect(ConnectionAdmission.stormIsOver(peak: 5_000, open: 1_250))
+        #expect(ConnectionAdmission.stormIsOver(peak: 256, open: 0))
+    }
+
     @Test func admissionStopsAtItsCapReportsRefusalsAtMostEveryTenSecondsAndFreesPlaces() {
         let reports = NIOLockedValueBox<[Int?]>([])
         let admission = ConnectionAdmission(listener: "api", limit: 2) { count in reports.withLockedValue { $0.append(count) } }
