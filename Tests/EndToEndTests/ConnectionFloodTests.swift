@@ -65,4 +65,52 @@ import Testing
         #expect(!metrics.contains(#"fhir_gateway_tls_handshake_failures_total{category="timeout"} 0"#), "\(metrics)")
         #expect(harness.gatewayLog.contains("connections refused at the cap"))
     }
+
+    /// The gateway's resident memory, in KB.
+    static func residentKB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// One line from a pipe (the helper's "open N", "closed").
+    static func readLine(_ handle: FileHandle) -> String {
+        var bytes: [UInt8] = []
+        while true {
+            let byte = handle.readData(ofLength: 1)
+            guard let first = byte.first, first != UInt8(ascii: "\n") else { break }
+            bytes.append(first)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test func memoryTakenByAStormOfConnectionsIsGivenBackWhenTheyClose() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        try harness.startGateway(launcher: ["/bin/sh", "-c", #"ulimit -n 4096 && exec "$0" "$@""#])
+        defer { harness.stopAll() }
+        let pid = try #require(harness.gatewayPID)
+        let before = Self.residentKB(pid)
+        let storm = Process()
+        storm.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        storm.arguments = [
+            Fixtures.packageRoot.appendingPathComponent("Tests/Tools/idle_tls_connections.py").path, "--port", "\(harness.apiPort)", "--ca",
+            harness.path("tls/ca.crt"), "--cert", harness.path("tls/client.crt"), "--key", harness.path("tls/client.key"), "--count", "1500",
+        ]
+        let input = Pipe()
+        let output = Pipe()
+        storm.standardInput = input
+        storm.standardOutput = output
+        try storm.run()
+        defer { if storm.isRunning { storm.terminate() } }
+        #expect(Self.readLine(output.fileHandleForReading) == "open 1500")
+        let peak = Self.residentKB(pid)
+        input.fileHandleForWriting.write(Data("\n".utf8))
+        #expect(Self.readLine(output.fileHandleForReading) == "closed")
+        storm.waitUntilExit()
+        // The storm took memory; once it is over, most of it goes back to the system.
+        #expect(peak - before > 20_000, "1,500 connections took only \(peak - before) KB")
+        try harness.waitUntil("the memory of the closed connections is given back (before \(before) KB, peak \(peak) KB)", timeout: 20) {
+            Self.residentKB(pid) <= before + (peak - before) / 3
+        }
+    }
 }
