@@ -410,7 +410,9 @@ public final class SQLiteStore: GatewayStore {
             }
             var statement = try BoundStatement(db, sql: SQLiteStatements.setHeld)
             statement.bind(subject)
-            statement.bind(reasons.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n"))
+            // One reason a line; a line break inside one (rare: a sender's display text) becomes a
+            // space. Checked over the bytes: Foundation's replacing goes through NSString.
+            statement.bind(reasons.map { $0.utf8.contains(0x0A) ? String($0.map { $0 == "\n" ? " " : $0 }) : $0 }.joined(separator: "\n"))
             statement.bind(now.timeIntervalSince1970)
             try statement.run()
         }
