@@ -26,7 +26,11 @@ final class HTTPEdgesHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let headerTimeout: TimeAmount
     /// After answering here, the rest of what the client sends is dropped until the close.
     private var answered = false
-    private var headerDeadline: Scheduled<Void>?
+    /// Since when the connection waits for a request head; nil while a request is under way.
+    private var idleSince: NIODeadline?
+    /// Looks at `idleSince` a few times per timeout: a timer per connection rather than one
+    /// scheduled and cancelled for every request.
+    private var watch: RepeatedTask?
 
     init(maxBodyBytes: @escaping @Sendable () -> Int, headerTimeout: TimeAmount) {
         self.maxBodyBytes = maxBodyBytes
@@ -34,29 +38,34 @@ final class HTTPEdgesHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        awaitHead(context)
+        idleSince = .now()
+        let channel = context.channel
+        let timeout = headerTimeout
+        let interval = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, 100_000_000))
+        // Runs on the connection's event loop, as every call of this handler does; cancelled when
+        // the connection closes.
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        watch = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            if let since = handler.value.idleSince, NIODeadline.now() - since >= timeout { channel.close(promise: nil) }
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        headerDeadline?.cancel()
-        headerDeadline = nil
+        stopWatching()
     }
 
-    /// Waits for the next request head, for at most the header timeout.
-    private func awaitHead(_ context: ChannelHandlerContext) {
-        headerDeadline?.cancel()
-        let channel = context.channel
-        headerDeadline = context.eventLoop.scheduleTask(in: headerTimeout) { channel.close(promise: nil) }
+    private func stopWatching() {
+        watch?.cancel()
+        watch = nil
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { awaitHead(context) }
+        if case .end = unwrapOutboundIn(data) { idleSince = .now() }
         context.write(data, promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        headerDeadline?.cancel()
-        headerDeadline = nil
+        stopWatching()
         context.fireChannelInactive()
     }
 
@@ -66,8 +75,7 @@ final class HTTPEdgesHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
             return
         }
-        headerDeadline?.cancel()
-        headerDeadline = nil
+        idleSince = nil
         if head.method == .CONNECT {
             answer(context, status: .methodNotAllowed, code: .notSupported, "CONNECT is not supported: this is a FHIR server, not a proxy")
             return
