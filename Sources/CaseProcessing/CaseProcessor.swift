@@ -180,7 +180,9 @@ public final class CaseProcessor: Sendable {
                     if comparable.status.value == "amended", assessment.status.value == "final" { comparable.status = assessment.status }
                     if comparable == assessment { continue }
                 }
-                if earlier != nil, assessment.status.value == "final" { assessment.status = "amended" }
+                // A change after a final version is an amendment; the first final version of a
+                // preliminary assessment is final.
+                if let earlier, earlier.status != "preliminary", assessment.status.value == "final" { assessment.status = "amended" }
             case .withdrawn:
                 change = .withdrawn
             }

@@ -124,7 +124,8 @@ public struct RiskAssessmentBuilder: Sendable {
         let model = parameters
         let f = { (value: Double) in FeatureExtractor.format(value) }
         func reported(_ value: CaseFeatures.ADCValue) -> String {
-            "\(value.reportedValue) \(value.reportedUnit)" + (value.site.map { " in \($0)" } ?? "")
+            "\(value.reportedValue) \(value.reportedUnit)"
+                + (value.site.map { " in \($0)" } ?? " with no body site given, counted under cases.requireBodySite: false")
         }
         var text = "Tumour ADC \(f(features.adc)) ×10⁻³ mm²/s"
         if features.adcValues.count == 1, let only = features.adcValues.first {

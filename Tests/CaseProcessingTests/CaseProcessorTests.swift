@@ -148,7 +148,7 @@ import Testing
         #expect(preliminary.status == "preliminary")
         let final = try #require(try await bench.send(Self.study()).changed.first)
         #expect(final.identifier == preliminary.identifier)
-        #expect(final.status == "amended" && final.version == 2)
+        #expect(final.status == "final" && final.version == 2)
         // The next request finds the case by its stored key: no withdrawal, no second identity.
         #expect(try await bench.send(Self.adc("0.81", study: nil)).changed.map(\.identifier) == [preliminary.identifier])
         #expect(try await bench.assessments().count == 1)

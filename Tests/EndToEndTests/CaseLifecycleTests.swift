@@ -111,7 +111,7 @@ import Testing
         try Self.put(harness, "Observation", "o", D.adc("o", patient: "pre", study: nil))
         let preliminary = try Self.waitForUpstream(harness, patient: "pre", status: "preliminary")
         try Self.put(harness, "ImagingStudy", "s", D.study("s", patient: "pre", eligible: false))
-        let final = try Self.waitForUpstream(harness, patient: "pre", status: "amended")
+        let final = try Self.waitForUpstream(harness, patient: "pre", status: "final")
         #expect(final == preliminary)
         #expect(try D.assessments(harness, patient: "pre").count == 1)
     }

@@ -99,6 +99,7 @@ import Testing
         let lenient = try Scoring.run(json, policy: CasePolicy(requireBodySite: false))
         let assessment = try #require(lenient.assessments.first)
         #expect(assessment.note.contains { $0.text.value?.contains("cases.requireBodySite is false") == true })
+        #expect(assessment.prediction.first?.rationale?.value?.contains("with no body site given, counted under cases.requireBodySite: false") == true)
     }
 
     @Test func aBackgroundLiverADCIsNotTheTumours() throws {
