@@ -11,21 +11,11 @@ Usage: scripts/connection-storm.py [--connections 5000] [--hold 5] [--after 60] 
 import argparse
 import os
 import resource
-import shutil
-import signal
 import socket
 import ssl
-import subprocess
-import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(next(line for line in f if line.startswith("VmRSS")).split()[1]) / 1024
+from gateway_process import ROOT, GatewayProcess
 
 
 def main():
@@ -42,29 +32,11 @@ def main():
     wanted = min(hard, max(soft, 2 * args.connections + 1024))
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
-    work = tempfile.mkdtemp(prefix="gateway-storm-")
-    tls = os.path.join(work, "tls")
-    subprocess.run([os.path.join(ROOT, "scripts/dev-certificates.sh"), tls], check=True, stdout=subprocess.DEVNULL)
-    port, metrics = 18943, 18964
-    with open(os.path.join(work, "gateway.yaml"), "w") as f:
-        f.write(f"""server: {{host: 127.0.0.1, port: {port}}}
-tls: {{certificate: {tls}/server.crt, privateKey: {tls}/server.key, clientCA: {tls}/ca.crt}}
-storage: {{path: {work}/state/gateway.sqlite}}
-metrics: {{host: 127.0.0.1, port: {metrics}}}
-model: {{path: {ROOT}/Config/models/sheng2022.yaml}}
-profiles: {{path: {ROOT}/Profiles}}
-""")
-    daemon = subprocess.Popen([args.binary, "serve", "--config", os.path.join(work, "gateway.yaml")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gateway = GatewayProcess(args.binary, 18943, 18964, prefix="gateway-storm-")
+    port, tls = gateway.port, gateway.tls
     sockets = []
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{metrics}/livez", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        print(f"descriptor limit {wanted}; before the storm: {rss_mb(daemon.pid):.0f} MB")
+        print(f"descriptor limit {wanted}; before the storm: {gateway.resident_mb():.0f} MB")
         context = ssl.create_default_context(cafile=f"{tls}/ca.crt")
         context.load_cert_chain(f"{tls}/client.crt", f"{tls}/client.key")
         context.check_hostname = False
@@ -77,9 +49,9 @@ profiles: {{path: {ROOT}/Profiles}}
             except OSError:
                 failed += 1
         print(f"{len(sockets)} connections open ({failed} refused) in {time.monotonic() - started:.1f} s: "
-              f"{rss_mb(daemon.pid):.0f} MB")
+              f"{gateway.resident_mb():.0f} MB")
         time.sleep(args.hold)
-        peak = rss_mb(daemon.pid)
+        peak = gateway.resident_mb()
         for s in sockets:
             s.close()
         sockets = []
@@ -88,13 +60,11 @@ profiles: {{path: {ROOT}/Profiles}}
         while waited < args.after:
             time.sleep(args.every)
             waited += args.every
-            print(f"  {waited:.0f} s after: {rss_mb(daemon.pid):.0f} MB")
+            print(f"  {waited:.0f} s after: {gateway.resident_mb():.0f} MB")
     finally:
         for s in sockets:
             s.close()
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=30)
-        shutil.rmtree(work, ignore_errors=True)
+        gateway.stop()
 
 
 if __name__ == "__main__":

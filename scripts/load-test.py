@@ -25,17 +25,15 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import ssl
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from gateway_process import ROOT, GatewayProcess
 
 
 def observation(i, patients):
@@ -102,29 +100,11 @@ def main():
     args = parser.parse_args()
     args.day = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
 
-    work = tempfile.mkdtemp(prefix="gateway-load-")
-    tls = os.path.join(work, "tls")
-    subprocess.run([os.path.join(ROOT, "scripts/dev-certificates.sh"), tls], check=True, stdout=subprocess.DEVNULL)
-    port, metrics = 18843, 18864
-    with open(os.path.join(work, "gateway.yaml"), "w") as f:
-        f.write(f"""server: {{host: 127.0.0.1, port: {port}}}
-tls: {{certificate: {tls}/server.crt, privateKey: {tls}/server.key{"" if args.client == "wrk" else f", clientCA: {tls}/ca.crt"}}}
-storage: {{path: {work}/state/gateway.sqlite}}
-metrics: {{host: 127.0.0.1, port: {metrics}}}
-model: {{path: {ROOT}/Config/models/sheng2022.yaml}}
-profiles: {{path: {ROOT}/Profiles}}
-""")
-    daemon = subprocess.Popen([args.binary, "serve", "--config", os.path.join(work, "gateway.yaml")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gateway = GatewayProcess(args.binary, 18843, 18864, mutual_tls=args.client != "wrk", prefix="gateway-load-")
+    port, metrics, tls, work, daemon = gateway.port, gateway.metrics, gateway.tls, gateway.work, gateway.process
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{metrics}/livez", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         if args.backlog:
-            fill_backlog(f"{work}/state/gateway.sqlite", args.backlog)
+            fill_backlog(gateway.store, args.backlog)
             print(f"backlog: {args.backlog} pending deliveries")
         if args.client == "wrk":
             args.metrics_port = metrics
@@ -179,10 +159,7 @@ profiles: {{path: {ROOT}/Profiles}}
         print(f"accepted {'cases' if args.cases else 'Observations'}: {len(latencies)} ({len(latencies) / duration:.0f}/s), errors {errors[0]}")
         print(f"latency p50 {p(0.50):.2f} ms, p99 {p(0.99):.2f} ms; gateway resident memory {int(rss) / 1024:.0f} MB")
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=30)
-        # The store grows by about 100 MB a run: leave nothing behind in /tmp.
-        shutil.rmtree(work, ignore_errors=True)
+        gateway.stop()
 
 
 WRK_SCRIPT = r"""
