@@ -163,9 +163,9 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
 }
 
 /// Gives the memory the C allocator keeps after freeing back to the system. glibc's malloc keeps
-/// freed memory in its arenas for reuse: after 5,000 idle TLS connections closed, the gateway
-/// stayed at about 290 MB instead of 55 MB (`scripts/connection-storm.py`, BENCHMARKS.md) until
-/// `malloc_trim` returned it. Runs off the event loops, one at a time.
+/// freed memory in its arenas for reuse, so the buffers of thousands of closed connections stay
+/// resident until `malloc_trim` returns them (`scripts/connection-storm.py` measures it; the
+/// figures are in BENCHMARKS.md). Runs off the event loops, one at a time.
 enum MemoryReturn {
     private static let queue = DispatchQueue(label: "fhir-risk-gateway.memory-return", qos: .utility)
 
