@@ -81,6 +81,14 @@ public enum GatewayDaemon {
             source = .bind(host: configuration.server.host, port: configuration.server.port)
         }
 
+        // One daemon per store: a second one on the same file is refused before it touches it.
+        let storeLock: StoreLock
+        do {
+            storeLock = try StoreLock(storePath: configuration.storagePath)
+        } catch {
+            throw fail(error.description, exitCode: 78, notifier: notifier)
+        }
+        defer { withExtendedLifetime(storeLock) {} }
         let store: SQLiteStore
         do {
             store = try SQLiteStore(path: configuration.storagePath, checkpointsInBackground: true)
@@ -126,7 +134,8 @@ public enum GatewayDaemon {
         let monitor = HealthMonitor(
             store: store, health: health, settings: settings, notifier: notifier, watchdog: WatchdogSettings(environment: environment),
             listening: source)
-        let api = Listener(source: source, channel: channel, admission: apiAdmission, backlog: 1024, logger: logger) { address in
+        let api = Listener(name: "the FHIR API (server.host, server.port)", source: source, channel: channel, admission: apiAdmission, backlog: 1024, logger: logger) {
+            address in
             logger.notice(
                 "listening",
                 metadata: [
@@ -151,6 +160,7 @@ public enum GatewayDaemon {
         }
 
         let operations = Listener(
+            name: "the operations listener (metrics.host, metrics.port)",
             source: .bind(host: configuration.metrics.host, port: configuration.metrics.port),
             channel: HTTP1Channel(
                 responder: GatewayResponder.make(

@@ -26,6 +26,8 @@ enum ListenerSource: Sendable, CustomStringConvertible {
 /// graceful shutdown it stops accepting, lets every connection finish the request it is on (idle
 /// ones close), and returns when the last one is done; the ServiceGroup bounds that wait.
 struct Listener<ChildChannel: ServerChildChannel>: Service {
+    /// The listener in words, for errors: "the FHIR API", "the operations listener".
+    let name: String
     let source: ListenerSource
     let channel: ChildChannel
     let admission: ConnectionAdmission
@@ -52,11 +54,15 @@ struct Listener<ChildChannel: ServerChildChannel>: Service {
         let channel = self.channel
         let logger = self.logger
         let server: NIOAsyncChannel<ChildChannel.Value, Never>
-        switch source {
-        case .bind(let host, let port):
-            server = try await bootstrap.bind(host: host, port: port) { channel.setup(channel: $0, logger: logger) }
-        case .adopt(let descriptor, _):
-            server = try await bootstrap.bind(descriptor) { channel.setup(channel: $0, logger: logger) }
+        do {
+            switch source {
+            case .bind(let host, let port):
+                server = try await bootstrap.bind(host: host, port: port) { channel.setup(channel: $0, logger: logger) }
+            case .adopt(let descriptor, _):
+                server = try await bootstrap.bind(descriptor) { channel.setup(channel: $0, logger: logger) }
+            }
+        } catch {
+            throw BindFailure(listener: name, address: source.description, error: error)
         }
         onRunning(server.channel.localAddress)
         await withGracefulShutdownHandler {
@@ -75,5 +81,22 @@ struct Listener<ChildChannel: ServerChildChannel>: Service {
             let done = server.channel.eventLoop.makePromise(of: Void.self)
             quiescing.initiateShutdown(promise: done)
         }
+    }
+}
+
+/// A listener that cannot take its address (already in use, not on this host, not allowed).
+struct BindFailure: Error, CustomStringConvertible {
+    let listener: String
+    let address: String
+    let error: any Error
+
+    var description: String {
+        let reason: String
+        if let io = error as? IOError {
+            reason = "\(String(cString: strerror(io.errnoCode))) (errno \(io.errnoCode))"
+        } else {
+            reason = "\(error)"
+        }
+        return "\(listener) cannot listen on \(address): \(reason)"
     }
 }

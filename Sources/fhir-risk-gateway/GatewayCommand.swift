@@ -11,6 +11,7 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fhir-risk-gateway",
         abstract: "A FHIR R4 gateway that scores the risk of early progression of intrahepatic cholangiocarcinoma.",
+        version: VersionCommand.text,
         subcommands: [
             ServeCommand.self, CheckConfigCommand.self, OutboxCommand.self, ValidateCommand.self, ConvertCommand.self, ScoreCommand.self,
             VersionCommand.self,

@@ -5,7 +5,10 @@ import FHIRCore
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
 
+    /// Also what `--version` prints.
+    static let text = "fhir-risk-gateway \(GatewayVersion.current) (FHIR \(GatewayVersion.fhirVersion))"
+
     func run() {
-        print("fhir-risk-gateway \(GatewayVersion.current) (FHIR \(GatewayVersion.fhirVersion))")
+        print(Self.text)
     }
 }

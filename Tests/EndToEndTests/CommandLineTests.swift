@@ -89,3 +89,40 @@ import Testing
         #expect(run.standardError.contains("ras-2"))
     }
 }
+
+/// One daemon per store, and a port already taken named with its listener.
+@Suite(.serialized) struct SecondDaemonTests {
+    @Test func aSecondDaemonOnTheSameStoreIsRefusedNamingTheLock() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        let second = try GatewayBinary.run(["serve", "--config", harness.path("gateway.yaml")])
+        #expect(second.status == 78)
+        let said = second.standardError + second.output
+        #expect(said.contains("gateway.sqlite.lock"), "\(said)")
+        #expect(said.contains("another fhir-risk-gateway serve is running on this store"), "\(said)")
+        // The first one still serves.
+        #expect(try harness.request("GET", "/fhir/metadata").status == 200)
+    }
+
+    @Test func aPortInUseIsNamedWithItsListenerAndAddress() throws {
+        let first = try DaemonHarness(upstreamConfigured: false)
+        try first.startGateway()
+        defer { first.stopAll() }
+        let other = try DaemonHarness(upstreamConfigured: false)
+        let text = try String(contentsOfFile: other.path("gateway.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "port: \(other.apiPort)", with: "port: \(first.apiPort)")
+        try text.write(toFile: other.path("taken.yaml"), atomically: true, encoding: .utf8)
+        let second = try GatewayBinary.run(["serve", "--config", other.path("taken.yaml")])
+        #expect(second.status != 0)
+        let said = second.standardError + second.output
+        #expect(said.contains("the FHIR API (server.host, server.port) cannot listen on 127.0.0.1:\(first.apiPort)"), "\(said)")
+        #expect(said.contains("Address already in use"), "\(said)")
+    }
+
+    @Test func versionIsAnOptionToo() throws {
+        let run = try GatewayBinary.run(["--version"])
+        #expect(run.status == 0)
+        #expect(run.output.hasPrefix("fhir-risk-gateway "), "\(run.output)")
+    }
+}
