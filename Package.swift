@@ -159,6 +159,8 @@ let package = Package(
             dependencies: [
                 "GatewayServer", "RiskModel", "SystemdSupport", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

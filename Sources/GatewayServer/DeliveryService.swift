@@ -27,6 +27,8 @@ struct DeliveryService: Service {
     let client: HTTPClient
     let logger: Logger
     let metrics: GatewayMetrics
+    /// The case's pseudonym on every delivery line (`case=`), as on its `case scored` line.
+    let pseudonym: CasePseudonym
 
     /// What became of one attempt.
     enum Attempt: Equatable {
@@ -73,12 +75,14 @@ struct DeliveryService: Service {
         let attempt = await send(assessment, timeoutSeconds: policy.timeoutSeconds)
         let attempts = item.attempts + 1
         var metadata: Logger.Metadata = [
-            "outbox.id": "\(item.sequence)", "delivery.attempt": "\(attempts)", "assessment.version": "\(assessment.version)",
+            "case": "\(pseudonym.id(for: assessment.identifier))", "outbox.id": "\(item.sequence)", "delivery.attempt": "\(attempts)",
+            "assessment.version": "\(assessment.version)",
         ]
         switch attempt {
         case .delivered(let status):
             try await store.markDelivered(item.sequence)
             metrics.deliveries("delivered").increment()
+            metrics.delivered(at: Date())
             metadata["upstream.status"] = "\(status)"
             logger.info("delivered", metadata: metadata)
         case .dead(let status, let reason):
@@ -153,7 +157,10 @@ struct DeliveryService: Service {
                 return .dead(status: Int(response.status.code), reason: "HTTP \(response.status.code) from the upstream: \(Self.summary(text))")
             }
         } catch {
-            return .retry(after: nil, status: nil, reason: "the upstream could not be reached: \(type(of: error))")
+            let url = URL(string: upstream.baseURL)
+            let host = url?.host ?? upstream.baseURL
+            let port = url?.port ?? (url?.scheme == "http" ? 80 : 443)
+            return .retry(after: nil, status: nil, reason: DeliveryFailure.describe(error, host: host, port: port, timeoutSeconds: timeoutSeconds))
         }
     }
 

@@ -191,7 +191,7 @@ public enum GatewayDaemon {
             services.append(
                 DeliveryService(
                     store: store, upstream: upstream, policy: { settings.current.configuration.delivery }, client: created, logger: logger,
-                    metrics: metrics))
+                    metrics: metrics, pseudonym: pseudonym))
         }
         let reloader = Reloader(settings: settings, reload: reload, notifier: notifier, monitor: monitor, metrics: metrics, logger: logger)
         services += [

@@ -26,6 +26,7 @@ final class GatewayMetrics: Sendable {
         for category in TLSHandshakeFailure.Category.allCases { _ = tlsFailures(category) }
         for result in ["delivered", "retry", "dead"] { _ = deliveries(result) }
         for result in ["applied", "refused"] { _ = reloads(result) }
+        gauge("last_delivery_timestamp", unit: "seconds", "When the upstream last accepted a RiskAssessment (Unix time; 0 until then)").set(to: 0.0)
         for listener in ["api", "operations"] {
             _ = registry.makeCounter(
                 descriptor: descriptor("connections_refused", unit: "total", "Connections closed as soon as accepted: the listener was at its cap"),
@@ -107,6 +108,12 @@ final class GatewayMetrics: Sendable {
             descriptor: descriptor("reloads", unit: "total", "Configuration reloads (SIGHUP), applied or refused"),
             labels: [("result", result)]
         )
+    }
+
+    /// The last delivery the upstream accepted, as a Unix time (0 until the first).
+    func delivered(at date: Date) {
+        gauge("last_delivery_timestamp", unit: "seconds", "When the upstream last accepted a RiskAssessment (Unix time; 0 until then)")
+            .set(date.timeIntervalSince1970)
     }
 
     /// Sets the gauges read from the store and the certificate, just before a scrape.

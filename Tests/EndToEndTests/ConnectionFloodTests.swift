@@ -62,7 +62,8 @@ import Testing
         let metrics = try harness.plain("/metrics")
         #expect(metrics.contains(#"fhir_gateway_connections_refused_total{listener="api"}"#))
         #expect(!metrics.contains(#"fhir_gateway_connections_refused_total{listener="api"} 0"#), "\(metrics)")
-        #expect(!metrics.contains(#"fhir_gateway_tls_handshake_failures_total{category="timeout"} 0"#), "\(metrics)")
+        #expect(metrics.contains(#"fhir_gateway_tls_handshake_failures_total{reason="timeout"}"#), "\(metrics)")
+        #expect(!metrics.contains(#"fhir_gateway_tls_handshake_failures_total{reason="timeout"} 0"#), "\(metrics)")
         #expect(harness.gatewayLog.contains("connections refused at the cap"))
     }
 

@@ -55,4 +55,27 @@ import Testing
         #expect(harness.gatewayLog.contains("msg=\"delivery failed, will retry\""))
         #expect(harness.gatewayLog.contains("upstream.status=503"))
     }
+
+    @Test func deliveryFailuresSayWhereAndWhyAndEveryDeliveryLineNamesItsCase() throws {
+        let harness = try DaemonHarness()  // the upstream is configured but down
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        let port = try #require(harness.upstreamPort)
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/ds", body: Data(DaemonTests.study("ds", patient: "pd").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/Observation/do", body: Data(DaemonTests.adc("do", patient: "pd", study: "ds").utf8)).status == 201)
+        try harness.waitUntil("a failed delivery is logged with its host, port and reason") {
+            harness.gatewayLog.contains("the upstream 127.0.0.1:\(port) could not be reached: connection refused")
+        }
+        let failed = harness.gatewayLog.split(separator: "\n").first { $0.contains("delivery failed, will retry") } ?? ""
+        #expect(failed.contains("case="), "\(failed)")
+        #expect(!failed.contains("IOError") && !failed.contains("NIOConnectionError"), "\(failed)")
+        #expect(try harness.plain("/metrics").contains("fhir_gateway_last_delivery_timestamp_seconds 0"))
+        try harness.startUpstream([])
+        try harness.waitUntil("the assessment is delivered") { harness.gatewayLog.contains("msg=delivered") }
+        let delivered = harness.gatewayLog.split(separator: "\n").first { $0.contains("msg=delivered") } ?? ""
+        #expect(delivered.contains("case="), "\(delivered)")
+        let metrics = try harness.plain("/metrics")
+        #expect(metrics.contains("fhir_gateway_last_delivery_timestamp_seconds "))
+        #expect(!metrics.contains("fhir_gateway_last_delivery_timestamp_seconds 0"), "\(metrics)")
+    }
 }

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOSSL
 import TestSupport
 import RiskModel
@@ -108,6 +110,14 @@ struct OperationsPiecesTests {
         admission.release()
         #expect(admission.open == 1)
         #expect(admission.admit())
+    }
+
+    @Test func deliveryFailuresAreSaidInWordsWithoutSwiftTypeNames() {
+        #expect(
+            DeliveryFailure.describe(IOError(errnoCode: ECONNREFUSED, reason: "connect"), host: "ehr.example", port: 443, timeoutSeconds: 30)
+                == "the upstream ehr.example:443 could not be reached: connection refused (errno \(ECONNREFUSED))")
+        #expect(DeliveryFailure.reason(HTTPClientError.readTimeout, timeoutSeconds: 30) == "no answer within 30 s (delivery.timeoutSeconds)")
+        #expect(DeliveryFailure.tlsReason("handshakeFailed(... CERTIFICATE_VERIFY_FAILED ...)").hasPrefix("the upstream's certificate is not issued by"))
     }
 
     @Test func requestIDsAreThirteenHexDigitsAndDoNotRepeat() {
