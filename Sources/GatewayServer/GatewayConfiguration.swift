@@ -160,7 +160,6 @@ public struct GatewayConfiguration: Sendable {
             let path = (folder as NSString).appendingPathComponent(name)
             return FileManager.default.fileExists(atPath: path) ? path : nil
         }
-        let stateDirectory = environment["STATE_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0.split(separator: ":").first.map(String.init) }
         let tls = TLS(
             certificate: string("tls.certificate", default: credential("tls.crt")) ?? required("tls.certificate"),
             privateKey: string("tls.privateKey", default: credential("tls.key")) ?? required("tls.privateKey"),
@@ -199,7 +198,7 @@ public struct GatewayConfiguration: Sendable {
             server: Server(
                 host: string("server.host", default: "127.0.0.1") ?? "127.0.0.1", port: integer("server.port", default: 8443, range: 1...65535)),
             tls: tls,
-            storagePath: string("storage.path", default: stateDirectory.map { "\($0)/gateway.sqlite" }) ?? required("storage.path"),
+            storagePath: string("storage.path", default: defaultStoragePath(environment: environment)) ?? required("storage.path"),
             retentionDays: integer("storage.retentionDays", default: 7, range: 1...3650),
             upstream: upstream,
             metrics: Server(
@@ -249,6 +248,32 @@ public struct GatewayConfiguration: Sendable {
         }
         if !problems.isEmpty { throw Problems(messages: problems) }
         return configuration
+    }
+
+    /// Only the store's path (`storage.path`, its environment variable, or `$STATE_DIRECTORY`),
+    /// for the commands that need nothing else (`outbox`): the rest of the file is not checked.
+    public static func storagePath(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(Problems)
+        -> String
+    {
+        let reader: ConfigReader
+        do {
+            reader = ConfigReader(providers: [
+                EnvironmentVariablesProvider(environmentVariables: environment),
+                try await FileProvider<YAMLSnapshot>(filePath: FilePath(configPath)),
+            ])
+        } catch {
+            throw Problems(messages: ["\(configPath): cannot read the configuration file: \(error)"])
+        }
+        guard let path = reader.string(forKey: "storage.path").flatMap({ $0.isEmpty ? nil : $0 }) ?? defaultStoragePath(environment: environment)
+        else {
+            throw Problems(messages: ["storage.path is required (or the environment variable \(environmentName("storage.path")), or --store FILE)"])
+        }
+        return path
+    }
+
+    /// Under systemd the store lives in `$STATE_DIRECTORY` unless the file says otherwise.
+    static func defaultStoragePath(environment: [String: String]) -> String? {
+        environment["STATE_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0.split(separator: ":").first.map { "\($0)/gateway.sqlite" } }
     }
 
     /// The environment variable that overrides `key`, as swift-configuration maps it: dots and

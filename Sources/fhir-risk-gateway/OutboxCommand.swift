@@ -4,7 +4,8 @@ import GatewayServer
 import Storage
 
 /// `outbox list | retry SEQUENCE | dead-letters [--replay]`: works on the same store while the
-/// daemon runs (SQLite in WAL mode allows it).
+/// daemon runs (SQLite in WAL mode allows it), and needs only the store: `--store FILE`, or the
+/// configuration's `storage.path`.
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox",
@@ -13,35 +14,75 @@ struct OutboxCommand: AsyncParsableCommand {
     )
 
     struct Options: ParsableArguments {
-        @Option(help: "The configuration file (YAML), for storage.path.")
-        var config: String
+        @Option(help: "The configuration file (YAML), for storage.path; nothing else in it is read.")
+        var config: String?
+        @Option(help: "The store (SQLite file), instead of --config.")
+        var store: String?
 
-        func store() async throws -> SQLiteStore {
-            let loaded = try await LoadedConfiguration.load(config)
-            let store = try SQLiteStore(path: loaded.gateway.storagePath)
+        func validate() throws {
+            guard (config == nil) != (store == nil) else { throw ValidationError("Give --config FILE or --store FILE") }
+        }
+
+        func open() async throws -> SQLiteStore {
+            let path: String
+            if let store {
+                path = store
+            } else {
+                do {
+                    path = try await GatewayConfiguration.storagePath(configPath: config ?? "")
+                } catch {
+                    writeToStandardError(error.description + "\n")
+                    throw ExitCode(1)
+                }
+            }
+            guard FileManager.default.fileExists(atPath: path) else {
+                writeToStandardError("No store at \(path): the daemon has not run with this storage.path\n")
+                throw ExitCode(1)
+            }
+            let store = try SQLiteStore(path: path)
             try await store.migrate()
             return store
         }
     }
 
+    static func time(_ date: Date) -> String {
+        Date.ISO8601FormatStyle(timeZone: .gmt).format(date)
+    }
+
+    static let header = "sequence\tstate\tattempts\tversion\tassessment\tcreated\tnext attempt\tlast error"
+
     static func describe(_ item: OutboxItem) -> String {
-        let formatter = ISO8601DateFormatter()
-        var line = "\(item.sequence)\t\(item.state.rawValue)\tattempts=\(item.attempts)\tversion=\(item.assessmentVersion)"
-        line += "\t\(item.assessmentIdentifier)\tnext=\(formatter.string(from: item.nextAttemptAt))"
-        if let error = item.lastError { line += "\t\(error)" }
+        var line = "\(item.sequence)\t\(item.state.rawValue)\t\(item.attempts)\t\(item.assessmentVersion)\t\(item.assessmentIdentifier)"
+        line += "\t\(time(item.createdAt))\t\(item.state == .pending ? time(item.nextAttemptAt) : "-")\t\(item.lastError ?? "-")"
         return line
+    }
+
+    static func json(_ item: OutboxItem) -> [String: Any] {
+        var object: [String: Any] = [
+            "sequence": item.sequence, "state": item.state.rawValue, "attempts": item.attempts, "assessmentVersion": item.assessmentVersion,
+            "assessmentIdentifier": item.assessmentIdentifier, "created": time(item.createdAt),
+        ]
+        if item.state == .pending { object["nextAttempt"] = time(item.nextAttemptAt) }
+        if let error = item.lastError { object["lastError"] = error }
+        return object
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List deliveries, newest first, then the patients held out of scoring with the reason (held, patient reference, since, reason).")
+            abstract:
+                "List deliveries, newest first (a header line, then one a line), then the patients held out of scoring with the reason (held, patient reference, since, reason)."
+        )
         @OptionGroup var options: Options
         @Option(help: "Only this state: pending, delivered, dead or superseded.")
         var state: String?
+        @Option(help: "Only deliveries queued at or after this time (2026-12-01 or 2026-12-01T08:00:00Z).")
+        var since: String?
         @Option(help: "At most this many (deliveries, and held patients).")
         var limit = 100
         @Flag(help: "With --state: list the held patients too.")
         var held = false
+        @Flag(help: "One JSON object: {\"deliveries\": [...], \"held\": [...]}.")
+        var json = false
 
         func run() async throws {
             let filter = try state.map { value in
@@ -50,17 +91,36 @@ struct OutboxCommand: AsyncParsableCommand {
                 }
                 return state
             }
-            let store = try await options.store()
-            for item in try await store.outbox(state: filter, limit: limit) { print(OutboxCommand.describe(item)) }
+            let after = try since.map { text in
+                guard let date = Self.date(text) else { throw ValidationError("--since must be a date (2026-12-01) or a time (2026-12-01T08:00:00Z)") }
+                return date
+            }
+            let store = try await options.open()
+            let items = try await store.outbox(state: filter, limit: limit).filter { item in after.map { item.createdAt >= $0 } ?? true }
             // The patients whose resources are held out of scoring, and why: nothing is queued
             // for them, and this is where an operator looks first.
-            guard filter == nil || held else { return }
-            let formatter = ISO8601DateFormatter()
-            for heldCase in try await store.heldCases(limit: limit) {
+            let heldCases = filter == nil || held ? try await store.heldCases(limit: limit) : []
+            if json {
+                let object: [String: Any] = [
+                    "deliveries": items.map(OutboxCommand.json),
+                    "held": heldCases.map { ["subject": $0.subject, "since": OutboxCommand.time($0.updatedAt), "reasons": $0.reasons] as [String: Any] },
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                writeToStandardOutput(Array(data) + [0x0A])
+                return
+            }
+            print(OutboxCommand.header)
+            for item in items { print(OutboxCommand.describe(item)) }
+            for heldCase in heldCases {
                 for reason in heldCase.reasons {
-                    print("held\t\(heldCase.subject)\tsince=\(formatter.string(from: heldCase.updatedAt))\t\(reason)")
+                    print("held\t\(heldCase.subject)\tsince=\(OutboxCommand.time(heldCase.updatedAt))\t\(reason)")
                 }
             }
+        }
+
+        static func date(_ text: String) -> Date? {
+            if let time = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return time }
+            return try? Date(text + "T00:00:00Z", strategy: Date.ISO8601FormatStyle())
         }
     }
 
@@ -71,7 +131,7 @@ struct OutboxCommand: AsyncParsableCommand {
         var sequence: Int64
 
         func run() async throws {
-            guard try await options.store().requeue(sequence, now: Date()) else {
+            guard try await options.open().requeue(sequence, now: Date()) else {
                 writeToStandardError("No delivery \(sequence) that is not already pending\n")
                 throw ExitCode(1)
             }
@@ -86,9 +146,10 @@ struct OutboxCommand: AsyncParsableCommand {
         var replay = false
 
         func run() async throws {
-            let store = try await options.store()
+            let store = try await options.open()
             let dead = try await store.outbox(state: .dead, limit: 10_000)
             var queued = 0
+            print(OutboxCommand.header)
             for item in dead {
                 print(OutboxCommand.describe(item))
                 if replay, try await store.requeue(item.sequence, now: Date()) { queued += 1 }

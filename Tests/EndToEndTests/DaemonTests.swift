@@ -335,10 +335,20 @@ import Testing
         try harness.waitUntil("the refused case is a dead letter") {
             (try? harness.outbox(["dead-letters"]))?.contains("refused by this server") == true
         }
-        #expect(try harness.outbox(["list", "--state", "delivered"]).split(separator: "\n").count == 1)
+        // A header line, then the one delivered entry.
+        #expect(try harness.outbox(["list", "--state", "delivered"]).split(separator: "\n").count == 2)
         // A replay says how many it queued (not a sequence number that reads as a count).
         let replay = try harness.outbox(["dead-letters", "--replay"])
         #expect(replay.hasSuffix("1 of 1 dead letter queued again\n"), "\(replay)")
+        // The outbox needs only the store, and speaks JSON for tools.
+        let json = try GatewayBinary.run(["outbox", "list", "--store", harness.path("state/gateway.sqlite"), "--json"])
+        #expect(json.status == 0, "\(json.standardError)")
+        let listed = try #require(try JSONSerialization.jsonObject(with: json.standardOutput) as? [String: Any])
+        let deliveries = listed["deliveries"] as? [[String: Any]] ?? []
+        #expect(deliveries.count == 2 && deliveries.allSatisfy { $0["created"] is String && $0["sequence"] is Int }, "\(listed)")
+        let later = try GatewayBinary.run(["outbox", "list", "--store", harness.path("state/gateway.sqlite"), "--since", "2999-01-01"])
+        #expect(later.output.split(separator: "\n").count == 1, "\(later.output)")
+        #expect(try GatewayBinary.run(["outbox", "list"]).status != 0, "neither --config nor --store")
     }
 
     @Test func anAssessmentAcceptedBeforeAKillIsDeliveredOnceAfterTheRestart() throws {
@@ -373,7 +383,7 @@ import Testing
         // The study arrives: had the refused ADC been stored, this would score.
         #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(Self.study("s", patient: "n").utf8)).status == 201)
         #expect(try Self.assessments(harness, patient: "n").isEmpty)
-        #expect(try harness.outbox().isEmpty)
+        #expect(try harness.outbox().split(separator: "\n").count == 1, "only the header line")
         // A transaction with an entry the gateway cannot carry out (a DELETE): refused whole, so
         // its good ADC for the same case is not stored either.
         let withDelete = #"""
