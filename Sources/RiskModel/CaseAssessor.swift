@@ -87,13 +87,12 @@ public struct CaseAssessor: Sendable {
             let identifier =
                 samePatient.first { $0.caseKey == key }?.identifier
                 ?? samePatient.first { $0.identifier == computed }?.identifier
-                // A final assessment continues the patient's preliminary one (made before the
-                // study arrived, under another key) rather than leaving it standing beside it.
-                ?? (features.status == .preliminary
-                    ? nil
-                    : samePatient.first {
-                        $0.status == "preliminary" && !claimed.contains($0.identifier) && !currentKeys.contains($0.caseKey ?? "")
-                    }?.identifier)
+                // The patient's case continues the patient's standing preliminary assessment (made
+                // before the study arrived, or before its key was kept) rather than leaving it
+                // standing beside it: a patient has one case at a time.
+                ?? samePatient.first {
+                    $0.status == "preliminary" && !claimed.contains($0.identifier) && !currentKeys.contains($0.caseKey ?? "")
+                }?.identifier
                 ?? computed
             claimed.insert(identifier)
             let score = model.score(adc: features.adc)

@@ -244,6 +244,13 @@ import Testing
         // Decided again with the final one as prior: still the one identity, nothing withdrawn.
         let again = try Scoring.run(Scoring.bundle([adc]), policy: policy, prior: Scoring.prior(final))
         #expect(again.result.decisions.map(\.identifier) == final.result.decisions.map(\.identifier))
+        // A preliminary assessment stored before the gateway kept case keys is continued too.
+        var legacy = Scoring.prior(preliminary)
+        legacy[0].caseKey = nil
+        legacy[0].identifier = "urn:uuid:00000000-0000-4000-8000-0000000000aa"
+        legacy[0].assessment.identifier[0].value = "urn:uuid:00000000-0000-4000-8000-0000000000aa"
+        let continued = try Scoring.run(Scoring.bundle([adc], withStudy: false), policy: policy, prior: legacy)
+        #expect(continued.result.decisions.map(\.identifier) == ["urn:uuid:00000000-0000-4000-8000-0000000000aa"])
     }
 
     @Test func anADCReCodedOrMovedToAnotherOrganWithdrawsTheAssessment() throws {
