@@ -143,12 +143,14 @@ public final class CaseProcessor: Sendable {
 
         var previous: [String: StoredAssessment] = [:]
         var prior: [CaseAssessor.PriorAssessment] = []
+        var priorByIdentifier: [String: RiskAssessment] = [:]
         for stored in try transaction.assessments(subject: subject) {
             previous[stored.identifier] = stored
             guard let node = reader.read(stored.json, format: .json, validate: false).resource,
                 let assessment = try? RiskAssessment(resource: node)
             else { continue }
             prior.append(CaseAssessor.PriorAssessment(identifier: stored.identifier, caseKey: stored.caseKey, assessment: assessment))
+            priorByIdentifier[stored.identifier] = assessment
         }
 
         let result = assessor.assess(CaseResources(entries: entries), prior: prior, now: now)
@@ -170,10 +172,9 @@ public final class CaseProcessor: Sendable {
             switch decision.kind {
             case .assessed(let score):
                 change = .assessed(stratum: score.stratum, risk: score.qualitativeRisk)
-                if let earlier, earlier.status != "entered-in-error", let stored = prior.first(where: { $0.identifier == decision.identifier }) {
+                if let earlier, earlier.status != "entered-in-error", var comparable = priorByIdentifier[decision.identifier] {
                     // Unchanged unless the content differs: not the time, the gateway's id and
                     // version, or `amended` (what a re-scored `final` is stored as).
-                    var comparable = stored.assessment
                     comparable.occurrence = assessment.occurrence
                     comparable.meta = assessment.meta
                     comparable.id = nil

@@ -90,15 +90,7 @@ public struct GatewayConfiguration: Sendable {
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(Problems)
         -> GatewayConfiguration
     {
-        let reader: ConfigReader
-        do {
-            reader = ConfigReader(providers: [
-                EnvironmentVariablesProvider(environmentVariables: environment),
-                try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)),
-            ])
-        } catch {
-            throw Problems(messages: ["\(path): cannot read the configuration file: \(error)"])
-        }
+        let reader = try await Self.reader(path: path, environment: environment)
         var problems: [String] = []
         func string(_ key: String, default value: String? = nil) -> String? {
             let found = reader.string(forKey: ConfigKey(key)).flatMap { $0.isEmpty ? nil : $0 } ?? value
@@ -255,20 +247,24 @@ public struct GatewayConfiguration: Sendable {
     public static func storagePath(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(Problems)
         -> String
     {
-        let reader: ConfigReader
-        do {
-            reader = ConfigReader(providers: [
-                EnvironmentVariablesProvider(environmentVariables: environment),
-                try await FileProvider<YAMLSnapshot>(filePath: FilePath(configPath)),
-            ])
-        } catch {
-            throw Problems(messages: ["\(configPath): cannot read the configuration file: \(error)"])
-        }
+        let reader = try await Self.reader(path: configPath, environment: environment)
         guard let path = reader.string(forKey: "storage.path").flatMap({ $0.isEmpty ? nil : $0 }) ?? defaultStoragePath(environment: environment)
         else {
             throw Problems(messages: ["storage.path is required (or the environment variable \(environmentName("storage.path")), or --store FILE)"])
         }
         return path
+    }
+
+    /// The file at `path` under the environment's overrides.
+    static func reader(path: String, environment: [String: String]) async throws(Problems) -> ConfigReader {
+        do {
+            return ConfigReader(providers: [
+                EnvironmentVariablesProvider(environmentVariables: environment),
+                try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)),
+            ])
+        } catch {
+            throw Problems(messages: ["\(path): cannot read the configuration file: \(error)"])
+        }
     }
 
     /// Under systemd the store lives in `$STATE_DIRECTORY` unless the file says otherwise.

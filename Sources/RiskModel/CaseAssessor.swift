@@ -96,13 +96,12 @@ public struct CaseAssessor: Sendable {
                 ?? computed
             claimed.insert(identifier)
             let score = model.score(adc: features.adc)
-            if !builder.givesProbability(for: features.adc) {
-                let soft = parameters.adc.softRange
+            if !parameters.isInSoftRange(features.adc) {
                 issues.append(
                     FHIRIssue(
                         severity: .warning, code: .businessRule,
                         diagnostics:
-                            "The ADC \(FeatureExtractor.format(features.adc)) ×10⁻³ mm²/s is outside \(FeatureExtractor.format(soft[0]))–\(FeatureExtractor.format(soft[1])), the range on which the model can be read: the assessment states the stratum and the qualitative risk, without a probability"
+                            "The ADC \(FeatureExtractor.format(features.adc)) ×10⁻³ mm²/s is outside \(parameters.softRangeText), the range on which the model can be read: the assessment states the stratum and the qualitative risk, without a probability"
                     ))
             }
             decisions.append(

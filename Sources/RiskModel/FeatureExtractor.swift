@@ -109,7 +109,7 @@ public struct FeatureExtractor: Sendable {
             var caseUnrecognised: [Int] = []
             var caseLink: StudyLink?
             var namedKeys: Set<String> = []
-            for (link, group) in patientGroups.sorted(by: { Self.order($0.key) < Self.order($1.key) }) {
+            for (link, group) in patientGroups.sorted(by: { Self.precedes($0.key, $1.key) }) {
                 let adcs = group.findings.filter { $0.feature == .adc }
                 switch link {
                 case .study(let index):
@@ -174,10 +174,7 @@ public struct FeatureExtractor: Sendable {
             if study == nil, !policy.scoreWithoutStudy {
                 let first = caseFindings.first { $0.feature == .adc }
                 hold(.incomplete, "Waiting for the MR ImagingStudy of this ADC: it is scored when its study arrives (cases.scoreWithoutStudy: false)", at: first?.path)
-                // The values are still checked, so that a wrong one is refused now, not later.
-                for finding in caseFindings where finding.feature == .adc && finding.standing != .held {
-                    _ = adcValue(finding, issues: &issues)
-                }
+                checkValues(of: caseFindings, issues: &issues)
                 continue
             }
             let caseKey: String
@@ -189,9 +186,7 @@ public struct FeatureExtractor: Sendable {
             let eligibility = eligibility(of: subject, study: study, resources: resources)
             guard let eligibility else {
                 hold(.businessRule, "Not eligible: the patient has no confirmed, active intrahepatic cholangiocarcinoma Condition (a code of \(codes.listing(.iccaDiagnosis)), or \(codes.listing(.iccaMorphology)) with \(codes.listing(.iccaTopography))) and the MR study gives no such reasonCode (cases.eligibility: diagnosis). It is scored when that evidence arrives", at: nil)
-                for finding in caseFindings where finding.feature == .adc && finding.standing != .held {
-                    _ = adcValue(finding, issues: &issues)
-                }
+                checkValues(of: caseFindings, issues: &issues)
                 continue
             }
             if let features = features(
@@ -204,13 +199,24 @@ public struct FeatureExtractor: Sendable {
         return Result(cases: cases, issues: issues, held: held)
     }
 
-    /// Studies first, in entry order, then named studies, then the unlinked: a stable order.
-    static func order(_ link: StudyLink) -> String {
-        switch link {
-        case .study(let index): "0\(String(format: "%08d", index))"
-        case .named(let key): "1\(key)"
-        case .unlinked: "2"
+    /// The ADC values of a case that is held are still checked, so that a wrong one is refused
+    /// with the request that brings it, not later.
+    func checkValues(of findings: [Finding], issues: inout [FHIRIssue]) {
+        for finding in findings where finding.feature == .adc && finding.standing != .held {
+            _ = adcValue(finding, issues: &issues)
         }
+    }
+
+    /// Studies first, in entry order, then named studies, then the unlinked: a stable order.
+    static func precedes(_ a: StudyLink, _ b: StudyLink) -> Bool {
+        func rank(_ link: StudyLink) -> (Int, Int, String) {
+            switch link {
+            case .study(let index): (0, index, "")
+            case .named(let key): (1, 0, key)
+            case .unlinked: (2, 0, "")
+            }
+        }
+        return rank(a) < rank(b)
     }
 
     // MARK: - Recognising findings
@@ -344,10 +350,9 @@ public struct FeatureExtractor: Sendable {
         case .latest:
             adc = (values.max { ($0.effective ?? "") < ($1.effective ?? "") } ?? values[0]).normalised
         }
-        let soft = parameters.adc.softRange
-        if adc < soft[0] || adc > soft[1] {
+        if !parameters.isInSoftRange(adc) {
             warnings.append(
-                "The ADC \(Self.format(adc)) ×10⁻³ mm²/s is outside the typical range for intrahepatic cholangiocarcinoma (\(Self.format(soft[0]))–\(Self.format(soft[1]))): check the unit and the region of interest; the model was not derived on such values"
+                "The ADC \(Self.format(adc)) ×10⁻³ mm²/s is outside the typical range for intrahepatic cholangiocarcinoma (\(parameters.softRangeText)): check the unit and the region of interest; the model was not derived on such values"
             )
         }
         for finding in preliminary {

@@ -4,6 +4,17 @@ extension ModelParameters {
     /// The ADC coefficient: ln(odds ratio) per 1 ×10⁻³ mm²/s.
     public var slope: Double { log(adc.oddsRatio) }
 
+    /// Whether an ADC lies inside the soft range, on which the model can be read: outside it the
+    /// assessment gives the stratum without a probability, and says to check the unit and ROI.
+    public func isInSoftRange(_ adc: Double) -> Bool {
+        adc >= self.adc.softRange[0] && adc <= self.adc.softRange[1]
+    }
+
+    /// The soft range in words, `0.500–2.000`.
+    public var softRangeText: String {
+        "\(FeatureExtractor.format(adc.softRange[0]))–\(FeatureExtractor.format(adc.softRange[1]))"
+    }
+
     /// The cohort's rate of early progression (24/43 for Sheng 2022).
     public var cohortRate: Double {
         Double(cohort.earlyProgressors) / Double(cohort.earlyProgressors + cohort.nonEarlyProgressors)

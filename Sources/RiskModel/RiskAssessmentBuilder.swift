@@ -27,13 +27,6 @@ public struct RiskAssessmentBuilder: Sendable {
     /// The model's part of every identity name: another model or version makes other identities.
     public var identityPrefix: String { "\(parameters.name)|v\(parameters.version)|" }
 
-    /// Whether the model gives a probability for this ADC: only inside the soft range, on which it
-    /// can be read; outside it only the stratum and the qualitative risk are stated.
-    public func givesProbability(for adc: Double) -> Bool {
-        let soft = parameters.adc.softRange
-        return adc >= soft[0] && adc <= soft[1]
-    }
-
     /// - Parameters:
     ///   - assessedAt: `occurrenceDateTime`, a FHIR dateTime (the caller's clock).
     ///   - identifier: the assessment's business identifier (`identifier(patientKey:caseKey:)`,
@@ -53,7 +46,7 @@ public struct RiskAssessmentBuilder: Sendable {
                     display: FHIRPrimitive("Progression within 12 months of starting lenvatinib + anti-PD-1")
                 )
             ] : []
-        let withProbability = givesProbability(for: score.adc)
+        let withProbability = model.isInSoftRange(score.adc)
         let prediction = RiskAssessment.Prediction(
             outcome: CodeableConcept(coding: outcomeCodes, text: FHIRPrimitive(outcomeText)),
             probability: withProbability
@@ -147,7 +140,7 @@ public struct RiskAssessmentBuilder: Sendable {
         text += score.stratum == .high ? "high-risk stratum" : "lower-risk stratum"
         text += ", whose median progression-free survival was \(Int(score.medianPFSMonths)) months in the derivation cohort"
         text += " (the other stratum: \(Int(score.stratum == .high ? model.medianPFSMonths.low : model.medianPFSMonths.high)) months)."
-        if givesProbability(for: score.adc) {
+        if model.isInSoftRange(score.adc) {
             let places = model.output.probabilityDecimals
             let percent = String(format: "%.\(places)f", score.probability * 100)
             text += " Probability of progression within \(model.horizonMonths) months: \(percent) %"
@@ -161,8 +154,7 @@ public struct RiskAssessmentBuilder: Sendable {
             text +=
                 "; relative risk \(String(format: "%.2f", score.relativeRisk)) against the cohort's rate of \(String(format: "%.0f", model.cohortRate * 100)) %."
         } else {
-            let soft = model.adc.softRange
-            text += " No probability is given: the ADC lies outside \(f(soft[0]))–\(f(soft[1])) ×10⁻³ mm²/s, the range on which the model can be read"
+            text += " No probability is given: the ADC lies outside \(model.softRangeText) ×10⁻³ mm²/s, the range on which the model can be read"
             text += " (its derivation cohort's ADC range was not published), so only the stratum and the qualitative risk are stated."
         }
         let adverse = adverseFeatures(features)

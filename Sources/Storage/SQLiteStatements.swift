@@ -4,9 +4,8 @@
 enum SQLiteStatements {
     static let resourcesBySubject =
         "SELECT type, id, version, json, COALESCE(received_at, updated_at) FROM resource WHERE subject = ? ORDER BY updated_at, type, id"
-    static let assessmentsBySubject = "SELECT * FROM assessment WHERE subject = ? ORDER BY updated_at"
-    /// The same, with its columns in the order the writer reads them.
-    static let assessmentsBySubjectOnWriter =
+    /// Its columns in the order `Transaction.assessments(subject:)` reads them.
+    static let assessmentsBySubject =
         "SELECT identifier, id, version, status, json, updated_at, case_key FROM assessment WHERE subject = ? ORDER BY updated_at"
     static let assessmentByID = "SELECT * FROM assessment WHERE id = ?"
     static let clearHeld = "DELETE FROM held_case WHERE subject = ?"
@@ -34,7 +33,6 @@ enum SQLiteStatements {
     static let planned: [(sql: String, lookup: String)] = [
         (resourcesBySubject, "USING INDEX resource_subject (subject=?)"),
         (assessmentsBySubject, "USING INDEX assessment_subject (subject=?)"),
-        (assessmentsBySubjectOnWriter, "USING INDEX assessment_subject (subject=?)"),
         (assessmentByID, "(id=?)"),
         (supersedePending, "USING INDEX outbox_assessment (assessment_identifier=? AND state=?)"),
         (nextDue, "USING INDEX outbox_due (state=? AND next_attempt_at<?)"),

@@ -203,8 +203,7 @@ public final class SQLiteStore: GatewayStore {
 
     public func assessments(subject: String) async throws -> [StoredAssessment] {
         try await reading { db in
-            try Row.fetchAll(db.cachedStatement(sql: SQLiteStatements.assessmentsBySubject), arguments: [subject]).map(
-                Self.assessment)
+            try Transaction(db: db).assessments(subject: subject)
         }
     }
 
@@ -389,7 +388,7 @@ public final class SQLiteStore: GatewayStore {
         }
 
         func assessments(subject: String) throws -> [StoredAssessment] {
-            var statement = try BoundStatement(db, sql: SQLiteStatements.assessmentsBySubjectOnWriter)
+            var statement = try BoundStatement(db, sql: SQLiteStatements.assessmentsBySubject)
             statement.bind(subject)
             var found: [StoredAssessment] = []
             try statement.rows { row in
