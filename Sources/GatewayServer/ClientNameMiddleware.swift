@@ -1,8 +1,5 @@
 import FHIRCore
 import Hummingbird
-import NIOSSL
-import SwiftASN1
-import X509
 
 /// With `tls.allowedClientNames`, only clients whose certificate (already verified against
 /// `tls.clientCA` at the handshake) names one of them in its subject common name get in; the
@@ -17,7 +14,7 @@ struct ClientNameMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let allowed = self.allowed()
         if allowed.isEmpty { return try await next(request, context) }
-        let name = try? await context.channel.nioSSL_peerCertificate().get().flatMap(Self.commonName)
+        let name = await ClientIdentity.commonName(of: context.channel)
         guard let name, allowed.contains(name) else {
             let format = (try? FHIRHTTP.responseFormat(request)) ?? .json
             let failure = FHIRHTTP.Failure(
@@ -28,16 +25,5 @@ struct ClientNameMiddleware: RouterMiddleware {
             return FHIRHTTP.outcome(failure, format: format)
         }
         return try await next(request, context)
-    }
-
-    /// The subject's common name of a certificate.
-    static func commonName(_ certificate: NIOSSLCertificate) -> String? {
-        guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else { return nil }
-        for relativeName in parsed.subject {
-            for attribute in relativeName where attribute.type == .RDNAttributeType.commonName {
-                return attribute.value.description
-            }
-        }
-        return nil
     }
 }

@@ -19,6 +19,18 @@ enum DeliveryFailure {
         "the upstream \(host):\(port) could not be reached: \(reason(error, timeoutSeconds: timeoutSeconds))"
     }
 
+    /// The same, with the host and port read from `upstream.baseURL`.
+    static func describe(_ error: any Error, baseURL: String, timeoutSeconds: Double) -> String {
+        let (host, port) = endpoint(baseURL)
+        return describe(error, host: host, port: port, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// The host and port of an http(s) URL (443 or 80 when it names none).
+    static func endpoint(_ baseURL: String) -> (host: String, port: Int) {
+        let url = URL(string: baseURL)
+        return (url?.host ?? baseURL, url?.port ?? (url?.scheme == "http" ? 80 : 443))
+    }
+
     static func reason(_ error: any Error, timeoutSeconds: Double) -> String {
         if let connection = error as? NIOConnectionError {
             if connection.dnsAError != nil, connection.dnsAAAAError != nil, connection.connectionErrors.isEmpty {

@@ -62,7 +62,7 @@ struct DeliveryService: Service {
         }
         if let drainUntil {
             let left = (try? await store.statistics().pending) ?? 0
-            logger.notice("delivery stopped", metadata: ["outbox.pending": "\(left)", "drain.deadline.reached": "\(Date() >= drainUntil)"])
+            logger.notice("delivery stopped", metadata: ["outbox.pending": .stringConvertible(left), "drain.deadline.reached": .stringConvertible(Date() >= drainUntil)])
         }
     }
 
@@ -75,25 +75,25 @@ struct DeliveryService: Service {
         let attempt = await send(assessment, timeoutSeconds: policy.timeoutSeconds)
         let attempts = item.attempts + 1
         var metadata: Logger.Metadata = [
-            "case": "\(pseudonym.id(for: assessment.identifier))", "outbox.id": "\(item.sequence)", "delivery.attempt": "\(attempts)",
-            "assessment.version": "\(assessment.version)",
+            "case": "\(pseudonym.id(for: assessment.identifier))", "outbox.id": .stringConvertible(item.sequence), "delivery.attempt": .stringConvertible(attempts),
+            "assessment.version": .stringConvertible(assessment.version),
         ]
         switch attempt {
         case .delivered(let status):
             try await store.markDelivered(item.sequence)
             metrics.deliveries("delivered").increment()
             metrics.delivered(at: Date())
-            metadata["upstream.status"] = "\(status)"
+            metadata["upstream.status"] = .stringConvertible(status)
             logger.info("delivered", metadata: metadata)
         case .dead(let status, let reason):
             try await store.markDead(item.sequence, attempts: attempts, error: reason)
             metrics.deliveries("dead").increment()
-            metadata["upstream.status"] = "\(status.map(String.init) ?? "none")"
+            if let status { metadata["upstream.status"] = .stringConvertible(status) }
             // The reason (the upstream's answer) may name the patient: it goes to the store, for
             // `outbox dead-letters`, never to the log.
             logger.warning("dead letter: refused by the upstream", metadata: metadata)
         case .retry(let after, let status, let reason):
-            metadata["upstream.status"] = "\(status.map(String.init) ?? "none")"
+            if let status { metadata["upstream.status"] = .stringConvertible(status) }
             if attempts >= policy.maxAttempts {
                 try await store.markDead(item.sequence, attempts: attempts, error: "gave up after \(attempts) attempts: \(reason)")
                 metrics.deliveries("dead").increment()
@@ -131,12 +131,10 @@ struct DeliveryService: Service {
         request.method = .PUT
         request.headers.add(name: "Content-Type", value: "application/fhir+json")
         request.headers.add(name: "Accept", value: "application/fhir+json")
-        if let tokenFile = upstream.bearerTokenFile {
-            guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
-            else {
-                return .retry(after: nil, status: nil, reason: "the bearer token file \(tokenFile) cannot be read")
-            }
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        switch Self.bearerToken(upstream) {
+        case .none: break
+        case .token(let token): request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        case .unreadable(let reason): return .retry(after: nil, status: nil, reason: reason)
         }
         Self.stripLocalIdentity(&node)
         request.body = .bytes(ByteBuffer(bytes: FHIRJSONWriter().write(node)))
@@ -157,10 +155,7 @@ struct DeliveryService: Service {
                 return .dead(status: Int(response.status.code), reason: "HTTP \(response.status.code) from the upstream: \(Self.summary(text))")
             }
         } catch {
-            let url = URL(string: upstream.baseURL)
-            let host = url?.host ?? upstream.baseURL
-            let port = url?.port ?? (url?.scheme == "http" ? 80 : 443)
-            return .retry(after: nil, status: nil, reason: DeliveryFailure.describe(error, host: host, port: port, timeoutSeconds: timeoutSeconds))
+            return .retry(after: nil, status: nil, reason: DeliveryFailure.describe(error, baseURL: upstream.baseURL, timeoutSeconds: timeoutSeconds))
         }
     }
 
@@ -181,6 +176,29 @@ struct DeliveryService: Service {
             if !diagnostics.isEmpty { return diagnostics.joined(separator: "; ") }
         }
         return String(text.prefix(500))
+    }
+
+    /// The `Authorization` the upstream gets: none, a token from `upstream.bearerTokenFile`
+    /// (read at each use, so a rotated token is picked up), or why it cannot be read.
+    enum BearerToken {
+        case none
+        case token(String)
+        case unreadable(String)
+    }
+
+    static func bearerToken(_ upstream: GatewayConfiguration.Upstream) -> BearerToken {
+        guard let tokenFile = upstream.bearerTokenFile else { return .none }
+        guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
+        else { return .unreadable("the bearer token file \(tokenFile) (upstream.bearerTokenFile) cannot be read or is empty") }
+        return .token(token)
+    }
+
+    /// The HTTP client's configuration: the upstream's TLS, a 10 s connect timeout and
+    /// `timeoutSeconds` to read an answer.
+    static func clientConfiguration(_ upstream: GatewayConfiguration.Upstream, timeoutSeconds: Double) throws -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: try tlsConfiguration(upstream))
+        configuration.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(timeoutSeconds * 1000)))
+        return configuration
     }
 
     /// The client's TLS: the upstream's CA and, when configured, the gateway's client certificate.

@@ -105,8 +105,10 @@ enum FHIRHTTP {
         response(status, body: bytes(resource, format: format), format: format, location: location)
     }
 
+    /// The failure as an OperationOutcome answer; its first error is kept for the request line.
     static func outcome(_ failure: Failure, format: FHIRFormat) -> Response {
-        response(failure.status, resource: .operationOutcome(failure.issues), format: format)
+        RequestTrace.current?.record(failure.issues)
+        return response(failure.status, resource: .operationOutcome(failure.issues), format: format)
     }
 
     /// The HTTP status for issues found reading a resource: unreadable or structurally wrong → 400,

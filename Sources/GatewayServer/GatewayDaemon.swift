@@ -61,13 +61,21 @@ public enum GatewayDaemon {
         // Trap SIGHUP now: from here on it means "reload", never "terminate".
         let hangups = await UnixSignalsSequence(trapping: .sighup)
 
-        let tls: ServerTLSMaterial
+        // The checks check-config reports: what stops the start is refused with every reason;
+        // the rest (a certificate expired or near its end) is logged and the daemon starts.
+        let preflight = Preflight.local(configuration)
+        let stopping = preflight.findings.filter(\.stopsServe)
+        guard stopping.isEmpty, let tls = preflight.tls else {
+            throw fail(stopping.map(\.description).joined(separator: "; "), exitCode: 78, notifier: notifier)
+        }
+        for finding in preflight.findings {
+            logger.log(
+                level: finding.level == .error ? .error : .warning, "configuration check",
+                metadata: ["key": "\(finding.key)", "problem": "\(finding.problem)", "fix": "\(finding.fix)"])
+        }
         let pseudonym: CasePseudonym
         do {
-            tls = try ServerTLSMaterial.load(configuration.tls)
             pseudonym = try CasePseudonym.load(path: configuration.pseudonymKeyFile)
-        } catch let problem as ServerTLSMaterial.Problem {
-            throw fail(problem.description, exitCode: 78, notifier: notifier)
         } catch {
             throw fail("\(error)", exitCode: 78, notifier: notifier)
         }
@@ -115,7 +123,9 @@ public enum GatewayDaemon {
             ),
             context: { settings.current.tls.context },
             handshakeTimeout: .milliseconds(Int64(configuration.connections.tlsHandshakeTimeoutSeconds * 1000)),
-            handshakeFailed: { peer, failure in events.tlsHandshakeFailed(peer: peer, failure: failure) },
+            handshakeFailed: { peer, failure in
+                events.tlsHandshakeFailed(peer: peer, failure: failure.underServerCertificate(valid: settings.current.tls.isValid(at: Date())))
+            },
             maxBodyBytes: { settings.current.configuration.limits.maxBodyBytes },
             requestHeaderTimeout: .milliseconds(Int64(configuration.connections.requestHeaderTimeoutSeconds * 1000))
         )
@@ -140,7 +150,7 @@ public enum GatewayDaemon {
                 "listening",
                 metadata: [
                     "address": "\(address.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? source.description)",
-                    "socket.activated": "\(sockets != nil)",
+                    "socket.activated": .stringConvertible(sockets != nil),
                 ])
             // The configuration is valid, the TLS material loaded, the store migrated and the
             // listener bound or adopted: ready.
@@ -150,11 +160,11 @@ public enum GatewayDaemon {
                 metadata: [
                     "version": "\(GatewayVersion.current)",
                     "model": "\(loaded.parameters.name)",
-                    "mutual.tls": "\(tls.requiresClientCertificate)",
+                    "mutual.tls": .stringConvertible(tls.requiresClientCertificate),
                     "certificate.expires": "\(CaseProcessor.timestamp(tls.notAfter))",
                     "upstream": "\(configuration.upstream == nil ? "none" : "configured")",
-                    "startup.ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
-                    "connections.max": "\(apiLimit)",
+                    "startup.ms": .stringConvertible(Int(Date().timeIntervalSince(started) * 1000)),
+                    "connections.max": .stringConvertible(apiLimit),
                 ]
             )
         }
@@ -179,13 +189,12 @@ public enum GatewayDaemon {
         ]
         var client: HTTPClient?
         if let upstream = configuration.upstream {
-            var clientConfiguration: HTTPClient.Configuration
+            let clientConfiguration: HTTPClient.Configuration
             do {
-                clientConfiguration = HTTPClient.Configuration(tlsConfiguration: try DeliveryService.tlsConfiguration(upstream))
+                clientConfiguration = try DeliveryService.clientConfiguration(upstream, timeoutSeconds: configuration.delivery.timeoutSeconds)
             } catch {
                 throw fail("the upstream's TLS files cannot be used: \(error)", exitCode: 78, notifier: notifier)
             }
-            clientConfiguration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(configuration.delivery.timeoutSeconds)))
             let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
             client = created
             services.append(
@@ -220,7 +229,7 @@ public enum GatewayDaemon {
         logger.notice(
             "stopped",
             metadata: [
-                "uptime.seconds": "\(Int(Date().timeIntervalSince(started)))",
+                "uptime.seconds": .stringConvertible(Int(Date().timeIntervalSince(started))),
                 "outbox.pending": "\(statistics.map { String($0.pending) } ?? "unknown")",
                 "outcome": "\(result.isSuccess ? "clean" : "failed")",
             ]

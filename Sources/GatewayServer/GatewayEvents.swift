@@ -27,7 +27,7 @@ struct GatewayEvents: Sendable {
                     "stratum": "\(Self.name(stratum))",
                     "risk": "\(risk.rawValue)",
                     "assessment.status": "\(scored.assessment.status)",
-                    "assessment.version": "\(scored.assessment.version)",
+                    "assessment.version": .stringConvertible(scored.assessment.version),
                 ]
             )
         case .withdrawn:
@@ -38,7 +38,7 @@ struct GatewayEvents: Sendable {
                     "case": "\(pseudonym.id(for: scored.assessment.identifier))",
                     "model": "\(modelName())",
                     "assessment.status": "\(scored.assessment.status)",
-                    "assessment.version": "\(scored.assessment.version)",
+                    "assessment.version": .stringConvertible(scored.assessment.version),
                 ]
             )
         }
@@ -66,7 +66,7 @@ struct GatewayEvents: Sendable {
         guard let count = sinceLastReport else { return }
         logger.warning(
             "connections refused at the cap",
-            metadata: ["listener": "\(listener)", "limit": "\(limit)", "refused": "\(count)"]
+            metadata: ["listener": "\(listener)", "limit": .stringConvertible(limit), "refused": .stringConvertible(count)]
         )
     }
 

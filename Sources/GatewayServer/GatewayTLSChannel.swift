@@ -62,11 +62,26 @@ struct TLSHandshakeFailure: Sendable, Equatable {
         case closed
         /// The handshake did not finish within `server.tlsHandshakeTimeoutSeconds`.
         case timeout
+        /// The client refused the gateway's own certificate because it has expired (or is not yet
+        /// valid): the client said so, or the certificate is outside its dates right now.
+        case serverCertificateExpired = "server_certificate_expired"
+        /// The client refused the gateway's own certificate: it does not trust its issuer, or the
+        /// name does not match what it dialled.
+        case serverCertificateUntrusted = "server_certificate_untrusted"
         case other
     }
 
     var category: Category
     var reason: String
+
+    /// A failure while the gateway's own certificate is outside its dates: whatever the client
+    /// said (many close without a readable alert), the certificate is the cause ops must fix.
+    func underServerCertificate(valid: Bool) -> TLSHandshakeFailure {
+        guard !valid, category == .other || category == .closed || category == .serverCertificateUntrusted else { return self }
+        var failure = self
+        failure.category = .serverCertificateExpired
+        return failure
+    }
 
     /// The handshake's deadline passed.
     init(timeout: Void) {
@@ -85,9 +100,14 @@ struct TLSHandshakeFailure: Sendable, Equatable {
             reason = String(String(describing: type(of: error)).prefix(60))
         }
         switch reason {
-        case "CERTIFICATE_VERIFY_FAILED", "PEER_DID_NOT_RETURN_A_CERTIFICATE", "TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE",
-            "TLSV1_CERTIFICATE_REQUIRED":
+        // The gateway's own verdict on the client's certificate.
+        case "CERTIFICATE_VERIFY_FAILED", "PEER_DID_NOT_RETURN_A_CERTIFICATE", "TLSV1_CERTIFICATE_REQUIRED":
             category = .clientCertificate
+        // Alerts the client sent: it refuses the gateway's certificate.
+        case "SSLV3_ALERT_CERTIFICATE_EXPIRED":
+            category = .serverCertificateExpired
+        case "TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_CERTIFICATE_UNKNOWN":
+            category = .serverCertificateUntrusted
         case "UNSUPPORTED_PROTOCOL", "NO_SHARED_CIPHER", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_COMMON_SIGNATURE_ALGORITHMS":
             category = .protocolMismatch
         case "HTTP_REQUEST", "HTTPS_PROXY_REQUEST", "WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "PACKET_LENGTH_TOO_LONG":

@@ -37,14 +37,14 @@ struct Reloader: Sendable {
                 metadata: [
                     "model": "\(snapshot.processor.assessor.parameters.name)",
                     "certificate.expires": "\(CaseProcessor.timestamp(snapshot.tls.notAfter))",
-                    "mutual.tls": "\(snapshot.tls.requiresClientCertificate)",
+                    "mutual.tls": .stringConvertible(snapshot.tls.requiresClientCertificate),
                 ]
             )
         case .failure(let failure):
             metrics.reloads("refused").increment()
             logger.error(
                 "reload refused: still serving the previous configuration",
-                metadata: ["problems": "\(failure.problems.joined(separator: "; "))"]
+                metadata: ["problems": .stringConvertible(failure.problems.joined(separator: "; "))]
             )
         }
         notifier.ready(status: monitor.statusLine())

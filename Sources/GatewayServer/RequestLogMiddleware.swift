@@ -1,30 +1,36 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Synchronization
 
-/// One log line per request: a request id, the method, the route *template* (`/fhir/Observation/:id`
-/// — never the path's own identifiers, never the query string), the status, the duration and the
-/// body sizes. Nothing from the request's content is logged. The same facts feed the request
-/// metrics.
+/// One log line per request: its id, the method, the route *template* (`/fhir/Observation/:id`
+/// — never the path's own identifiers, never the query string), the status, the duration, the
+/// body sizes, the client certificate's common name and the peer address; for a refusal the
+/// OperationOutcome's issue code and element path (a FHIRPath, never a value). Nothing from the
+/// request's content is logged. The same facts feed the request metrics.
+///
+/// The id is the sender's `X-Request-ID` when it is well-formed, else one the gateway makes; it
+/// is echoed in the answer's `X-Request-ID` and is on every line logged while the request runs.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let logger: Logger
     let metrics: GatewayMetrics
 
-    /// `1.25` for 1,250 µs: two decimals, without `String(format:)` (costly on every request).
-    static func milliseconds(_ duration: Duration) -> String {
+    static let requestIDField = HTTPField.Name("X-Request-ID")!
+
+    /// `1.25` for 1,250 µs: milliseconds with two decimals, a number in JSON logs.
+    static func milliseconds(_ duration: Duration) -> Double {
         let hundredths = duration.components.seconds * 100_000 + duration.components.attoseconds / 10_000_000_000_000
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+        return Double(hundredths) / 100
     }
 
     /// Methods named as they are; any other becomes `other` (a label must not grow without bound).
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
-    /// Request ids: 13 hex digits, a random prefix per run (20 bits) and a counter (32 bits), so
-    /// unique within a run and unlikely to repeat across runs. A random UUID per request cost a
-    /// `getrandom` call and its formatting (2 % of a request's time under load, perf).
+    /// Request ids the gateway makes: 13 hex digits, a random prefix per run (20 bits) and a
+    /// counter (32 bits), so unique within a run and unlikely to repeat across runs, without a
+    /// `getrandom` call per request.
     static let runPrefix = UInt64.random(in: 0..<(1 << 20)) << 32
     static let requestCount = Atomic<UInt64>(0)
 
@@ -36,24 +42,33 @@ struct RequestLogMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        let id = Self.nextID()
-        let response = try await next(request, context)
+        let trace = RequestTrace(id: RequestTrace.acceptedID(request.headers[Self.requestIDField]) ?? Self.nextID())
+        var response = try await RequestTrace.$current.withValue(trace) {
+            try await next(request, context)
+        }
+        response.headers[Self.requestIDField] = trace.id
         let elapsed = ContinuousClock.now - start
         let route = context.endpointPath ?? "unmatched"
         let method = Self.knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
+        let status = Int(response.status.code)
         metrics.request(method: method, route: route, status: response.status.code, duration: elapsed)
-        logger.info(
-            "request",
-            metadata: [
-                "request.id": "\(id)",
-                "http.method": "\(method)",
-                "http.route": "\(route)",
-                "http.status": "\(response.status.code)",
-                "duration.ms": "\(Self.milliseconds(elapsed))",
-                "request.bytes": "\(request.headers[.contentLength] ?? "-")",
-                "response.bytes": "\(response.body.contentLength.map(String.init) ?? "-")",
-            ]
-        )
+        let peer = context.channel.remoteAddress
+        var metadata: Logger.Metadata = [
+            "request.id": .string(trace.id),
+            "http.method": .string(method),
+            "http.route": .string(route),
+            "http.status": .stringConvertible(status),
+            "duration.ms": .stringConvertible(Self.milliseconds(elapsed)),
+            "request.bytes": request.headers[.contentLength].flatMap(Int.init).map { .stringConvertible($0) } ?? "-",
+            "response.bytes": response.body.contentLength.map { .stringConvertible($0) } ?? "-",
+            "client": .string(await ClientIdentity.commonName(of: context.channel) ?? "-"),
+            "peer": .string("\(peer?.ipAddress ?? "unknown"):\(peer?.port ?? 0)"),
+        ]
+        if status >= 400, let refusal = trace.recorded {
+            metadata["outcome.code"] = .string(refusal.code)
+            if let path = refusal.path { metadata["outcome.path"] = .string(path) }
+        }
+        logger.info("request", metadata: metadata)
         return response
     }
 }

@@ -37,7 +37,7 @@ struct RetentionService: Service {
         }
         if total.answers > 0 || total.deliveries > 0 {
             logger.notice(
-                "pruned", metadata: ["answers": "\(total.answers)", "deliveries": "\(total.deliveries)", "retention.days": "\(retentionDays())"])
+                "pruned", metadata: ["answers": .stringConvertible(total.answers), "deliveries": .stringConvertible(total.deliveries), "retention.days": .stringConvertible(retentionDays())])
         }
     }
 }

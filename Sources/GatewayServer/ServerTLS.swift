@@ -20,41 +20,50 @@ struct ServerTLSMaterial: Sendable {
     /// TLS 1.2 and 1.3 only; mutual TLS when a client CA is configured: a client without a
     /// certificate, or with one from another CA, is refused at the handshake.
     static func load(_ configuration: GatewayConfiguration.TLS) throws(Problem) -> ServerTLSMaterial {
-        do {
-            let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificate)
-            guard let leaf = chain.first else {
-                throw Problem(description: "tls.certificate: \(configuration.certificate) holds no certificate")
-            }
-            let key = try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem)
-            try checkKeyMatches(certificate: leaf, keyFile: configuration.privateKey, configuration: configuration)
-            var tls: TLSConfiguration
-            if let clientCA = configuration.clientCA {
-                tls = TLSConfiguration.makeServerConfigurationWithMTLS(
-                    certificateChain: chain.map { .certificate($0) },
-                    privateKey: .privateKey(key),
-                    trustRoots: .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
-                )
-            } else {
-                tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-            }
-            tls.minimumTLSVersion = .tlsv12
-            tls.maximumTLSVersion = .tlsv13
-            return ServerTLSMaterial(
-                context: try NIOSSLContext(configuration: tls),
-                notBefore: Date(timeIntervalSince1970: TimeInterval(leaf.notValidBefore)),
-                notAfter: Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter)),
-                requiresClientCertificate: configuration.clientCA != nil
+        let chain = try step("tls.certificate", configuration.certificate, "a PEM certificate (chain)") {
+            try NIOSSLCertificate.fromPEMFile(configuration.certificate)
+        }
+        guard let leaf = chain.first else {
+            throw Problem(description: "tls.certificate: \(configuration.certificate) holds no certificate")
+        }
+        let key = try step("tls.privateKey", configuration.privateKey, "a PEM private key") {
+            try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem)
+        }
+        try checkKeyMatches(certificate: leaf, keyFile: configuration.privateKey, configuration: configuration)
+        var tls: TLSConfiguration
+        if let clientCA = configuration.clientCA {
+            let roots = try step("tls.clientCA", clientCA, "PEM CA certificates") { try NIOSSLCertificate.fromPEMFile(clientCA) }
+            tls = TLSConfiguration.makeServerConfigurationWithMTLS(
+                certificateChain: chain.map { .certificate($0) },
+                privateKey: .privateKey(key),
+                trustRoots: .certificates(roots)
             )
-        } catch let problem as Problem {
-            throw problem
+        } else {
+            tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        }
+        tls.minimumTLSVersion = .tlsv12
+        tls.maximumTLSVersion = .tlsv13
+        let context = try step("tls", configuration.certificate, "a certificate and key BoringSSL accepts") { try NIOSSLContext(configuration: tls) }
+        return ServerTLSMaterial(
+            context: context,
+            notBefore: Date(timeIntervalSince1970: TimeInterval(leaf.notValidBefore)),
+            notAfter: Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter)),
+            requiresClientCertificate: configuration.clientCA != nil
+        )
+    }
+
+    /// One file read, its failure named by its key and file.
+    private static func step<T>(_ key: String, _ file: String, _ expected: String, _ body: () throws -> T) throws(Problem) -> T {
+        do {
+            return try body()
         } catch {
-            throw Problem(description: "the TLS certificate or key cannot be used: \(error)")
+            throw Problem(description: "\(key): \(file) cannot be used: it does not hold \(expected) (\(error))")
         }
     }
 
     /// A key that does not belong to the certificate would only fail at the first handshake;
     /// refuse it at start-up (or reload) instead.
-    static func checkKeyMatches(certificate: NIOSSLCertificate, keyFile: String, configuration: GatewayConfiguration.TLS) throws {
+    static func checkKeyMatches(certificate: NIOSSLCertificate, keyFile: String, configuration: GatewayConfiguration.TLS) throws(Problem) {
         guard let pem = try? String(contentsOfFile: keyFile, encoding: .utf8),
             let key = try? Certificate.PrivateKey(pemEncoded: pem),
             let parsed = try? Certificate(derEncoded: certificate.toDERBytes())

@@ -34,6 +34,30 @@ public final class StoreLock: Sendable {
         self.descriptor = descriptor
     }
 
+    /// Who holds the lock of the store at `storePath` now (`process 1234`), read from
+    /// `/proc/locks` without taking the lock (taking it, even shared, could make a daemon
+    /// starting at that moment fail); nil when nobody does or it cannot be told.
+    public static func holder(storePath: String) -> String? {
+        var status = stat()
+        guard stat(storePath + ".lock", &status) == 0,
+            let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8)
+        else { return nil }
+        let device = UInt64(status.st_dev)
+        let major = (device >> 8) & 0xFFF | (device >> 32) & ~0xFFF
+        let minor = device & 0xFF | (device >> 12) & ~0xFF
+        for line in locks.split(separator: "\n") {
+            // `1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF`
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "FLOCK" else { continue }
+            let file = fields[5].split(separator: ":")
+            guard file.count == 3, UInt64(file[0], radix: 16) == major, UInt64(file[1], radix: 16) == minor,
+                UInt64(file[2]) == UInt64(status.st_ino)
+            else { continue }
+            return "process \(fields[4])"
+        }
+        return nil
+    }
+
     deinit {
         close(descriptor)
     }

@@ -17,9 +17,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        // One line per event for journald: `<N>` priority prefix, logfmt (LOG_FORMAT=json for JSON).
+        // One line per event: logfmt (LOG_FORMAT=json for JSON); the `<N>` priority prefix only
+        // when standard error is journald's; `request.id` on every line a request logs.
         let format = JournalLogHandler.Format(rawValue: environment["LOG_FORMAT"] ?? "") ?? .logfmt
-        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, format: format) }
+        let journald = JournalLogHandler.standardErrorIsJournal(environment: environment)
+        LoggingSystem.bootstrap(
+            { label, provider in JournalLogHandler(label: label, format: format, journald: journald, metadataProvider: provider) },
+            metadataProvider: RequestTrace.metadataProvider)
         var logger = Logger(label: "fhir-risk-gateway")
         // LOG_LEVEL=debug or trace for more detail; no level ever logs patient data.
         logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
@@ -28,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
         let read = await LoadedConfiguration.read(path)
         guard let loaded = read.loaded else {
             for problem in read.problems { logger.error("configuration problem", metadata: ["file": "\(path)", "problem": "\(problem)"]) }
-            logger.critical("the configuration cannot be used", metadata: ["problems": "\(read.problems.count)", "exit.code": "78"])
+            logger.critical("the configuration cannot be used", metadata: ["problems": .stringConvertible(read.problems.count), "exit.code": "78"])
             throw ExitCode(Self.configurationExitCode)
         }
         do {
@@ -43,23 +47,69 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: logger
             )
         } catch {
-            logger.critical("exiting", metadata: ["reason": "\(error.description)", "exit.code": "\(error.exitCode)"])
+            logger.critical("exiting", metadata: ["reason": "\(error.description)", "exit.code": .stringConvertible(error.exitCode)])
             throw ExitCode(error.exitCode)
         }
     }
 }
 
-/// `check-config --config FILE`: reports every problem in the configuration and exits non-zero.
+/// `check-config --config FILE`: every check `serve` runs before it binds, and probes of the
+/// upstream; one line per problem (`error:` or `warning:`, the key, what is wrong, the fix) and a
+/// summary. Exit 1 when `serve` would refuse to start or a certificate is out of its dates.
 struct CheckConfigCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Check a configuration file and report every problem.")
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check a configuration as serve would, and probe the upstream.",
+        discussion: """
+            Run it as the user and with the environment of the service. For the installed unit, which \
+            gets its TLS files and store from systemd (LoadCredential=, StateDirectory=):
+              \(installedServiceCheck)
+            """
+    )
+
+    /// check-config as the installed unit sees its files.
+    static let installedServiceCheck =
+        "sudo systemd-run --wait --pipe --collect -p User=fhir-risk-gateway -p StateDirectory=fhir-risk-gateway "
+        + "-p LoadCredential=tls.crt:/etc/fhir-risk-gateway/tls/server.crt -p LoadCredential=tls.key:/etc/fhir-risk-gateway/tls/server.key "
+        + "/usr/bin/fhir-risk-gateway check-config --config /etc/fhir-risk-gateway/gateway.yaml"
 
     @Option(help: "The configuration file (YAML).")
     var config: String
 
+    @Flag(help: "Skip the upstream's probes (name, connection, TLS handshake, GET /metadata).")
+    var noNetwork = false
+
     func run() async throws {
-        _ = try await LoadedConfiguration.load(config)
-        print("\(config): the configuration is valid")
+        let read = await LoadedConfiguration.read(config)
+        var lines = read.problems.map { "error: \($0)" }
+        var errors = read.problems.count
+        var warnings = 0
+        var stopsServe = !read.problems.isEmpty
+        if let loaded = read.loaded {
+            for finding in await Preflight.run(loaded.gateway, network: !noNetwork) {
+                lines.append(finding.description)
+                if finding.level == .error { errors += 1 } else { warnings += 1 }
+                if finding.stopsServe { stopsServe = true }
+            }
+        }
+        let credentialsMissing = read.problems.contains { $0.hasPrefix("tls.certificate is required") || $0.hasPrefix("tls.privateKey is required") }
+        if credentialsMissing, ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"] == nil {
+            lines.append(
+                "note: the installed service gets tls.certificate and tls.privateKey from systemd (LoadCredential=); check it as it runs:\n  "
+                    + Self.installedServiceCheck)
+        }
+        let verdict =
+            stopsServe
+            ? "serve would refuse to start"
+            : errors > 0 ? "serve would start, but clients would fail" : warnings > 0 ? "serve would start; see the warnings" : "valid"
+        let network = noNetwork ? " (upstream not probed: --no-network)" : ""
+        // The problems on standard error, the summary on standard output.
+        if !lines.isEmpty { writeToStandardError(lines.joined(separator: "\n") + "\n") }
+        print("\(config): \(Self.count(errors, "error")), \(Self.count(warnings, "warning")): \(verdict)\(network)")
+        if errors > 0 { throw ExitCode(1) }
     }
+
+    static func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
 }
 
 /// The configuration with the model and Profiles it names, every problem reported (exit 1).

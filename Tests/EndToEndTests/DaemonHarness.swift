@@ -88,11 +88,21 @@ final class DaemonHarness: @unchecked Sendable {
     ///   - environment: added to the gateway's environment (`NOTIFY_SOCKET`, …).
     ///   - launcher: a command that starts the gateway (`systemd-socket-activate …`), which it
     ///     replaces by exec, so the process id stays the gateway's.
-    func startGateway(environment: [String: String] = [:], waitForLiveness: Bool = true, launcher: [String] = []) throws {
+    ///   - journald: standard error is announced as journald's stream (`JOURNAL_STREAM` names the
+    ///     log file), as systemd does for a service.
+    func startGateway(environment: [String: String] = [:], waitForLiveness: Bool = true, launcher: [String] = [], journald: Bool = false) throws {
         let command = launcher + [GatewayBinary.url.path, "serve", "--config", path("gateway.yaml")]
         let log = folder.appendingPathComponent("gateway.log")
-        let process = try SpawnedProcess(
-            command, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, output: log.path)
+        var environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        environment["JOURNAL_STREAM"] = nil
+        if journald {
+            if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+            let attributes = try FileManager.default.attributesOfItem(atPath: log.path)
+            let device = (attributes[.systemNumber] as? NSNumber)?.uint64Value ?? 0
+            let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
+            environment["JOURNAL_STREAM"] = "\(device):\(inode)"
+        }
+        let process = try SpawnedProcess(command, environment: environment, output: log.path)
         gateway = process
         if waitForLiveness {
             try waitUntil("the gateway answers /livez") { (try? self.plain("/livez")) == "ok\n" }
@@ -201,6 +211,8 @@ final class DaemonHarness: @unchecked Sendable {
     struct Answer {
         var status: Int
         var body: Data
+        /// The response's header fields, names in lower case.
+        var headers: [String: String] = [:]
         var text: String { String(decoding: body, as: UTF8.self) }
         var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
     }
@@ -224,6 +236,8 @@ final class DaemonHarness: @unchecked Sendable {
             try body.write(to: file)
             arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", "@\(file.path)"]
         }
+        let headerFile = folder.appendingPathComponent("headers-\(UUID().uuidString)")
+        arguments += ["-D", headerFile.path]
         arguments.append("https://127.0.0.1:\(apiPort)\(path)")
         let (status, output) = try Self.capture("/usr/bin/curl", arguments)
         guard status == 0, let newline = output.lastIndex(of: UInt8(ascii: "\n")),
@@ -231,7 +245,12 @@ final class DaemonHarness: @unchecked Sendable {
         else {
             return Answer(status: 0, body: output)
         }
-        return Answer(status: code, body: output[..<newline])
+        var headers: [String: String] = [:]
+        for line in ((try? String(contentsOf: headerFile, encoding: .utf8)) ?? "").split(separator: "\r\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Answer(status: code, body: output[..<newline], headers: headers)
     }
 
     /// Starts an HTTPS request in its own curl process (for requests still in flight while the

@@ -412,7 +412,8 @@ import Testing
     @Test(arguments: [("logfmt", "info"), ("json", "trace")])
     func noCanaryValueAppearsInAnyLogLine(format: String, level: String) throws {
         let harness = try DaemonHarness(upstream: ["--reject-subject", "Patient/canary-patient-7"])
-        try harness.startGateway(environment: ["LOG_FORMAT": format, "LOG_LEVEL": level])
+        // logfmt as under systemd (journald's stream), JSON as anywhere else.
+        try harness.startGateway(environment: ["LOG_FORMAT": format, "LOG_LEVEL": level], journald: format == "logfmt")
         defer { harness.stopAll() }
         let patient = #"""
             {"resourceType":"Patient","id":"canary-patient-7","identifier":[{"system":"urn:oid:1.2.3","value":"MRN-CANARY-8812"}],"name":[{"family":"Canaryfield","given":["Zebulon"]}],"birthDate":"1911-11-11"}
@@ -457,7 +458,15 @@ import Testing
                 !log.contains(canary),
                 "\(canary) appears in the log:\n\(log.split(separator: "\n").filter { $0.contains(canary) }.joined(separator: "\n"))")
         }
-        // Every line carries a journald priority prefix.
-        #expect(log.split(separator: "\n").allSatisfy { $0.hasPrefix("<") }, "\(log)")
+        if format == "logfmt" {
+            // Under journald every line carries the priority prefix, and no time of its own.
+            #expect(log.split(separator: "\n").allSatisfy { $0.hasPrefix("<") && !$0.contains("time=") }, "\(log)")
+        } else {
+            // Elsewhere every line is a JSON object with its time.
+            #expect(
+                log.split(separator: "\n").allSatisfy { line in
+                    ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["time"] is String
+                }, "\(log)")
+        }
     }
 }

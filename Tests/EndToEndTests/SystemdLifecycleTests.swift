@@ -10,11 +10,12 @@ import Testing
 /// systemd's side of `NOTIFY_SOCKET` (systemd itself is never started on these machines).
 @Suite(.serialized) struct SystemdLifecycleTests {
     /// Starts the notify listener and the gateway with it; the file the messages go to.
+    /// Standard error is announced as journald's stream, as under systemd.
     static func startWithNotifyListener(_ harness: DaemonHarness, environment: [String: String] = [:]) throws -> String {
         let output = harness.path("notify.jsonl")
         let socket = "@fhir-risk-gateway-test-\(UUID().uuidString.prefix(8))"
         try SystemdNotifyTests.startListener(harness, socket: socket, output: output)
-        try harness.startGateway(environment: environment.merging(["NOTIFY_SOCKET": socket]) { $1 })
+        try harness.startGateway(environment: environment.merging(["NOTIFY_SOCKET": socket]) { $1 }, journald: true)
         try harness.waitUntil("READY=1 arrives") { SystemdNotifyTests.messages(output).contains { $0.text.contains("READY=1") } }
         return output
     }

@@ -129,10 +129,52 @@ struct OperationsPiecesTests {
     }
 
     @Test func requestDurationsAreLoggedInMillisecondsWithTwoDecimals() {
-        #expect(RequestLogMiddleware.milliseconds(.microseconds(1_250)) == "1.25")
-        #expect(RequestLogMiddleware.milliseconds(.microseconds(5)) == "0.00")
-        #expect(RequestLogMiddleware.milliseconds(.microseconds(10_070)) == "10.07")
-        #expect(RequestLogMiddleware.milliseconds(.seconds(2)) == "2000.00")
+        #expect(RequestLogMiddleware.milliseconds(.microseconds(1_250)) == 1.25)
+        #expect(RequestLogMiddleware.milliseconds(.microseconds(5)) == 0)
+        #expect(RequestLogMiddleware.milliseconds(.microseconds(10_070)) == 10.07)
+        #expect(RequestLogMiddleware.milliseconds(.seconds(2)) == 2000)
+    }
+
+    @Test func aSendersRequestIDIsUsedOnlyWhenItIsShortAndPlain() {
+        #expect(RequestTrace.acceptedID("3f2b8c1e-9d4a-4e57-b0c2-6a1d2e3f4a5b") == "3f2b8c1e-9d4a-4e57-b0c2-6a1d2e3f4a5b")
+        #expect(RequestTrace.acceptedID("MSG00001:ADT.A01_2") == "MSG00001:ADT.A01_2")
+        #expect(RequestTrace.acceptedID(nil) == nil)
+        #expect(RequestTrace.acceptedID("") == nil)
+        #expect(RequestTrace.acceptedID(String(repeating: "a", count: 129)) == nil)
+        #expect(RequestTrace.acceptedID("id with spaces") == nil)
+        #expect(RequestTrace.acceptedID("x\u{1B}[31m") == nil)
+        #expect(RequestTrace.acceptedID("Smith^John") == nil)
+    }
+
+    @Test func onlyElementPathsOfAnOutcomeReachTheLog() {
+        #expect(RequestTrace.elementPath("Observation.valueQuantity.value") == "Observation.valueQuantity.value")
+        #expect(RequestTrace.elementPath("Bundle.entry[2].resource.subject") == "Bundle.entry[2].resource.subject")
+        #expect(RequestTrace.elementPath("Observation.code.where(text='John Smith')") == nil)
+        #expect(RequestTrace.elementPath("Patient.name[0].family ") == nil)
+        #expect(RequestTrace.elementPath("Bundle.entry[x].resource") == nil)
+        #expect(RequestTrace.elementPath("Bundle.entry[].resource") == nil)
+        #expect(RequestTrace.elementPath("") == nil)
+        #expect(RequestTrace.elementPath(String(repeating: "a.", count: 120) + "b") == nil)
+    }
+
+    @Test func alertsAboutTheGatewaysOwnCertificateHaveTheirOwnCategories() {
+        struct Raised: Error, CustomStringConvertible {
+            var description: String
+        }
+        func category(_ reason: String) -> TLSHandshakeFailure.Category {
+            TLSHandshakeFailure(Raised(description: "handshakeFailed(error:0A000086:SSL routines:OPENSSL_internal:\(reason))")).category
+        }
+        #expect(category("SSLV3_ALERT_CERTIFICATE_EXPIRED") == .serverCertificateExpired)
+        #expect(category("TLSV1_ALERT_UNKNOWN_CA") == .serverCertificateUntrusted)
+        #expect(category("SSLV3_ALERT_BAD_CERTIFICATE") == .serverCertificateUntrusted)
+        #expect(category("CERTIFICATE_VERIFY_FAILED") == .clientCertificate)
+        #expect(category("PEER_DID_NOT_RETURN_A_CERTIFICATE") == .clientCertificate)
+        // Any unexplained failure while the gateway's certificate is out of its dates is that.
+        let unexplained = TLSHandshakeFailure(Raised(description: "OPENSSL_internal:BAD_PACKET_LENGTH"))
+        #expect(unexplained.category == .other)
+        #expect(unexplained.underServerCertificate(valid: false).category == .serverCertificateExpired)
+        #expect(unexplained.underServerCertificate(valid: true).category == .other)
+        #expect(TLSHandshakeFailure(timeout: ()).underServerCertificate(valid: false).category == .timeout)
     }
 
     @Test func theDateHeaderIsAnIMFFixdate() {

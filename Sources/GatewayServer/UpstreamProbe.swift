@@ -1,0 +1,71 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `check-config`'s look at the upstream, with the delivery's own client: the name resolves, a
+/// TCP connection opens, the TLS handshake passes with `upstream.caCertificate` and the client
+/// certificate, and the FHIR server answers `GET [base]/metadata`. Each failure is a warning
+/// (the upstream may be down for a while; the outbox waits for it), in the words of a failed
+/// delivery.
+public enum UpstreamProbe {
+    /// The probe's wait for an answer; a connection gets 10 s, as a delivery does.
+    static let timeoutSeconds = 10.0
+
+    /// No finding when the upstream answered 2xx.
+    static func check(_ upstream: GatewayConfiguration.Upstream) async -> [Preflight.Finding] {
+        let configuration: HTTPClient.Configuration
+        do {
+            configuration = try DeliveryService.clientConfiguration(upstream, timeoutSeconds: timeoutSeconds)
+        } catch {
+            return [
+                Preflight.Finding(
+                    .error, key: "upstream", "the upstream's TLS files cannot be used: \(error)",
+                    fix: "point upstream.caCertificate, upstream.clientCertificate and upstream.clientPrivateKey at PEM files")
+            ]
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let findings = await probe(upstream, client: client)
+        try? await client.shutdown()
+        return findings
+    }
+
+    static func probe(_ upstream: GatewayConfiguration.Upstream, client: HTTPClient) async -> [Preflight.Finding] {
+        var request = HTTPClientRequest(url: "\(upstream.baseURL)/metadata")
+        request.headers.add(name: "Accept", value: "application/fhir+json")
+        switch DeliveryService.bearerToken(upstream) {
+        case .none: break
+        case .token(let token): request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        case .unreadable(let reason):
+            return [Preflight.Finding(.error, key: "upstream.bearerTokenFile", reason, fix: "make the file readable by the gateway's user")]
+        }
+        do {
+            let response = try await client.execute(request, timeout: .seconds(Int64(timeoutSeconds)))
+            _ = try? await response.body.collect(upTo: 1_048_576)
+            switch response.status.code {
+            case 200..<300:
+                return []
+            case 401, 403:
+                return [
+                    Preflight.Finding(
+                        .warning, key: "upstream.bearerTokenFile",
+                        "the upstream refused GET \(upstream.baseURL)/metadata with HTTP \(response.status.code): it does not accept the gateway's credentials",
+                        fix: "check the token in upstream.bearerTokenFile and the client certificate the upstream expects")
+                ]
+            default:
+                return [
+                    Preflight.Finding(
+                        .warning, key: "upstream.baseURL",
+                        "the upstream answered GET \(upstream.baseURL)/metadata with HTTP \(response.status.code), not a CapabilityStatement",
+                        fix: "check that upstream.baseURL is the FHIR base of the EHR (the address before /RiskAssessment)")
+                ]
+            }
+        } catch {
+            return [
+                Preflight.Finding(
+                    .warning, key: "upstream.baseURL", DeliveryFailure.describe(error, baseURL: upstream.baseURL, timeoutSeconds: timeoutSeconds),
+                    fix: "deliveries wait in the outbox until it can be reached; check the address, the firewall and upstream.caCertificate")
+            ]
+        }
+    }
+}
