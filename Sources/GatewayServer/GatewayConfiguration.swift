@@ -92,7 +92,11 @@ public struct GatewayConfiguration: Sendable {
     {
         let reader = try await Self.reader(path: path, environment: environment)
         var problems: [String] = []
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            problems += ConfigurationKeys.problems(yaml: text)
+        }
         func string(_ key: String, default value: String? = nil) -> String? {
+            assert(ConfigurationKeys.known.contains(key), "\(key) is read but not in ConfigurationKeys.known")
             let found = reader.string(forKey: ConfigKey(key)).flatMap { $0.isEmpty ? nil : $0 } ?? value
             return found
         }
@@ -156,7 +160,7 @@ public struct GatewayConfiguration: Sendable {
             certificate: string("tls.certificate", default: credential("tls.crt")) ?? required("tls.certificate"),
             privateKey: string("tls.privateKey", default: credential("tls.key")) ?? required("tls.privateKey"),
             clientCA: string("tls.clientCA"),
-            allowedClientNames: reader.stringArray(forKey: "tls.allowedClientNames") ?? []
+            allowedClientNames: reader.stringArray(forKey: ConfigKey("tls.allowedClientNames")) ?? []
         )
         if !tls.allowedClientNames.isEmpty, tls.clientCA == nil {
             problems.append("tls.allowedClientNames needs tls.clientCA: without mutual TLS there is no client certificate to check")

@@ -63,6 +63,10 @@ def main():
             if self.path == "/_records":
                 with lock:
                     self.answer(200, {"requests": state["requests"], "resources": state["resources"]}, "application/json")
+            elif self.path == "/metadata":
+                # As FHIR servers do, the CapabilityStatement needs no authorization.
+                self.answer(200, {"resourceType": "CapabilityStatement", "status": "active", "date": "2026-01-01",
+                                  "kind": "instance", "fhirVersion": "4.0.1", "format": ["json"]}, "application/fhir+json")
             else:
                 self.outcome(404, "not found")
 
