@@ -80,9 +80,10 @@ struct DeliveryService: Service {
         ]
         switch attempt {
         case .delivered(let status):
-            try await store.markDelivered(item.sequence)
+            let now = Date()
+            try await store.markDelivered(item.sequence, at: now)
             metrics.deliveries("delivered").increment()
-            metrics.delivered(at: Date())
+            metrics.delivered(at: now)
             metadata["upstream.status"] = .stringConvertible(status)
             logger.info("delivered", metadata: metadata)
         case .dead(let status, let reason):

@@ -97,6 +97,8 @@ public struct OutboxItem: Sendable, Hashable {
     /// Why the last attempt failed, or why it was given up (the upstream's answer).
     public var lastError: String?
     public var createdAt: Date
+    /// When it was delivered; nil when it has not been (or went out before this was kept).
+    public var deliveredAt: Date?
 
     public init(
         sequence: Int64,
@@ -106,7 +108,8 @@ public struct OutboxItem: Sendable, Hashable {
         attempts: Int,
         nextAttemptAt: Date,
         lastError: String?,
-        createdAt: Date
+        createdAt: Date,
+        deliveredAt: Date? = nil
     ) {
         self.sequence = sequence
         self.assessmentIdentifier = assessmentIdentifier
@@ -116,6 +119,7 @@ public struct OutboxItem: Sendable, Hashable {
         self.nextAttemptAt = nextAttemptAt
         self.lastError = lastError
         self.createdAt = createdAt
+        self.deliveredAt = deliveredAt
     }
 }
 
@@ -170,12 +174,12 @@ public protocol GatewayStore: Sendable {
     func nextDue(now: Date) async throws -> OutboxItem?
     /// When the next pending delivery is due, if one is pending.
     func nextDueDate() async throws -> Date?
-    func markDelivered(_ sequence: Int64) async throws
+    func markDelivered(_ sequence: Int64, at date: Date) async throws
     func reschedule(_ sequence: Int64, attempts: Int, at date: Date, error: String) async throws
     func markDead(_ sequence: Int64, attempts: Int, error: String) async throws
     /// Puts a dead or delivered item back in the queue, due now.
     func requeue(_ sequence: Int64, now: Date) async throws -> Bool
-    func outbox(state: OutboxItem.State?, limit: Int) async throws -> [OutboxItem]
+    func outbox(state: OutboxItem.State?, since: Date?, limit: Int) async throws -> [OutboxItem]
 
     /// Counts for the status line and the metrics.
     func statistics() async throws -> StoreStatistics

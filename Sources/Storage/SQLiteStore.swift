@@ -130,6 +130,10 @@ public final class SQLiteStore: GatewayStore {
         migrator.registerMigration("v5-outbox-by-assessment") { db in
             try db.execute(sql: "CREATE INDEX outbox_assessment ON outbox(assessment_identifier, state)")
         }
+        // When a delivery went out (`outbox list`); NULL for those delivered before it was kept.
+        migrator.registerMigration("v6-delivered-at") { db in
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN delivered_at REAL")
+        }
         try migrator.migrate(pool)
     }
 
@@ -244,10 +248,12 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
-    public func markDelivered(_ sequence: Int64) async throws {
+    public func markDelivered(_ sequence: Int64, at date: Date) async throws {
         try await writing { db in
-            try db.cachedStatement(sql: "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE sequence = ?")
-                .execute(arguments: [sequence])
+            try db.cachedStatement(
+                sql: "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL, delivered_at = ? WHERE sequence = ?"
+            )
+            .execute(arguments: [date.timeIntervalSince1970, sequence])
         }
     }
 
@@ -278,17 +284,14 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
-    public func outbox(state: OutboxItem.State?, limit: Int) async throws -> [OutboxItem] {
-        try await reading { db in
+    public func outbox(state: OutboxItem.State?, since: Date?, limit: Int) async throws -> [OutboxItem] {
+        let from = since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude
+        return try await reading { db in
             if let state {
-                return try Row.fetchAll(
-                    db.cachedStatement(sql: SQLiteStatements.outboxByState),
-                    arguments: [state.rawValue, limit]
-                )
-                .map(Self.outboxItem)
+                return try Row.fetchAll(db.cachedStatement(sql: SQLiteStatements.outboxByState), arguments: [state.rawValue, from, limit])
+                    .map(Self.outboxItem)
             }
-            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM outbox ORDER BY sequence DESC LIMIT ?"), arguments: [limit]).map(
-                Self.outboxItem)
+            return try Row.fetchAll(db.cachedStatement(sql: SQLiteStatements.outboxSince), arguments: [from, limit]).map(Self.outboxItem)
         }
     }
 
@@ -314,7 +317,8 @@ public final class SQLiteStore: GatewayStore {
             attempts: row["attempts"],
             nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]),
             lastError: row["last_error"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"])
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            deliveredAt: (row["delivered_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         )
     }
 

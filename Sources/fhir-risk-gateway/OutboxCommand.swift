@@ -49,11 +49,12 @@ struct OutboxCommand: AsyncParsableCommand {
         Date.ISO8601FormatStyle(timeZone: .gmt).format(date)
     }
 
-    static let header = "sequence\tstate\tattempts\tversion\tassessment\tcreated\tnext attempt\tlast error"
+    static let header = "sequence\tstate\tattempts\tversion\tassessment\tcreated\tnext attempt\tdelivered\tlast error"
 
     static func describe(_ item: OutboxItem) -> String {
         var line = "\(item.sequence)\t\(item.state.rawValue)\t\(item.attempts)\t\(item.assessmentVersion)\t\(item.assessmentIdentifier)"
-        line += "\t\(time(item.createdAt))\t\(item.state == .pending ? time(item.nextAttemptAt) : "-")\t\(item.lastError ?? "-")"
+        line += "\t\(time(item.createdAt))\t\(item.state == .pending ? time(item.nextAttemptAt) : "-")"
+        line += "\t\(item.deliveredAt.map(time) ?? "-")\t\(item.lastError ?? "-")"
         return line
     }
 
@@ -63,6 +64,7 @@ struct OutboxCommand: AsyncParsableCommand {
             "assessmentIdentifier": item.assessmentIdentifier, "created": time(item.createdAt),
         ]
         if item.state == .pending { object["nextAttempt"] = time(item.nextAttemptAt) }
+        if let delivered = item.deliveredAt { object["delivered"] = time(delivered) }
         if let error = item.lastError { object["lastError"] = error }
         return object
     }
@@ -96,7 +98,7 @@ struct OutboxCommand: AsyncParsableCommand {
                 return date
             }
             let store = try await options.open()
-            let items = try await store.outbox(state: filter, limit: limit).filter { item in after.map { item.createdAt >= $0 } ?? true }
+            let items = try await store.outbox(state: filter, since: after, limit: limit)
             // The patients whose resources are held out of scoring, and why: nothing is queued
             // for them, and this is where an operator looks first.
             let heldCases = filter == nil || held ? try await store.heldCases(limit: limit) : []
@@ -147,7 +149,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try await options.open()
-            let dead = try await store.outbox(state: .dead, limit: 10_000)
+            let dead = try await store.outbox(state: .dead, since: nil, limit: 10_000)
             var queued = 0
             print(OutboxCommand.header)
             for item in dead {

@@ -56,7 +56,7 @@ import Testing
         }
 
         func assessments() async throws -> [StoredAssessment] { try await store.assessments(subject: "Patient/p1") }
-        func pending() async throws -> [OutboxItem] { try await store.outbox(state: .pending, limit: 100) }
+        func pending() async throws -> [OutboxItem] { try await store.outbox(state: .pending, since: nil, limit: 100) }
     }
 
     static let condition = #"""

@@ -346,6 +346,9 @@ import Testing
         let listed = try #require(try JSONSerialization.jsonObject(with: json.standardOutput) as? [String: Any])
         let deliveries = listed["deliveries"] as? [[String: Any]] ?? []
         #expect(deliveries.count == 2 && deliveries.allSatisfy { $0["created"] is String && $0["sequence"] is Int }, "\(listed)")
+        // The delivered one says when it went out.
+        #expect(deliveries.filter { $0["state"] as? String == "delivered" }.allSatisfy { $0["delivered"] is String }, "\(listed)")
+        #expect(deliveries.contains { $0["state"] as? String == "delivered" }, "\(listed)")
         let later = try GatewayBinary.run(["outbox", "list", "--store", harness.path("state/gateway.sqlite"), "--since", "2999-01-01"])
         #expect(later.output.split(separator: "\n").count == 1, "\(later.output)")
         #expect(try GatewayBinary.run(["outbox", "list"]).status != 0, "neither --config nor --store")

@@ -13,8 +13,8 @@ struct PruneTests {
             try transaction.saveResponse(StoredResponse(status: 201, contentType: "application/fhir+json", body: [], location: nil), forKey: "k")
             try transaction.saveAndEnqueue(assessment)
         }
-        let first = try #require(try await store.outbox(state: .pending, limit: 10).first)
-        try await store.markDelivered(first.sequence)
+        let first = try #require(try await store.outbox(state: .pending, since: nil, limit: 10).first)
+        try await store.markDelivered(first.sequence, at: Date())
         var newer = assessment
         newer.version = 2
         let second = newer
@@ -37,6 +37,6 @@ struct PruneTests {
         #expect(resources == 1)
         #expect(version == 2)
         // The pending delivery of version 2 stays.
-        #expect(try await store.outbox(state: .pending, limit: 10).map(\.assessmentVersion) == [2])
+        #expect(try await store.outbox(state: .pending, since: nil, limit: 10).map(\.assessmentVersion) == [2])
     }
 }
