@@ -14,8 +14,13 @@ enum ClientIdentity {
     /// nil without a client certificate, or when its subject has no common name.
     static func commonName(of channel: any Channel) async -> String? {
         guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return nil }
+        return commonName(certificate)
+    }
+
+    /// The subject's common name of a certificate, from the names kept when it was seen before.
+    static func commonName(_ certificate: NIOSSLCertificate) -> String? {
         if let known = names.withLock({ $0[certificate] }) { return known }
-        guard let name = commonName(certificate) else { return nil }
+        guard let name = parsedCommonName(certificate) else { return nil }
         names.withLock { names in
             if names.count >= kept { names.removeAll(keepingCapacity: true) }
             names[certificate] = name
@@ -23,8 +28,7 @@ enum ClientIdentity {
         return name
     }
 
-    /// The subject's common name of a certificate.
-    static func commonName(_ certificate: NIOSSLCertificate) -> String? {
+    static func parsedCommonName(_ certificate: NIOSSLCertificate) -> String? {
         guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else { return nil }
         for relativeName in parsed.subject {
             for attribute in relativeName where attribute.type == .RDNAttributeType.commonName {

@@ -127,7 +127,8 @@ public enum GatewayDaemon {
                 events.tlsHandshakeFailed(peer: peer, failure: failure.underServerCertificate(valid: settings.current.tls.isValid(at: Date())))
             },
             maxBodyBytes: { settings.current.configuration.limits.maxBodyBytes },
-            requestHeaderTimeout: .milliseconds(Int64(configuration.connections.requestHeaderTimeoutSeconds * 1000))
+            requestHeaderTimeout: .milliseconds(Int64(configuration.connections.requestHeaderTimeoutSeconds * 1000)),
+            refusedAtTheEdge: { status, reason, peer, client in events.refusedAtTheEdge(status: status, reason: reason, peer: peer, client: client) }
         )
         // Each listener's cap on open connections, below the descriptor limit, so that a flood of
         // idle connections never takes the descriptors of the other listener, the store or delivery.

@@ -59,6 +59,21 @@ struct GatewayEvents: Sendable {
         )
     }
 
+    /// A request answered before routing (unreadable HTTP, header fields too large, CONNECT):
+    /// a line of its own, with a request id as the request lines have.
+    func refusedAtTheEdge(status: Int, reason: String, peer: SocketAddress?, client: String?) {
+        logger.notice(
+            "request refused before routing",
+            metadata: [
+                "request.id": "\(RequestLogMiddleware.nextID())",
+                "http.status": .stringConvertible(status),
+                "reason": "\(reason)",
+                "client": "\(client ?? "-")",
+                "peer": "\(peer?.ipAddress ?? "unknown"):\(peer?.port ?? 0)",
+            ]
+        )
+    }
+
     /// A connection closed as soon as it was accepted: the listener is at its cap. Counted each
     /// time; logged at most once every 10 s, with the count since the last line.
     func connectionRefused(listener: String, limit: Int, sinceLastReport: Int?) {

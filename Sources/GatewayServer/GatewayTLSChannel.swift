@@ -22,6 +22,8 @@ struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
     let maxBodyBytes: @Sendable () -> Int
     /// How long an idle connection may take to send a whole request head.
     let requestHeaderTimeout: TimeAmount
+    /// A request answered before it reaches the router (see `HTTPEdgesHandler`).
+    let refusedAtTheEdge: @Sendable (_ status: Int, _ reason: String, _ peer: SocketAddress?, _ client: String?) -> Void
 
     var responder: HTTPChannelHandler.Responder { base.responder }
 
@@ -38,7 +40,7 @@ struct GatewayTLSChannel: ServerChildChannel, HTTPChannelHandler {
             // Right after the HTTP decoder, before Hummingbird's conversion to HTTP types (which
             // drops the HTTP version).
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(HTTPEdgesHandler(maxBodyBytes: maxBodyBytes, headerTimeout: requestHeaderTimeout), position: .after(decoder))
+            try channel.pipeline.syncOperations.addHandler(HTTPEdgesHandler(maxBodyBytes: maxBodyBytes, headerTimeout: requestHeaderTimeout, refused: refusedAtTheEdge), position: .after(decoder))
             return value
         }
     }

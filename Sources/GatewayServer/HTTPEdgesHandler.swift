@@ -1,6 +1,7 @@
 import FHIRCore
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// The HTTP/1.1 edges the FHIR API answers itself, between the HTTP decoder and Hummingbird
 /// (RFC 9110, RFC 9112):
@@ -24,6 +25,9 @@ final class HTTPEdgesHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The largest request body any endpoint takes (`limits.maxBodyBytes`, read per request).
     let maxBodyBytes: @Sendable () -> Int
     let headerTimeout: TimeAmount
+    /// Told of every answer given here (its status and reason, the peer and the client
+    /// certificate's name), for the log: these requests never reach the request log.
+    let refused: @Sendable (_ status: Int, _ reason: String, _ peer: SocketAddress?, _ client: String?) -> Void
     /// After answering here, the rest of what the client sends is dropped until the close.
     private var answered = false
     /// Since when the connection waits for a request head; nil while a request is under way.
@@ -32,9 +36,13 @@ final class HTTPEdgesHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// scheduled and cancelled for every request.
     private var watch: RepeatedTask?
 
-    init(maxBodyBytes: @escaping @Sendable () -> Int, headerTimeout: TimeAmount) {
+    init(
+        maxBodyBytes: @escaping @Sendable () -> Int, headerTimeout: TimeAmount,
+        refused: @escaping @Sendable (_ status: Int, _ reason: String, _ peer: SocketAddress?, _ client: String?) -> Void
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.headerTimeout = headerTimeout
+        self.refused = refused
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -106,6 +114,8 @@ final class HTTPEdgesHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes an OperationOutcome answer and closes the connection.
     private func answer(_ context: ChannelHandlerContext, status: HTTPResponseStatus, code: FHIRIssue.Code, _ diagnostics: String) {
         answered = true
+        let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
+        refused(Int(status.code), diagnostics, context.channel.remoteAddress, certificate.flatMap(ClientIdentity.commonName))
         let body = FHIRJSONWriter().write(.operationOutcome([FHIRIssue(severity: .error, code: code, diagnostics: diagnostics)]))
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: FHIRFormat.json.mediaType)

@@ -35,6 +35,10 @@ import Testing
         #expect(slow["closed"] as? Bool == true && (slow["seconds"] as? Double ?? 99) < 3, "slowHeader: \(slow)")
         // A megabyte of header fields: 431 with an OperationOutcome.
         check("header", status: "431", closed: true, outcome: true, within: 2)
+        // Answered before routing, they still leave a line: status, reason, client and peer.
+        let refusal = try #require(harness.gatewayLog.split(separator: "\n").first { $0.contains("request refused before routing") && $0.contains("http.status=431") })
+        #expect(refusal.contains("client=interface-engine") && refusal.contains("peer=127.0.0.1:"), "\(refusal)")
+        #expect(harness.gatewayLog.contains("request refused before routing") && harness.gatewayLog.contains("http.status=405"))
         // Content-Length of 100 MB: 413 before the body is read, and the connection closed.
         check("length", status: "413", closed: true, outcome: true, within: 2)
     }
