@@ -116,7 +116,9 @@ Next steps (as root):
   systemd-sysusers fhir-risk-gateway.conf                 # the user and group
   systemd-tmpfiles --create fhir-risk-gateway.conf        # $confdir/tls (0700) and gateway.yaml's group
   cp server.crt server.key $confdir/tls/ && chmod 600 $confdir/tls/server.key
-  fhir-risk-gateway check-config --config $confdir/gateway.yaml
+  systemd-run --wait --pipe --collect -p User=fhir-risk-gateway -p StateDirectory=fhir-risk-gateway \\
+    -p LoadCredential=tls.crt:$confdir/tls/server.crt -p LoadCredential=tls.key:$confdir/tls/server.key \\
+    $bindir/fhir-risk-gateway check-config --config $confdir/gateway.yaml   # as the service sees it
   systemctl daemon-reload
   systemctl enable --now fhir-risk-gateway.socket fhir-risk-gateway.service
 EOF
