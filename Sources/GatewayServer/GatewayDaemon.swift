@@ -101,6 +101,8 @@ public enum GatewayDaemon {
         do {
             store = try SQLiteStore(path: configuration.storagePath, checkpointsInBackground: true)
             try await store.migrate()
+        } catch let mismatch as SQLiteStore.SchemaMismatch {
+            throw fail("storage.path: \(configuration.storagePath): \(mismatch)", exitCode: 78, notifier: notifier)
         } catch {
             throw fail("the store \(configuration.storagePath) cannot be opened: \(error)", exitCode: 1, notifier: notifier)
         }
@@ -109,6 +111,8 @@ public enum GatewayDaemon {
             .init(configuration: configuration, processor: processor(loaded), tls: tls))
         let health = HealthState()
         let metrics = GatewayMetrics()
+        // The last delivery survives a restart: an alert on its age must not fire on every start.
+        if let last = try? await store.lastDeliveredAt() { metrics.delivered(at: last) }
         let events = GatewayEvents(logger: logger, metrics: metrics, pseudonym: pseudonym) { settings.current.processor.assessor.parameters.name }
 
         let router = Router(context: GatewayRequestContext.self)

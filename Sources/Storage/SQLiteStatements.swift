@@ -20,6 +20,7 @@ enum SQLiteStatements {
     static let nextDue = "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, sequence LIMIT 1"
     static let nextDueDate = "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
     static let outboxByState = "SELECT * FROM outbox WHERE state = ? AND created_at >= ? ORDER BY sequence DESC LIMIT ?"
+    static let lastDeliveredAt = "SELECT MAX(delivered_at) FROM outbox WHERE state = 'delivered'"
     static let outboxSince = "SELECT * FROM outbox WHERE created_at >= ? ORDER BY sequence DESC LIMIT ?"
     static let heldCases = "SELECT * FROM held_case ORDER BY updated_at DESC LIMIT ?"
     static let pruneAnswers = "DELETE FROM response WHERE rowid IN (SELECT rowid FROM response WHERE created_at < ? LIMIT ?)"

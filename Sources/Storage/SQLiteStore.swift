@@ -78,7 +78,49 @@ public final class SQLiteStore: GatewayStore {
         return CheckpointCount(logFrames: left, copiedFrames: done, restarted: true)
     }
 
+    /// A store this binary cannot use as it is.
+    public enum SchemaMismatch: Error, CustomStringConvertible {
+        /// Migrated by a newer version: its tables may hold what this one does not know.
+        case newer(unknown: [String])
+        /// Not yet migrated to this version (only `serve` migrates).
+        case older(missing: [String])
+
+        public var description: String {
+            switch self {
+            case .newer(let unknown):
+                "the store was migrated by a newer version of the gateway (\(unknown.joined(separator: ", "))): run that version, or restore the backup taken before the upgrade"
+            case .older(let missing):
+                "the store has not been migrated to this version yet (\(missing.joined(separator: ", "))): start the daemon of this version once (it migrates at start)"
+            }
+        }
+    }
+
+    /// Brings the store to this version's schema; refuses a store a newer version migrated.
     public func migrate() async throws {
+        let migrator = Self.migrator
+        try await pool.read { db in try Self.refuseNewer(migrator, db) }
+        try migrator.migrate(pool)
+    }
+
+    /// Checks that the store is exactly at this version's schema, without changing it (the
+    /// command line beside a running daemon, which may be of another version).
+    public func checkSchema() async throws {
+        let migrator = Self.migrator
+        try await pool.read { db in
+            try Self.refuseNewer(migrator, db)
+            let missing = migrator.migrations.filter { !((try? migrator.appliedIdentifiers(db)) ?? []).contains($0) }
+            if !missing.isEmpty { throw SchemaMismatch.older(missing: missing) }
+        }
+    }
+
+    static func refuseNewer(_ migrator: DatabaseMigrator, _ db: Database) throws {
+        guard try migrator.hasBeenSuperseded(db) else { return }
+        let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+        throw SchemaMismatch.newer(unknown: unknown)
+    }
+
+    /// The migrations, in order; each runs once, in its own transaction.
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(
@@ -134,7 +176,14 @@ public final class SQLiteStore: GatewayStore {
         migrator.registerMigration("v6-delivered-at") { db in
             try db.execute(sql: "ALTER TABLE outbox ADD COLUMN delivered_at REAL")
         }
-        try migrator.migrate(pool)
+        return migrator
+    }
+
+    /// When the upstream last accepted a delivery, as far as the store knows.
+    public func lastDeliveredAt() async throws -> Date? {
+        try await reading { db in
+            try Double.fetchOne(db.cachedStatement(sql: SQLiteStatements.lastDeliveredAt)).map(Date.init(timeIntervalSince1970:))
+        }
     }
 
     public func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount {

@@ -40,7 +40,13 @@ struct OutboxCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             let store = try SQLiteStore(path: path)
-            try await store.migrate()
+            // Never migrates: the daemon beside it may be of another version.
+            do {
+                try await store.checkSchema()
+            } catch {
+                writeToStandardError("\(path): \(error)\n")
+                throw ExitCode(1)
+            }
             return store
         }
     }

@@ -77,5 +77,11 @@ import Testing
         let metrics = try harness.plain("/metrics")
         #expect(metrics.contains("fhir_gateway_last_delivery_timestamp_seconds "))
         #expect(!metrics.contains("fhir_gateway_last_delivery_timestamp_seconds 0"), "\(metrics)")
+        // After a restart the gauge comes from the store: an alert on its age does not fire.
+        harness.stopGateway()
+        try harness.startGateway()
+        let restarted = try harness.plain("/metrics")
+        #expect(restarted.contains("fhir_gateway_last_delivery_timestamp_seconds "))
+        #expect(!restarted.contains("fhir_gateway_last_delivery_timestamp_seconds 0"), "\(restarted)")
     }
 }
