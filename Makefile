@@ -5,8 +5,12 @@ GENERATED_DEFINITIONS := Sources/FHIRCore/Generated/R4Definitions+Table.swift
 
 PREFIX ?= /usr
 DESTDIR ?=
+# The shipped binary: release, the Swift runtime and Foundation linked in, so that it runs on a
+# server with only the Debian packages the README names (no Swift toolchain).
+RELEASE_BINARY := .build/release/fhir-risk-gateway
+RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product fhir-risk-gateway
 
-.PHONY: deps build test run generate check-generated check-units check-install install bench clean
+.PHONY: deps build release test run generate check-generated check-units check-install install bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -15,16 +19,19 @@ deps:
 build: deps
 	$(SWIFT) build --build-tests
 
-test: build check-generated check-units check-install
+# The shipped binary, for the test of the installed one (check-install).
+release: deps
+	$(RELEASE_BUILD)
+
+test: build release check-generated check-units check-install
 	$(SWIFT) test --skip-build
 
 # Builds the daemon and starts it on https://127.0.0.1:8443 (mutual TLS, development certificates
 # generated on first use in .dev/) with the embedded SQLite store; see README.md for a curl to try.
-run: deps
-	$(SWIFT) build -c release --product fhir-risk-gateway
+run: release
 	scripts/dev-config.sh
-	.build/release/fhir-risk-gateway check-config --config .dev/gateway.yaml
-	.build/release/fhir-risk-gateway serve --config .dev/gateway.yaml
+	$(RELEASE_BINARY) check-config --config .dev/gateway.yaml --no-network
+	$(RELEASE_BINARY) serve --config .dev/gateway.yaml
 
 # Regenerates the R4 definitions table (and the typed model) from the R4 schemas.
 generate:
@@ -46,15 +53,19 @@ check-generated:
 check-units:
 	scripts/check-units.sh .build/debug/fhir-risk-gateway
 
-# make install into a temporary folder, and the shipped configuration checked by the installed binary.
+# make install of the shipped binary into a temporary folder, then the installed binary run with
+# the Swift toolchain hidden: it starts, checks the shipped configuration, and a crash backtrace
+# names its functions.
 check-install:
-	scripts/check-install.sh .build/debug/fhir-risk-gateway
+	scripts/check-install.sh $(RELEASE_BINARY)
 
-# Installs the binary, units, sysusers.d/tmpfiles.d files, configuration (never overwriting
-# /etc/fhir-risk-gateway/gateway.yaml), model, Profiles and the static crash backtracer.
-# make install [DESTDIR=/staging] [PREFIX=/usr] [BINARY=path; default: release build]
+# Installs the binary (stripped; its symbols in $PREFIX/lib/debug/.build-id), units,
+# sysusers.d/tmpfiles.d files, configuration (never overwriting /etc/fhir-risk-gateway/gateway.yaml),
+# model, Profiles, the runbook and the static crash backtracer.
+# make install [DESTDIR=/staging] [PREFIX=/usr] [BINARY=path; default: the release build]
 install:
-	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BINARY="$(BINARY)" SWIFT="$(SWIFT)" scripts/install.sh
+	@[ -n "$(BINARY)" ] || [ -x $(RELEASE_BINARY) ] || $(RELEASE_BUILD)
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BINARY="$(or $(BINARY),$(RELEASE_BINARY))" SWIFT="$(SWIFT)" scripts/install.sh
 
 # Reading + validating throughput against Foundation's JSONSerialization (release build).
 bench: deps

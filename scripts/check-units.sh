@@ -8,7 +8,7 @@
 #   5. a self-check that the gates can fail: a weakened sandbox must score above the
 #      threshold and a misspelled key must fail step 1.
 # Everything happens in a temporary root (mktemp -d) that is removed on exit.
-# It never starts systemd, dbus or systemd-tmpfiles (SYSTEMD.md §8.5).
+# It never starts systemd, dbus or systemd-tmpfiles: they act on the whole machine, not on the temporary root.
 #
 # Usage: scripts/check-units.sh BINARY      (e.g. .build/debug/fhir-risk-gateway)
 set -euo pipefail
@@ -25,7 +25,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 units=$here/systemd
 service=fhir-risk-gateway.service
 socket=fhir-risk-gateway.socket
-threshold=11          # tenths: 11 = exposure 1.1 (SYSTEMD.md §3)
+threshold=11          # tenths: 11 = exposure 1.1
 threshold_ip_allow=10 # with the IP allow-list drop-in in both units
 
 started=$(date +%s%N)
@@ -53,7 +53,7 @@ make_root() {
 
 # verify ROOT: succeeds only if verify exits 0 AND prints nothing. systemd 252 prints every
 # problem (unknown key, unparsable value, missing executable) as a line on stderr; for the
-# clean units it prints nothing at all, so any output is a finding. (SYSTEMD.md §8.1 says
+# clean units it prints nothing at all, so any output is a finding. (the systemd documentation says
 # verify exits 0 on such warnings; the 252.38 here exits 1, but we do not rely on either.)
 verify_out=""
 verify() {
@@ -98,7 +98,7 @@ else
     fail "systemd-sysusers --dry-run does not create User=$user (exit $rc):"; printf '%s\n' "$sysusers_out" | indent
 fi
 
-# 3b. tmpfiles.d: systemd-tmpfiles must never run on a shared machine (SYSTEMD.md §8.5, not
+# 3b. tmpfiles.d: systemd-tmpfiles must never run on a shared machine (not
 # even with --root), so only a syntax check of the lines: type, absolute path, octal mode,
 # owner and group either root or the user/group the sysusers.d file creates.
 tmpfiles_problems=$(awk -v user="$user" '

@@ -5,7 +5,7 @@ set -euo pipefail
 
 # systemd: only its tools (systemd-analyze, systemd-sysusers, systemd-socket-activate) for
 # make check-units; installing the package does not start it.
-packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 openssl curl zlib1g-dev systemd jq)
+packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 openssl curl zlib1g-dev systemd jq binutils util-linux)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,7 +5,9 @@
 #   PREFIX   default /usr; the units' paths to the binary, the backtracer and the
 #            documentation are rewritten when it is not /usr
 #   BINARY   the executable to install (default .build/release/fhir-risk-gateway, built
-#            with `swift build -c release` if it does not exist yet)
+#            with `swift build -c release --static-swift-stdlib` if it does not exist yet); it
+#            is installed stripped, its symbols kept in $PREFIX/lib/debug/.build-id/ where the
+#            crash backtracer (and gdb) find them
 #   SWIFT    the swift driver (default swift), used to build and to find the toolchain's
 #            static crash backtracer
 #
@@ -32,8 +34,11 @@ else
     BINARY=.build/release/fhir-risk-gateway
     if [ ! -x "$BINARY" ]; then
         echo "install: building $BINARY"
-        "$SWIFT" build -c release --product fhir-risk-gateway
+        "$SWIFT" build -c release --static-swift-stdlib --product fhir-risk-gateway
     fi
+fi
+if readelf -d "$BINARY" | grep -q 'NEEDED.*libswiftCore'; then
+    echo "install: WARNING: $BINARY loads the Swift runtime from the toolchain; a server without the toolchain cannot run it (build it with --static-swift-stdlib, as make install does)" >&2
 fi
 
 bindir=$PREFIX/bin
@@ -44,8 +49,22 @@ docdir=$PREFIX/share/doc/fhir-risk-gateway
 confdir=/etc/fhir-risk-gateway
 D=$DESTDIR
 
-# The binary
-install -D -m755 "$BINARY" "$D$bindir/fhir-risk-gateway"
+# The binary, stripped; its symbols go to the build-id folder of the debug files, where the
+# crash backtracer and gdb look for them, so a crash in the journal still names its functions.
+install -d -m755 "$D$bindir"
+build_id=$(readelf -n "$BINARY" | awk '/Build ID:/ { print $3; exit }')
+debug_file=""
+if [ -n "$build_id" ]; then
+    debug_file=$PREFIX/lib/debug/.build-id/${build_id:0:2}/${build_id:2}.debug
+    install -d -m755 "$(dirname "$D$debug_file")"
+    objcopy --only-keep-debug "$BINARY" "$D$debug_file"
+    chmod 644 "$D$debug_file"
+    objcopy --strip-all --add-gnu-debuglink="$D$debug_file" "$BINARY" "$D$bindir/fhir-risk-gateway.tmp"
+else
+    strip --strip-all -o "$D$bindir/fhir-risk-gateway.tmp" "$BINARY"
+fi
+chmod 755 "$D$bindir/fhir-risk-gateway.tmp"
+mv "$D$bindir/fhir-risk-gateway.tmp" "$D$bindir/fhir-risk-gateway"
 
 # The units. /usr/bin/kill (ExecReload=) is the system's and stays as it is.
 install -d -m755 "$D$unitdir"
@@ -87,6 +106,7 @@ mv "$config_target.tmp" "$config_target"
 
 # Documentation
 install -D -m644 README.md "$D$docdir/README.md"
+install -m644 docs/OPERATIONS.md "$D$docdir/OPERATIONS.md"
 install -m644 systemd/ip-allow.conf.example "$D$docdir/ip-allow.conf.example"
 
 # The static crash backtracer from the toolchain (SWIFT_BACKTRACE= in the service). The
@@ -105,7 +125,7 @@ fi
 echo "installed into ${DESTDIR:-/}:"
 for f in "$bindir/fhir-risk-gateway" "$unitdir/fhir-risk-gateway.service" "$unitdir/fhir-risk-gateway.socket" \
          "$PREFIX/lib/sysusers.d/fhir-risk-gateway.conf" "$PREFIX/lib/tmpfiles.d/fhir-risk-gateway.conf" \
-         "${config_target#"$D"}" "$datadir/models/" "$datadir/Profiles/" "$docdir/" "$libexecdir/swift-backtrace-static"; do
+         "${config_target#"$D"}" "$datadir/models/" "$datadir/Profiles/" "$docdir/" "$libexecdir/swift-backtrace-static" "$debug_file"; do
     if [ -e "$D$f" ]; then echo "  $f"; fi
 done
 [ -z "$config_note" ] || echo "NOTE: $config_note"
