@@ -119,6 +119,9 @@ public final class SQLiteStore: GatewayStore {
         throw SchemaMismatch.newer(unknown: unknown)
     }
 
+    /// The names of this version's migrations, in order.
+    public static var migrationNames: [String] { migrator.migrations }
+
     /// The migrations, in order; each runs once, in its own transaction.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

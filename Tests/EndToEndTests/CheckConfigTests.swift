@@ -157,6 +157,23 @@ import Testing
         #expect(check.status == 0)
         #expect(check.standardError.contains("warning: storage.path: a gateway (process \(harness.gatewayPID ?? 0)) serves the store"), "\(check.standardError)")
         #expect(try harness.request("GET", "/fhir/metadata").status == 200)
+        // migrate takes the store's lock: never under a daemon.
+        let migrate = try GatewayBinary.run(["migrate", "--store", harness.path("state/gateway.sqlite")])
+        #expect(migrate.status == 1 && migrate.standardError.contains("is locked"), "\(migrate.standardError)")
+    }
+
+    @Test func outboxNeverMigratesAndMigrateBringsAStoreToThisVersion() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = folder.appendingPathComponent("gateway.sqlite").path
+        FileManager.default.createFile(atPath: store, contents: nil)  // an empty SQLite database
+        let refused = try GatewayBinary.run(["outbox", "list", "--store", store])
+        #expect(refused.status == 1 && refused.standardError.contains("has not been migrated to this version yet"), "\(refused.standardError)")
+        let migrated = try GatewayBinary.run(["migrate", "--store", store])
+        #expect(migrated.status == 0 && migrated.output.contains("at this version's schema"), "\(migrated.standardError)")
+        let listed = try GatewayBinary.run(["outbox", "list", "--store", store])
+        #expect(listed.status == 0 && listed.output.hasPrefix("sequence\tstate"), "\(listed.standardError)")
     }
 
     struct Output {
