@@ -14,7 +14,7 @@ struct ClientNameMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let allowed = self.allowed()
         if allowed.isEmpty { return try await next(request, context) }
-        let name = await ClientIdentity.commonName(of: context.channel)
+        let name = ClientIdentity.commonName(of: context.channel)
         guard let name, allowed.contains(name) else {
             let format = (try? FHIRHTTP.responseFormat(request)) ?? .json
             let failure = FHIRHTTP.Failure(

@@ -1,7 +1,6 @@
 import FHIRCore
 import NIOCore
 import NIOHTTP1
-import NIOSSL
 
 /// The HTTP/1.1 edges the FHIR API answers itself, between the HTTP decoder and Hummingbird
 /// (RFC 9110, RFC 9112):
@@ -114,8 +113,7 @@ final class HTTPEdgesHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes an OperationOutcome answer and closes the connection.
     private func answer(_ context: ChannelHandlerContext, status: HTTPResponseStatus, code: FHIRIssue.Code, _ diagnostics: String) {
         answered = true
-        let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
-        refused(Int(status.code), diagnostics, context.channel.remoteAddress, certificate.flatMap(ClientIdentity.commonName))
+        refused(Int(status.code), diagnostics, context.channel.remoteAddress, ClientIdentity.commonName(of: context.channel))
         let body = FHIRJSONWriter().write(.operationOutcome([FHIRIssue(severity: .error, code: code, diagnostics: diagnostics)]))
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: FHIRFormat.json.mediaType)

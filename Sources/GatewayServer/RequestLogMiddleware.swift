@@ -61,7 +61,7 @@ struct RequestLogMiddleware: RouterMiddleware {
             "duration.ms": .stringConvertible(Self.milliseconds(elapsed)),
             "request.bytes": request.headers[.contentLength].flatMap(Int.init).map { .stringConvertible($0) } ?? "-",
             "response.bytes": response.body.contentLength.map { .stringConvertible($0) } ?? "-",
-            "client": .string(await ClientIdentity.commonName(of: context.channel) ?? "-"),
+            "client": .string(ClientIdentity.commonName(of: context.channel) ?? "-"),
             "peer": .string("\(peer?.ipAddress ?? "unknown"):\(peer?.port ?? 0)"),
         ]
         if status >= 400, let refusal = trace.recorded {

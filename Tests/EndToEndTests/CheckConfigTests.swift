@@ -167,7 +167,7 @@ import Testing
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = folder.appendingPathComponent("gateway.sqlite").path
-        FileManager.default.createFile(atPath: store, contents: nil)  // an empty SQLite database
+        _ = FileManager.default.createFile(atPath: store, contents: nil)  // an empty SQLite database
         let refused = try GatewayBinary.run(["outbox", "list", "--store", store])
         #expect(refused.status == 1 && refused.standardError.contains("has not been migrated to this version yet"), "\(refused.standardError)")
         let migrated = try GatewayBinary.run(["migrate", "--store", store])

@@ -96,7 +96,7 @@ final class DaemonHarness: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         environment["JOURNAL_STREAM"] = nil
         if journald {
-            if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
             let attributes = try FileManager.default.attributesOfItem(atPath: log.path)
             let device = (attributes[.systemNumber] as? NSNumber)?.uint64Value ?? 0
             let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
