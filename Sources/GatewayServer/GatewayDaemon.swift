@@ -235,7 +235,7 @@ public enum GatewayDaemon {
             "stopped",
             metadata: [
                 "uptime.seconds": .stringConvertible(Int(Date().timeIntervalSince(started))),
-                "outbox.pending": "\(statistics.map { String($0.pending) } ?? "unknown")",
+                "outbox.pending": statistics.map { .stringConvertible($0.pending) } ?? "unknown",
                 "outcome": "\(result.isSuccess ? "clean" : "failed")",
             ]
         )

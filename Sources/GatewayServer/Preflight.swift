@@ -69,7 +69,7 @@ public enum Preflight {
                 consequence: "clients refuse the gateway's certificate", serverCertificate: true)
         } catch {
             findings.append(
-                Finding(.error, key: "tls", error.description, fix: "point tls.certificate and tls.privateKey at a PEM certificate and its own key"))
+                Finding(.error, key: error.key, error.message, fix: "point tls.certificate and tls.privateKey at a PEM certificate and its own key"))
         }
         if let ca = configuration.tls.clientCA {
             findings += certificateFileDates(key: "tls.clientCA", file: ca, now: now, consequence: "client certificates it issued no longer verify")

@@ -13,8 +13,11 @@ struct ServerTLSMaterial: Sendable {
     /// Mutual TLS: clients must present a certificate from the configured CA.
     let requiresClientCertificate: Bool
 
+    /// What is wrong, and the key of the file it is about.
     struct Problem: Error, CustomStringConvertible {
-        var description: String
+        var key: String
+        var message: String
+        var description: String { "\(key): \(message)" }
     }
 
     /// TLS 1.2 and 1.3 only; mutual TLS when a client CA is configured: a client without a
@@ -24,7 +27,7 @@ struct ServerTLSMaterial: Sendable {
             try NIOSSLCertificate.fromPEMFile(configuration.certificate)
         }
         guard let leaf = chain.first else {
-            throw Problem(description: "tls.certificate: \(configuration.certificate) holds no certificate")
+            throw Problem(key: "tls.certificate", message: "\(configuration.certificate) holds no certificate")
         }
         let key = try step("tls.privateKey", configuration.privateKey, "a PEM private key") {
             try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem)
@@ -57,7 +60,7 @@ struct ServerTLSMaterial: Sendable {
         do {
             return try body()
         } catch {
-            throw Problem(description: "\(key): \(file) cannot be used: it does not hold \(expected) (\(error))")
+            throw Problem(key: key, message: "\(file) cannot be used: it does not hold \(expected) (\(error))")
         }
     }
 
@@ -70,8 +73,8 @@ struct ServerTLSMaterial: Sendable {
         else { return }  // a key type swift-certificates does not read: BoringSSL still checks it
         if key.publicKey != parsed.publicKey {
             throw Problem(
-                description:
-                    "tls.privateKey: the key in \(configuration.privateKey) does not belong to the certificate in \(configuration.certificate)")
+                key: "tls.privateKey",
+                message: "the key in \(configuration.privateKey) does not belong to the certificate in \(configuration.certificate)")
         }
     }
 

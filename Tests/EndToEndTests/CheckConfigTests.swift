@@ -28,7 +28,7 @@ import Testing
         let config = try Self.variant(harness, "wrong-key.yaml", replacing: harness.path("tls/server.key"), with: harness.path("other/server.key"))
         let check = try Self.checkConfig(config)
         #expect(check.status == 1)
-        #expect(check.standardError.contains("error: tls: tls.privateKey: the key in \(harness.path("other/server.key")) does not belong to the certificate in \(harness.path("tls/server.crt"))"), "\(check.standardError)")
+        #expect(check.standardError.contains("error: tls.privateKey: the key in \(harness.path("other/server.key")) does not belong to the certificate in \(harness.path("tls/server.crt"))"), "\(check.standardError)")
         #expect(check.output.contains("1 error, 0 warnings: serve would refuse to start"), "\(check.output)")
 
         try FileManager.default.removeItem(atPath: harness.path("gateway.yaml"))
