@@ -108,7 +108,10 @@ struct TLSHandshakeFailure: Sendable, Equatable {
         // Alerts the client sent: it refuses the gateway's certificate.
         case "SSLV3_ALERT_CERTIFICATE_EXPIRED":
             category = .serverCertificateExpired
-        case "TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_CERTIFICATE_UNKNOWN":
+        // BAD_PACKET_LENGTH: a TLS 1.3 client built on OpenSSL (curl, Python, most engines) that
+        // refuses the gateway's certificate sends its alert before it encrypts anything, and
+        // BoringSSL, expecting an encrypted record, reports this.
+        case "TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_CERTIFICATE_UNKNOWN", "BAD_PACKET_LENGTH":
             category = .serverCertificateUntrusted
         case "UNSUPPORTED_PROTOCOL", "NO_SHARED_CIPHER", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_COMMON_SIGNATURE_ALGORITHMS":
             category = .protocolMismatch

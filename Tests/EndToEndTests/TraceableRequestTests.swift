@@ -72,4 +72,18 @@ import Testing
             #expect(!harness.gatewayLog.contains(value), "\(value) is in the log")
         }
     }
+
+    @Test func aClientThatDoesNotTrustTheGatewaysCertificateIsToldApartFromARefusedClient() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        try harness.startGateway()
+        defer { harness.stopAll() }
+        // curl (TLS 1.3) checking the gateway against another CA, then one without a certificate.
+        #expect(try harness.request("GET", "/fhir/metadata", trust: "other").status == 0)
+        try harness.waitUntil("the refusal of the gateway's certificate is logged") {
+            harness.gatewayLog.contains("category=server_certificate_untrusted")
+        }
+        #expect(try harness.request("GET", "/fhir/metadata", client: nil).status == 0)
+        try harness.waitUntil("the refused client is logged") { harness.gatewayLog.contains("category=client_certificate") }
+        #expect(try harness.metric(#"fhir_gateway_tls_handshake_failures_total{reason="server_certificate_untrusted"}"#) == 1)
+    }
 }

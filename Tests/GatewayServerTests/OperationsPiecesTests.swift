@@ -169,8 +169,10 @@ struct OperationsPiecesTests {
         #expect(category("SSLV3_ALERT_BAD_CERTIFICATE") == .serverCertificateUntrusted)
         #expect(category("CERTIFICATE_VERIFY_FAILED") == .clientCertificate)
         #expect(category("PEER_DID_NOT_RETURN_A_CERTIFICATE") == .clientCertificate)
+        // An OpenSSL client's TLS 1.3 refusal arrives unencrypted.
+        #expect(category("BAD_PACKET_LENGTH") == .serverCertificateUntrusted)
         // Any unexplained failure while the gateway's certificate is out of its dates is that.
-        let unexplained = TLSHandshakeFailure(Raised(description: "OPENSSL_internal:BAD_PACKET_LENGTH"))
+        let unexplained = TLSHandshakeFailure(Raised(description: "OPENSSL_internal:DECRYPTION_FAILED"))
         #expect(unexplained.category == .other)
         #expect(unexplained.underServerCertificate(valid: false).category == .serverCertificateExpired)
         #expect(unexplained.underServerCertificate(valid: true).category == .other)
