@@ -39,8 +39,13 @@ public enum Preflight {
 
     /// Every check `serve` runs before it binds, whether another daemon serves the store now, and
     /// with `network`, the upstream's probe.
-    public static func run(_ configuration: GatewayConfiguration, network: Bool) async -> [Finding] {
+    ///   - serviceUser: when run as root, the user whose access to the files is checked
+    ///     (the unit's `User=`); nil or a user this machine lacks: not checked.
+    public static func run(_ configuration: GatewayConfiguration, network: Bool, serviceUser: String?) async -> [Finding] {
         var findings = local(configuration).findings
+        if geteuid() == 0, let name = serviceUser, let user = ServiceUserAccess(name: name) {
+            findings += readable(configuration, by: user)
+        }
         if let holder = StoreLock.holder(storePath: configuration.storagePath) {
             findings.append(
                 Finding(
@@ -53,6 +58,33 @@ public enum Preflight {
         }
         return findings
     }
+
+    /// The files the service reads itself, checked for `user`. The server's certificate and key
+    /// are left out when they come from systemd's credentials (`LoadCredential=` copies them,
+    /// as root, into a folder the service can read).
+    static func readable(_ configuration: GatewayConfiguration, by user: ServiceUserAccess) -> [Finding] {
+        var files: [(key: String, path: String?)] = [
+            ("tls.clientCA", configuration.tls.clientCA), ("model.path", configuration.modelPath), ("profiles.path", configuration.profilesPath),
+            ("upstream.caCertificate", configuration.upstream?.caCertificate),
+            ("upstream.clientCertificate", configuration.upstream?.clientCertificate),
+            ("upstream.clientPrivateKey", configuration.upstream?.clientPrivateKey),
+            ("upstream.bearerTokenFile", configuration.upstream?.bearerTokenFile),
+        ]
+        let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"]
+        for (key, path) in [("tls.certificate", configuration.tls.certificate), ("tls.privateKey", configuration.tls.privateKey)]
+        where !(credentials.map { path.hasPrefix($0) } ?? false) && !path.hasPrefix(credentialSourceFolder) {
+            files.append((key, path))
+        }
+        return files.compactMap { key, path in
+            guard let path, let problem = user.cannotRead(path) else { return nil }
+            return Finding(
+                .error, key: key, "\(problem): the service, which runs as \(user.name), would fail to start",
+                fix: "give \(user.name)'s group read access (chgrp \(user.name) FILE; chmod 640 FILE), or move the file where it can read it")
+        }
+    }
+
+    /// Where the unit's `LoadCredential=` takes the server's certificate and key from.
+    static let credentialSourceFolder = "/etc/fhir-risk-gateway/tls/"
 
     /// A certificate due to expire within this many days is a warning.
     static let expiryWarningDays = 30

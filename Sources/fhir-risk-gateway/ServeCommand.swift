@@ -79,6 +79,9 @@ struct CheckConfigCommand: AsyncParsableCommand {
     @Flag(help: "Skip the upstream's probes (name, connection, TLS handshake, GET /metadata).")
     var noNetwork = false
 
+    @Option(help: "Run as root, check that this user (the unit's User=) can read the files the configuration names.")
+    var serviceUser = "fhir-risk-gateway"
+
     func run() async throws {
         let read = await LoadedConfiguration.read(config)
         var lines = read.problems.map { "error: \($0)" }
@@ -86,7 +89,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
         var warnings = 0
         var stopsServe = !read.problems.isEmpty
         if let loaded = read.loaded {
-            for finding in await Preflight.run(loaded.gateway, network: !noNetwork) {
+            for finding in await Preflight.run(loaded.gateway, network: !noNetwork, serviceUser: serviceUser) {
                 lines.append(finding.description)
                 if finding.level == .error { errors += 1 } else { warnings += 1 }
                 if finding.stopsServe { stopsServe = true }

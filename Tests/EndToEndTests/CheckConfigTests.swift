@@ -94,6 +94,29 @@ import Testing
         #expect(!harness.gatewayLog.contains("pseudonymKeyFile"))
     }
 
+    @Test(.enabled(if: geteuid() == 0, "root reads every file; the check is of another user's access"))
+    func runAsRootItChecksThatTheServiceUserCanReadTheFiles() throws {
+        let harness = try DaemonHarness(upstreamConfigured: false)
+        defer { harness.stopAll() }
+        chmod(harness.path(""), 0o755)
+        chmod(harness.path("tls"), 0o755)
+        chmod(harness.path("tls/ca.crt"), 0o600)
+        let check = try Self.checkConfig(harness.path("gateway.yaml"), ["--no-network", "--service-user", "nobody"])
+        #expect(check.status == 1)
+        #expect(
+            check.standardError.contains("error: tls.clientCA: \(harness.path("tls/ca.crt")) cannot be read by nobody (0600 root:root)"),
+            "\(check.standardError)")
+        #expect(check.standardError.contains("error: tls.privateKey: "), "the key (0600) is not the service's either: \(check.standardError)")
+        chmod(harness.path("tls/ca.crt"), 0o644)
+        chmod(harness.path("tls/server.key"), 0o644)
+        let fixed = try Self.checkConfig(harness.path("gateway.yaml"), ["--no-network", "--service-user", "nobody"])
+        #expect(fixed.status == 0, "\(fixed.standardError)")
+        // A folder on the way that the user cannot enter is named.
+        chmod(harness.path("tls"), 0o700)
+        let closed = try Self.checkConfig(harness.path("gateway.yaml"), ["--no-network", "--service-user", "nobody"])
+        #expect(closed.standardError.contains("the folder \(harness.path("tls")) is not open to nobody (0700 root:root)"), "\(closed.standardError)")
+    }
+
     @Test func anUnreachableUpstreamIsAWarningWithItsAddressAndReasonUnlessTheNetworkIsSkipped() throws {
         // The upstream's port is configured, but nothing listens there.
         let harness = try DaemonHarness()
