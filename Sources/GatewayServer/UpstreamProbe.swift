@@ -8,7 +8,7 @@ import NIOHTTP1
 /// certificate, and the FHIR server answers `GET [base]/metadata`. Each failure is a warning
 /// (the upstream may be down for a while; the outbox waits for it), in the words of a failed
 /// delivery.
-public enum UpstreamProbe {
+enum UpstreamProbe {
     /// The probe's wait for an answer; a connection gets 10 s, as a delivery does.
     static let timeoutSeconds = 10.0
 

@@ -32,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
         let read = await LoadedConfiguration.read(path)
         guard let loaded = read.loaded else {
             for problem in read.problems { logger.error("configuration problem", metadata: ["file": "\(path)", "problem": "\(problem)"]) }
-            logger.critical("the configuration cannot be used", metadata: ["problems": .stringConvertible(read.problems.count), "exit.code": "78"])
+            logger.critical("the configuration cannot be used", metadata: ["problems": .stringConvertible(read.problems.count), "exit.code": .stringConvertible(Self.configurationExitCode)])
             throw ExitCode(Self.configurationExitCode)
         }
         do {

@@ -6,17 +6,8 @@ import Testing
 @Suite(.serialized) struct TraceableRequestTests {
     /// The JSON log lines (LOG_FORMAT=json, standard error not journald's), each parsed by jq.
     static func lines(_ harness: DaemonHarness) throws -> [[String: Any]] {
-        let log = harness.path("gateway.log")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/jq")
-        process.arguments = ["-c", ".", log]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "jq could not read every line of \(harness.gatewayLog)")
+        let (status, data) = try DaemonHarness.capture("/usr/bin/jq", ["-c", ".", harness.path("gateway.log")])
+        #expect(status == 0, "jq could not read every line of \(harness.gatewayLog)")
         return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
     }
 
