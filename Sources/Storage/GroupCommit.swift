@@ -24,6 +24,11 @@ final class GroupCommit: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Transactions and the groups they were committed in, since the store opened.
+    private let counts = Mutex((transactions: 0, groups: 0))
+
+    /// How many request transactions were committed, and in how many groups (commits).
+    var committed: (transactions: Int, groups: Int) { counts.withLock { $0 } }
     private let pool: DatabasePool
     /// The most transactions in one group (bounds the work lost to one failing commit).
     let maximumGroup: Int
@@ -138,6 +143,7 @@ final class GroupCommit: Sendable {
                 try pool.write { db in
                     for job in group { job.run(db) }
                 }
+                counts.withLock { $0 = ($0.transactions + group.count, $0.groups + 1) }
                 for job in group { job.finish(nil) }
             } catch {
                 for job in group { job.finish(error) }

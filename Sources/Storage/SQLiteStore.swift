@@ -182,6 +182,10 @@ public final class SQLiteStore: GatewayStore {
         return migrator
     }
 
+    /// Request transactions committed since the store opened, and the groups (commits, each with
+    /// one fsync) they went to disk in.
+    public var committed: (transactions: Int, groups: Int) { groups.committed }
+
     /// When the upstream last accepted a delivery, as far as the store knows.
     public func lastDeliveredAt() async throws -> Date? {
         try await reading { db in

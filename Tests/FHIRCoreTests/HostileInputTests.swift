@@ -37,7 +37,7 @@ import Testing
         }
         refused(
             "<?xml version=\"1.0\"?><!DOCTYPE Patient [\(dtd)]><Patient xmlns=\"http://hl7.org/fhir\"><id value=\"&lol9;\"/></Patient>",
-            code: .security, words: "")
+            code: .security, words: "DTDs and entity declarations are not accepted")
     }
 
     @Test func xmlQuadraticBlowUpIsRefused() {
@@ -45,39 +45,43 @@ import Testing
         let refs = String(repeating: "&a;", count: 5_000)
         refused(
             "<!DOCTYPE Patient [<!ENTITY a \"\(big)\">]><Patient xmlns=\"http://hl7.org/fhir\"><text>\(refs)</text></Patient>", code: .security,
-            words: "")
+            words: "DTDs and entity declarations are not accepted")
     }
 
     @Test func deepNestingIsRefusedInBothFormats() {
-        refused(String(repeating: "[", count: 100_000), code: .tooLong, words: "")
-        refused(String(repeating: "{\"a\":", count: 100_000), code: .tooLong, words: "")
-        refused(String(repeating: "<a>", count: 100_000), words: "")
+        refused(String(repeating: "[", count: 100_000), code: .tooLong, words: "Nesting deeper than 64 levels (maxDepth)")
+        refused(String(repeating: "{\"a\":", count: 100_000), code: .tooLong, words: "Nesting deeper than 64 levels (maxDepth)")
+        refused(String(repeating: "<a>", count: 100_000), code: .tooLong, words: "nested more than maxDepth = 64 levels deep")
     }
 
-    @Test func tenMegabyteStringIsRefusedInBothFormats() {
+    @Test func tenMegabyteStringIsRefusedInBothFormatsByTheDocumentSize() {
         let huge = String(repeating: "x", count: 10 * 1024 * 1024)
-        refused("{\"resourceType\":\"Patient\",\"id\":\"\(huge)\"}", code: .tooLong, words: "")
-        refused("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"\(huge)\"/></Patient>", code: .tooLong, words: "")
+        refused("{\"resourceType\":\"Patient\",\"id\":\"\(huge)\"}", code: .tooLong, words: "more than the limit of 8388608 bytes (maxBytes)")
+        refused("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"\(huge)\"/></Patient>", code: .tooLong, words: "more than the limit maxBytes = 8388608")
     }
 
-    @Test func millionKeysAreRefused() {
+    @Test func aTwoMegabyteJSONStringIsRefusedByTheStringLimit() {
+        let long = String(repeating: "x", count: 2 * 1024 * 1024)
+        refused("{\"resourceType\":\"Patient\",\"id\":\"\(long)\"}", code: .tooLong, words: "A string longer than 1048576 bytes (maxStringBytes)")
+    }
+
+    @Test func twentyThousandKeysInOneObjectAreRefusedByTheMemberLimit() {
         var json = "{\"resourceType\":\"Patient\""
-        json.reserveCapacity(12_000_000)
-        for i in 0..<1_000_000 { json += ",\"k\(i)\":1" }
+        for i in 0..<20_000 { json += ",\"k\(i)\":1" }
         json += "}"
-        refused(json, code: .tooLong, words: "")
+        refused(json, code: .tooLong, words: "maxObjectMembers")
     }
 
     @Test func millionElementsAreRefused() {
         var xml = "<Bundle xmlns=\"http://hl7.org/fhir\">"
         xml += String(repeating: "<link/>", count: 1_000_000)
         xml += "</Bundle>"
-        refused(xml, code: .tooLong, words: "")
+        refused(xml, code: .tooLong, words: "more than maxElements = 500000 elements")
     }
 
     @Test func invalidUTF8IsRefusedInBothFormats() {
         refused(Array("{\"resourceType\":\"Patient\",\"id\":\"a".utf8) + [0xC3, 0x28] + Array("\"}".utf8), words: "UTF-8")
-        refused(Array("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"a".utf8) + [0xFF, 0xFE] + Array("\"/></Patient>".utf8), words: "")
+        refused(Array("<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"a".utf8) + [0xFF, 0xFE] + Array("\"/></Patient>".utf8), words: "not proper UTF-8")
     }
 
     @Test func duplicateKeysAreRefused() {

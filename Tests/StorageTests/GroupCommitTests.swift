@@ -45,6 +45,12 @@ struct GroupCommitTests {
         #expect(outcomes.count == 300)
         #expect(outcomes.filter { $0.value }.count == 270)
         #expect(outcomes.filter { !$0.value }.allSatisfy { $0.key % 10 == 0 })
+        // They went to disk in groups: fewer commits than transactions (the failed ones rolled
+        // back inside their group's commit), none larger than 64.
+        let committed = store.committed
+        #expect(committed.transactions == 300)
+        #expect(committed.groups < 300 / 2, "\(committed.groups) commits for 300 transactions")
+        #expect(committed.groups >= 300 / 64)
 
         // A second store on the same file (as after a restart) sees exactly the committed ones.
         let reopened = try SQLiteStore(path: path)
