@@ -295,6 +295,14 @@ final class DaemonHarness: @unchecked Sendable {
         return 0
     }
 
+    /// Waits until the outbox holds nothing to deliver (the gauge read from the store at each
+    /// scrape): from then on no further delivery can reach the upstream.
+    func waitForEmptyOutbox() throws {
+        try waitUntil("nothing left to deliver") {
+            ((try? plain("/metrics")) ?? "").split(separator: "\n").contains("fhir_gateway_outbox_depth 0")
+        }
+    }
+
     func plain(_ path: String) throws -> String {
         let (status, output) = try Self.capture("/usr/bin/curl", ["-s", "--max-time", "2", "http://127.0.0.1:\(metricsPort)\(path)"])
         guard status == 0 else { throw CocoaError(.fileReadUnknown) }

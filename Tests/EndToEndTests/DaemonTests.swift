@@ -195,7 +195,7 @@ import Testing
         let again = try harness.request("POST", "/fhir/$process-message", body: Data(message.utf8))
         #expect(again.body == response.body)
         try harness.waitUntil("both assessments reach the upstream") { harness.upstreamResources().count == 2 }
-        usleep(1_000_000)
+        try harness.waitForEmptyOutbox()
         let records = try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []
         #expect(records.count == 2, "\(records)")
     }
@@ -364,7 +364,7 @@ import Testing
         try harness.startUpstream([])
         try harness.startGateway()
         try harness.waitUntil("the assessment is delivered after the restart") { harness.upstreamResources().count == 1 }
-        usleep(1_000_000)
+        try harness.waitForEmptyOutbox()
         let answers = (try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? Int }
         #expect(answers == [201], "\(answers)")
     }
