@@ -299,7 +299,9 @@ final class DaemonHarness: @unchecked Sendable {
     /// scrape): from then on no further delivery can reach the upstream.
     func waitForEmptyOutbox() throws {
         try waitUntil("nothing left to deliver") {
-            ((try? plain("/metrics")) ?? "").split(separator: "\n").contains("fhir_gateway_outbox_depth 0")
+            ((try? plain("/metrics")) ?? "").split(separator: "\n").contains { line in
+                line.hasPrefix("fhir_gateway_outbox_depth ") && Double(line.dropFirst("fhir_gateway_outbox_depth ".count)) == 0
+            }
         }
     }
 
