@@ -87,7 +87,7 @@ public struct GatewayConfiguration: Sendable {
 
     /// Reads the file at `path` with environment overrides, and checks every key: values present,
     /// well-formed, files readable. All problems are reported together.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(Problems)
+    public static func load(path: String, environment: [String: String]) async throws(Problems)
         -> GatewayConfiguration
     {
         let reader = try await Self.reader(path: path, environment: environment)
@@ -248,7 +248,7 @@ public struct GatewayConfiguration: Sendable {
 
     /// Only the store's path (`storage.path`, its environment variable, or `$STATE_DIRECTORY`),
     /// for the commands that need nothing else (`outbox`): the rest of the file is not checked.
-    public static func storagePath(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(Problems)
+    public static func storagePath(configPath: String, environment: [String: String]) async throws(Problems)
         -> String
     {
         let reader = try await Self.reader(path: configPath, environment: environment)

@@ -41,10 +41,13 @@ public enum Preflight {
     /// with `network`, the upstream's probe.
     ///   - serviceUser: when run as root, the user whose access to the files is checked
     ///     (the unit's `User=`); nil or a user this machine lacks: not checked.
-    public static func run(_ configuration: GatewayConfiguration, network: Bool, serviceUser: String?) async -> [Finding] {
+    ///   - environment: the process's, for `CREDENTIALS_DIRECTORY`.
+    public static func run(_ configuration: GatewayConfiguration, network: Bool, serviceUser: String?, environment: [String: String]) async
+        -> [Finding]
+    {
         var findings = local(configuration).findings
         if geteuid() == 0, let name = serviceUser, let user = ServiceUserAccess(name: name) {
-            findings += readable(configuration, by: user)
+            findings += readable(configuration, by: user, credentials: environment["CREDENTIALS_DIRECTORY"])
         }
         if let holder = StoreLock.holder(storePath: configuration.storagePath) {
             findings.append(
@@ -62,7 +65,7 @@ public enum Preflight {
     /// The files the service reads itself, checked for `user`. The server's certificate and key
     /// are left out when they come from systemd's credentials (`LoadCredential=` copies them,
     /// as root, into a folder the service can read).
-    static func readable(_ configuration: GatewayConfiguration, by user: ServiceUserAccess) -> [Finding] {
+    static func readable(_ configuration: GatewayConfiguration, by user: ServiceUserAccess, credentials: String?) -> [Finding] {
         var files: [(key: String, path: String?)] = [
             ("tls.clientCA", configuration.tls.clientCA), ("model.path", configuration.modelPath), ("profiles.path", configuration.profilesPath),
             ("upstream.caCertificate", configuration.upstream?.caCertificate),
@@ -70,7 +73,6 @@ public enum Preflight {
             ("upstream.clientPrivateKey", configuration.upstream?.clientPrivateKey),
             ("upstream.bearerTokenFile", configuration.upstream?.bearerTokenFile),
         ]
-        let credentials = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"]
         for (key, path) in [("tls.certificate", configuration.tls.certificate), ("tls.privateKey", configuration.tls.privateKey)]
         where !(credentials.map { path.hasPrefix($0) } ?? false) && !path.hasPrefix(credentialSourceFolder) {
             files.append((key, path))

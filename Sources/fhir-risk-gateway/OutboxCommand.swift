@@ -29,7 +29,7 @@ struct OutboxCommand: AsyncParsableCommand {
                 path = store
             } else {
                 do {
-                    path = try await GatewayConfiguration.storagePath(configPath: config ?? "")
+                    path = try await GatewayConfiguration.storagePath(configPath: config ?? "", environment: ProcessInfo.processInfo.environment)
                 } catch {
                     writeToStandardError(error.description + "\n")
                     throw ExitCode(1)

@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
 
         let path = config
-        let read = await LoadedConfiguration.read(path)
+        let read = await LoadedConfiguration.read(path, environment: environment)
         guard let loaded = read.loaded else {
             for problem in read.problems { logger.error("configuration problem", metadata: ["file": "\(path)", "problem": "\(problem)"]) }
             logger.critical("the configuration cannot be used", metadata: ["problems": .stringConvertible(read.problems.count), "exit.code": .stringConvertible(Self.configurationExitCode)])
@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await GatewayDaemon.run(
                 loaded: loaded.daemon,
                 reload: { () async throws(GatewayDaemon.LoadFailure) -> GatewayDaemon.Loaded in
-                    let again = await LoadedConfiguration.read(path)
+                    let again = await LoadedConfiguration.read(path, environment: environment)
                     guard let loaded = again.loaded else { throw GatewayDaemon.LoadFailure(problems: again.problems) }
                     return loaded.daemon
                 },
@@ -83,20 +83,21 @@ struct CheckConfigCommand: AsyncParsableCommand {
     var serviceUser = "fhir-risk-gateway"
 
     func run() async throws {
-        let read = await LoadedConfiguration.read(config)
+        let environment = ProcessInfo.processInfo.environment
+        let read = await LoadedConfiguration.read(config, environment: environment)
         var lines = read.problems.map { "error: \($0)" }
         var errors = read.problems.count
         var warnings = 0
         var stopsServe = !read.problems.isEmpty
         if let loaded = read.loaded {
-            for finding in await Preflight.run(loaded.gateway, network: !noNetwork, serviceUser: serviceUser) {
+            for finding in await Preflight.run(loaded.gateway, network: !noNetwork, serviceUser: serviceUser, environment: environment) {
                 lines.append(finding.description)
                 if finding.level == .error { errors += 1 } else { warnings += 1 }
                 if finding.stopsServe { stopsServe = true }
             }
         }
         let credentialsMissing = read.problems.contains { $0.hasPrefix("tls.certificate is required") || $0.hasPrefix("tls.privateKey is required") }
-        if credentialsMissing, ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"] == nil {
+        if credentialsMissing, environment["CREDENTIALS_DIRECTORY"] == nil {
             lines.append(
                 "note: the installed service gets tls.certificate and tls.privateKey from systemd (LoadCredential=); check it as it runs:\n  "
                     + Self.installedServiceCheck)
@@ -124,22 +125,12 @@ struct LoadedConfiguration {
         GatewayDaemon.Loaded(configuration: gateway, codes: files.codes, parameters: files.parameters)
     }
 
-    /// Reads and checks everything; prints every problem and exits 1 when there is one.
-    static func load(_ path: String) async throws -> LoadedConfiguration {
-        let read = await read(path)
-        guard let loaded = read.loaded else {
-            for problem in read.problems { writeToStandardError("\(path): \(problem)\n") }
-            throw ExitCode(1)
-        }
-        return loaded
-    }
-
     /// Reads and checks everything: the configuration, or every problem found.
-    static func read(_ path: String) async -> (loaded: LoadedConfiguration?, problems: [String]) {
+    static func read(_ path: String, environment: [String: String]) async -> (loaded: LoadedConfiguration?, problems: [String]) {
         var problems: [String] = []
         var gateway: GatewayConfiguration?
         do {
-            gateway = try await GatewayConfiguration.load(path: path)
+            gateway = try await GatewayConfiguration.load(path: path, environment: environment)
         } catch {
             problems += error.messages
         }
