@@ -47,19 +47,27 @@ struct ServiceUserAccess {
     }
 
     private func allowed(_ path: String, _ user: mode_t, _ group: mode_t, _ other: mode_t) -> Bool {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return true }  // a missing file is reported elsewhere
-        if status.st_uid == uid { return status.st_mode & user != 0 }
-        if groups.contains(status.st_gid) { return status.st_mode & group != 0 }
-        return status.st_mode & other != 0
+        guard let owner = Self.owner(path) else { return true }  // a missing file is reported elsewhere
+        if owner.uid == uid { return owner.mode & user != 0 }
+        if groups.contains(owner.gid) { return owner.mode & group != 0 }
+        return owner.mode & other != 0
+    }
+
+    /// The owner, group and permission bits of a file.
+    private static func owner(_ path: String) -> (uid: uid_t, gid: gid_t, mode: mode_t)? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let uid = (attributes[.ownerAccountID] as? NSNumber)?.uint32Value,
+            let gid = (attributes[.groupOwnerAccountID] as? NSNumber)?.uint32Value,
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.uint32Value
+        else { return nil }
+        return (uid_t(uid), gid_t(gid), mode_t(mode))
     }
 
     /// `0640 root:fhir-risk-gateway`
     private func describe(_ path: String) -> String {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return "?" }
-        let owner = getpwuid(status.st_uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "\(status.st_uid)"
-        let group = getgrgid(status.st_gid).flatMap { $0.pointee.gr_name.map { String(cString: $0) } } ?? "\(status.st_gid)"
-        return "0" + String(status.st_mode & 0o7777, radix: 8) + " \(owner):\(group)"
+        guard let owner = Self.owner(path) else { return "?" }
+        let user = getpwuid(owner.uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "\(owner.uid)"
+        let group = getgrgid(owner.gid).flatMap { $0.pointee.gr_name.map { String(cString: $0) } } ?? "\(owner.gid)"
+        return "0" + String(owner.mode & 0o7777, radix: 8) + " \(user):\(group)"
     }
 }

@@ -1,0 +1,55 @@
+import CaseProcessing
+import Crypto
+import FHIRCore
+import FHIRModels
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RiskModel
+import Storage
+
+/// Create and update of single resources.
+extension GatewayAPI {
+
+    func create(_ request: Request, type: String) async throws -> Response {
+        try await respond(request) { format in
+            let (bytes, resource) = try await readResource(request, type: type)
+            var assigned = resource
+            let id = TimeOrderedID.make()
+            assigned.setID(id)
+            let incoming = assigned
+            let item = CaseProcessor.Incoming(resource: incoming, path: type)
+            return try await commit(request, bytes: bytes, format: format) { transaction, now in
+                let outcome = try processor.ingest([item], in: transaction, now: now)
+                let version = outcome.stored.first?.version ?? 1
+                return Committed(
+                    status: 201, resource: incoming, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored,
+                    json: outcome.stored.first?.json)
+            }
+        }
+    }
+
+    func update(_ request: Request, type: String, id: String) async throws -> Response {
+        try await respond(request) { format in
+            let (bytes, resource) = try await readResource(request, type: type)
+            guard resource.value(of: "id") == id else {
+                throw FHIRHTTP.Failure(
+                    .badRequest,
+                    code: .invalid,
+                    "The resource's id must equal the id in the URL (\(id)) for an update",
+                    expression: "\(type).id"
+                )
+            }
+            let item = CaseProcessor.Incoming(resource: resource, path: type)
+            return try await commit(request, bytes: bytes, format: format) { transaction, now in
+                let outcome = try processor.ingest([item], in: transaction, now: now)
+                let version = outcome.stored.first?.version ?? 1
+                return Committed(
+                    status: version == 1 ? 201 : 200, resource: resource, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored,
+                    json: outcome.stored.first?.json)
+            }
+        }
+    }
+}
