@@ -113,16 +113,18 @@ public enum GatewayDaemon {
         let metrics = GatewayMetrics()
         // The last delivery survives a restart: an alert on its age must not fire on every start.
         if let last = try? await store.lastDeliveredAt() { metrics.delivered(at: last) }
-        let events = GatewayEvents(logger: logger, metrics: metrics, pseudonym: pseudonym) { settings.current.processor.assessor.parameters.name }
+        let events = GatewayEvents(logger: logger, metrics: metrics, pseudonym: pseudonym)
 
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
         router.add(middleware: FHIROutcomeMiddleware())
-        router.add(middleware: ClientNameMiddleware { settings.current.configuration.tls.allowedClientNames })
-        GatewayAPI(store: store, settings: settings, events: events).register(on: router)
+        router.add(middleware: ClientNameMiddleware())
+        GatewayAPI(store: store, events: events).register(on: router)
         let channel = GatewayTLSChannel(
             base: HTTP1Channel(
-                responder: GatewayResponder.make(router.buildResponder(), logger: logger),
+                responder: GatewayResponder.make(router.buildResponder(), logger: logger) { channel in
+                    GatewayRequestContext(source: GatewayRequestSource(channel: channel, logger: logger, settings: settings.current))
+                },
                 configuration: .init(idleTimeout: .seconds(75))
             ),
             context: { settings.current.tls.context },
@@ -179,7 +181,8 @@ public enum GatewayDaemon {
             source: .bind(host: configuration.metrics.host, port: configuration.metrics.port),
             channel: HTTP1Channel(
                 responder: GatewayResponder.make(
-                    OperationsEndpoints(store: store, settings: settings, health: health, metrics: metrics).router().buildResponder(), logger: logger),
+                    OperationsEndpoints(store: store, settings: settings, health: health, metrics: metrics).router().buildResponder(), logger: logger
+                ) { channel in BasicRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger)) },
                 configuration: .init(idleTimeout: .seconds(30))
             ),
             admission: operationsAdmission, backlog: 64, logger: logger

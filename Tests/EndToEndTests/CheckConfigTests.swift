@@ -43,7 +43,7 @@ import Testing
         defer { harness.stopAll() }
         let day = 86_400.0
         try TestCertificates.writeServerFolder(harness.path("expired"), notBefore: Date().addingTimeInterval(-30 * day), notAfter: Date().addingTimeInterval(-day))
-        try TestCertificates.writeServerFolder(harness.path("ending"), notBefore: Date().addingTimeInterval(-day), notAfter: Date().addingTimeInterval(10 * day))
+        try TestCertificates.writeServerFolder(harness.path("ending"), notBefore: Date().addingTimeInterval(-day), notAfter: Date().addingTimeInterval(10 * day - 3_600))
 
         harness.serverCertificateFolder = "ending"
         let ending = try Self.checkConfig(harness.path("gateway.yaml"))

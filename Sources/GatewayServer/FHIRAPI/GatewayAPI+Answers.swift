@@ -13,7 +13,7 @@ import Storage
 /// Reading a request body, committing it once, and answering (formats, `Prefer`, failures).
 extension GatewayAPI {
     /// Reads and validates the body; the resource must be of `type`.
-    func readResource(_ request: Request, type: String) async throws -> ([UInt8], FHIRNode) {
+    func readResource(_ request: Request, type: String, limits: GatewayConfiguration.Limits) async throws -> ([UInt8], FHIRNode) {
         let declared = try FHIRHTTP.requestFormat(request)
         var request = request
         let limit = type == "Bundle" ? limits.maxBodyBytes : min(limits.maxBodyBytes, limits.maxResourceBytes)
@@ -77,6 +77,7 @@ extension GatewayAPI {
         bytes: [UInt8],
         format: FHIRFormat,
         key: String? = nil,
+        processor: CaseProcessor,
         _ body: @escaping @Sendable (any StoreTransaction, Date) throws -> Committed
     ) async throws -> Response {
         let key = key ?? "\(request.method.rawValue) \(request.uri.path)|\(format.rawValue)|" + Self.hash(bytes)
@@ -92,7 +93,7 @@ extension GatewayAPI {
             try transaction.saveResponse(answer, forKey: key)
             return (answer, committed.scored)
         }
-        for scoredCase in scored { events.caseScored(scoredCase) }
+        for scoredCase in scored { events.caseScored(scoredCase, model: processor.assessor.parameters.name) }
         return Self.render(stored, request: request, format: format)
     }
 

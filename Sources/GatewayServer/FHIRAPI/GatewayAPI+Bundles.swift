@@ -13,9 +13,11 @@ import Storage
 /// Transactions, batches and messages (`POST /fhir`, `$process-message`).
 extension GatewayAPI {
 
-    func bundle(_ request: Request, messageOnly: Bool) async throws -> Response {
-        try await respond(request) { format in
-            let (bytes, bundle) = try await readResource(request, type: "Bundle")
+    func bundle(_ request: Request, messageOnly: Bool, settings: LiveSettings.Snapshot) async throws -> Response {
+        let limits = settings.configuration.limits
+        let processor = settings.processor
+        return try await respond(request) { format in
+            let (bytes, bundle) = try await readResource(request, type: "Bundle", limits: limits)
             let type = bundle.value(of: "type") ?? ""
             let entries = bundle.children(named: "entry")
             guard entries.count <= limits.maxBundleEntries else {
@@ -27,14 +29,14 @@ extension GatewayAPI {
                 )
             }
             if messageOnly || type == "message" {
-                return try await message(request, bytes: bytes, bundle: bundle, format: format)
+                return try await message(request, bytes: bytes, bundle: bundle, format: format, processor: processor)
             }
             guard ["transaction", "batch", "collection"].contains(type) else {
                 throw FHIRHTTP.Failure(
                     .badRequest, code: .notSupported, "POST /fhir takes a transaction, batch, collection or message Bundle, not '\(type)'")
             }
             let incoming = try Self.entriesWithIDs(bundle)
-            return try await commit(request, bytes: bytes, format: format) { transaction, now in
+            return try await commit(request, bytes: bytes, format: format, processor: processor) { transaction, now in
                 let outcome = try processor.ingest(incoming, in: transaction, now: now)
                 if type == "collection" {
                     // A collection is no FHIR interaction, so it has no response Bundle: what was
@@ -62,7 +64,7 @@ extension GatewayAPI {
         }
     }
 
-    func message(_ request: Request, bytes: [UInt8], bundle: FHIRNode, format: FHIRFormat) async throws -> Response {
+    func message(_ request: Request, bytes: [UInt8], bundle: FHIRNode, format: FHIRFormat, processor: CaseProcessor) async throws -> Response {
         guard bundle.value(of: "type") == "message", let header = bundle.children(named: "entry").first?.child(named: "resource"),
             header.type.name == "MessageHeader"
         else {
@@ -78,7 +80,7 @@ extension GatewayAPI {
         let incoming = all.filter { CaseProcessor.inputTypes.contains($0.resource.type.name) }
         let key = "message|" + (header.value(of: "id") ?? Self.hash(bytes))
         do {
-            return try await commit(request, bytes: bytes, format: format, key: key) { transaction, now in
+            return try await commit(request, bytes: bytes, format: format, key: key, processor: processor) { transaction, now in
                 let outcome = try processor.ingest(incoming, in: transaction, now: now)
                 let answer = Self.responseMessage(to: header, code: "ok", assessments: outcome.changed, issues: [], now: now)
                 return Committed(status: 200, resource: answer, location: nil, scored: outcome.scored)

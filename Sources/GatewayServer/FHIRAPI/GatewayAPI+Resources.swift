@@ -13,15 +13,16 @@ import Storage
 /// Create and update of single resources.
 extension GatewayAPI {
 
-    func create(_ request: Request, type: String) async throws -> Response {
-        try await respond(request) { format in
-            let (bytes, resource) = try await readResource(request, type: type)
+    func create(_ request: Request, type: String, settings: LiveSettings.Snapshot) async throws -> Response {
+        let processor = settings.processor
+        return try await respond(request) { format in
+            let (bytes, resource) = try await readResource(request, type: type, limits: settings.configuration.limits)
             var assigned = resource
             let id = TimeOrderedID.make()
             assigned.setID(id)
             let incoming = assigned
             let item = CaseProcessor.Incoming(resource: incoming, path: type)
-            return try await commit(request, bytes: bytes, format: format) { transaction, now in
+            return try await commit(request, bytes: bytes, format: format, processor: processor) { transaction, now in
                 let outcome = try processor.ingest([item], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1
                 return Committed(
@@ -31,9 +32,10 @@ extension GatewayAPI {
         }
     }
 
-    func update(_ request: Request, type: String, id: String) async throws -> Response {
-        try await respond(request) { format in
-            let (bytes, resource) = try await readResource(request, type: type)
+    func update(_ request: Request, type: String, id: String, settings: LiveSettings.Snapshot) async throws -> Response {
+        let processor = settings.processor
+        return try await respond(request) { format in
+            let (bytes, resource) = try await readResource(request, type: type, limits: settings.configuration.limits)
             guard resource.value(of: "id") == id else {
                 throw FHIRHTTP.Failure(
                     .badRequest,
@@ -43,7 +45,7 @@ extension GatewayAPI {
                 )
             }
             let item = CaseProcessor.Incoming(resource: resource, path: type)
-            return try await commit(request, bytes: bytes, format: format) { transaction, now in
+            return try await commit(request, bytes: bytes, format: format, processor: processor) { transaction, now in
                 let outcome = try processor.ingest([item], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1
                 return Committed(

@@ -18,26 +18,21 @@ struct GatewayAPI: Sendable {
     static let capabilityStatement = CapabilityStatementBuilder.statement().node
 
     let store: any GatewayStore
-    let settings: LiveSettings
     let events: GatewayEvents
     let reader = FHIRReader()
-
-    /// The scoring and limits of the current configuration (a reload swaps them).
-    var processor: CaseProcessor { settings.current.processor }
-    var limits: GatewayConfiguration.Limits { settings.current.configuration.limits }
 
     func register(on router: Router<GatewayRequestContext>) {
         router.get("/fhir/metadata") { request, _ in
             try await respond(request) { format in FHIRHTTP.response(.ok, resource: Self.capabilityStatement, format: format) }
         }
         for type in Self.inputTypes {
-            router.post("/fhir/\(type)") { request, _ in try await create(request, type: type) }
+            router.post("/fhir/\(type)") { request, context in try await create(request, type: type, settings: context.settings) }
             router.put("/fhir/\(type)/:id") { request, context in
-                try await update(request, type: type, id: context.parameters.get("id") ?? "")
+                try await update(request, type: type, id: context.parameters.get("id") ?? "", settings: context.settings)
             }
         }
-        router.post("/fhir") { request, _ in try await bundle(request, messageOnly: false) }
-        router.post("/fhir/$process-message") { request, _ in try await bundle(request, messageOnly: true) }
+        router.post("/fhir") { request, context in try await bundle(request, messageOnly: false, settings: context.settings) }
+        router.post("/fhir/$process-message") { request, context in try await bundle(request, messageOnly: true, settings: context.settings) }
         // Anything else under /fhir is an OperationOutcome: 405 for a method the gateway does not
         // offer on its own resource types, 404 for any other path.
         let notAllowed: @Sendable (Request, GatewayRequestContext) async throws -> Response = { request, _ in

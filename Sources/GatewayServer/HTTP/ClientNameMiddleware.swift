@@ -7,12 +7,11 @@ import Hummingbird
 /// chain verification stays BoringSSL's.
 struct ClientNameMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
-    /// The allowed names of the current configuration (a reload may change them); empty: anyone
-    /// the client CA vouches for.
-    let allowed: @Sendable () -> [String]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let allowed = self.allowed()
+        // The request's configuration (a reload may change the names); empty: anyone the client
+        // CA vouches for.
+        let allowed = context.settings.configuration.tls.allowedClientNames
         if allowed.isEmpty { return try await next(request, context) }
         let name = ClientIdentity.commonName(of: context.channel)
         guard let name, allowed.contains(name) else {

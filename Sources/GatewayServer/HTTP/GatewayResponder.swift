@@ -8,13 +8,16 @@ import NIOCore
 import NIOHTTP1
 
 /// Turns the router into the HTTP channel's responder, as Hummingbird's Application does: a
-/// request context per request, a 500 for an error nothing else handled, and a `Date` header.
+/// request context per request (with the live settings' snapshot of that moment), a 500 for an
+/// error nothing else handled, and a `Date` header.
 enum GatewayResponder {
-    static func make<Responder: HTTPResponder>(_ responder: Responder, logger: Logger) -> HTTPChannelHandler.Responder
-    where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
+    /// - Parameter makeContext: the request's context, made when the request arrives.
+    static func make<Responder: HTTPResponder>(
+        _ responder: Responder, logger: Logger, context makeContext: @escaping @Sendable (any Channel) -> Responder.Context
+    ) -> HTTPChannelHandler.Responder {
         let date = HTTPDateCache()
         return { request, writer, channel in
-            let context = Responder.Context(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+            let context = makeContext(channel)
             var response: Response
             do {
                 response = try await responder.respond(to: request, context: context)

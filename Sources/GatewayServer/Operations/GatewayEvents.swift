@@ -13,9 +13,9 @@ struct GatewayEvents: Sendable {
     let logger: Logger
     let metrics: GatewayMetrics
     let pseudonym: CasePseudonym
-    let modelName: @Sendable () -> String
 
-    func caseScored(_ scored: CaseProcessor.ScoredCase) {
+    /// - Parameter model: the name of the model the request was scored with.
+    func caseScored(_ scored: CaseProcessor.ScoredCase, model: String) {
         switch scored.change {
         case .assessed(let stratum, let risk):
             metrics.caseScored(stratum: Self.name(stratum))
@@ -23,7 +23,7 @@ struct GatewayEvents: Sendable {
                 "case scored",
                 metadata: [
                     "case": "\(pseudonym.id(for: scored.assessment.identifier))",
-                    "model": "\(modelName())",
+                    "model": "\(model)",
                     "stratum": "\(Self.name(stratum))",
                     "risk": "\(risk.rawValue)",
                     "assessment.status": "\(scored.assessment.status)",
@@ -36,7 +36,7 @@ struct GatewayEvents: Sendable {
                 "case withdrawn",
                 metadata: [
                     "case": "\(pseudonym.id(for: scored.assessment.identifier))",
-                    "model": "\(modelName())",
+                    "model": "\(model)",
                     "assessment.status": "\(scored.assessment.status)",
                     "assessment.version": .stringConvertible(scored.assessment.version),
                 ]
