@@ -188,14 +188,16 @@ public enum GatewayDaemon {
             admission: operationsAdmission, backlog: 64, logger: logger
         ) { _ in }
 
-        // Graceful shutdown runs from the last service to the first: say STOPPING, stop taking
-        // reloads, stop accepting and finish in-flight requests, drain the outbox, and only then
-        // close the operations listener (which answers /readyz "draining" meanwhile).
+        // The whole runtime, one ServiceGroup. Graceful shutdown runs from the last service to the
+        // first: say STOPPING, stop taking reloads, stop accepting and finish in-flight requests,
+        // drain the outbox, shut the HTTP client, then stop checkpoints and retention, close the
+        // operations listener (which answers /readyz "draining" meanwhile), and last the health
+        // monitor, which keeps the watchdog fed until then.
         var services: [any Service] = [
-            operations, RetentionService(store: store, retentionDays: { settings.current.configuration.retentionDays }, logger: logger),
+            monitor, operations,
+            RetentionService(store: store, retentionDays: { settings.current.configuration.retentionDays }, logger: logger),
             CheckpointService(store: store, logger: logger),
         ]
-        var client: HTTPClient?
         if let upstream = configuration.upstream {
             let clientConfiguration: HTTPClient.Configuration
             do {
@@ -203,12 +205,13 @@ public enum GatewayDaemon {
             } catch {
                 throw fail("the upstream's TLS files cannot be used: \(error)", exitCode: 78, notifier: notifier)
             }
-            let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-            client = created
-            services.append(
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+            services += [
+                HTTPClientService(client: client),
                 DeliveryService(
-                    store: store, upstream: upstream, policy: { settings.current.configuration.delivery }, client: created, logger: logger,
-                    metrics: metrics, pseudonym: pseudonym))
+                    store: store, upstream: upstream, policy: { settings.current.configuration.delivery }, client: client, logger: logger,
+                    metrics: metrics, pseudonym: pseudonym),
+            ]
         }
         let reloader = Reloader(settings: settings, reload: reload, notifier: notifier, monitor: monitor, metrics: metrics, logger: logger)
         services += [
@@ -222,17 +225,13 @@ public enum GatewayDaemon {
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         let group = ServiceGroup(configuration: groupConfiguration)
 
-        let result: Result<Void, any Error> = await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { await monitor.run() }
-            defer { tasks.cancelAll() }
-            do {
-                try await group.run()
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
+        let result: Result<Void, any Error>
+        do {
+            try await group.run()
+            result = .success(())
+        } catch {
+            result = .failure(error)
         }
-        try? await client?.shutdown()
         let statistics = try? await store.statistics()
         logger.notice(
             "stopped",
@@ -262,33 +261,5 @@ extension Result {
     var isSuccess: Bool {
         if case .success = self { return true }
         return false
-    }
-}
-
-/// On SIGTERM or SIGINT (it is the last service, so the first told): `STOPPING=1`, `/readyz`
-/// answers "draining", and a log line.
-struct ShutdownNotice: Service {
-    let notifier: SystemdNotifier
-    let health: HealthState
-    let monitor: HealthMonitor
-    let logger: Logger
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        health.update { $0.draining = true }
-        notifier.stopping(status: monitor.statusLine())
-        logger.notice("shutting down: no new connections; finishing requests in flight, then the outbox")
-    }
-}
-
-/// SIGHUP → a reload, one at a time, until shutdown.
-struct ReloadService: Service {
-    let signals: UnixSignalsSequence
-    let reload: @Sendable () async -> Void
-
-    func run() async throws {
-        for await _ in signals.cancelOnGracefulShutdown() {
-            await reload()
-        }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import Storage
 import SystemdSupport
 
@@ -9,7 +10,7 @@ import SystemdSupport
 /// the store must take a write and every event loop must answer within two seconds. Only then is
 /// `WATCHDOG=1` sent, so a wedged event loop or a store that stopped taking writes leads systemd
 /// to restart the daemon. Every 5 seconds the `STATUS=` line is refreshed with the store's counts.
-struct HealthMonitor: Sendable {
+struct HealthMonitor: Service {
     let store: any GatewayStore
     let health: HealthState
     let settings: LiveSettings
@@ -19,7 +20,13 @@ struct HealthMonitor: Sendable {
     let listening: ListenerSource
     let statusEvery: Duration = .seconds(5)
 
-    func run() async {
+    /// Watches until the group's graceful shutdown reaches it: it is the first service, so the
+    /// last one asked to stop.
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown { await watch() }
+    }
+
+    func watch() async {
         let clock = ContinuousClock()
         let interval: Duration = watchdog.map { .microseconds(Int64($0.intervalMicroseconds)) } ?? statusEvery
         var lastStatus: ContinuousClock.Instant?
