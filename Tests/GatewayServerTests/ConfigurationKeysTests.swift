@@ -1,0 +1,48 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import GatewayServer
+
+/// The keys the gateway knows are the keys `Config/gateway.yaml` documents, and a key it does not
+/// know is named with the known one it resembles.
+@Suite struct ConfigurationKeysTests {
+    /// The keys the shipped file documents, set or commented out, by section: a section is
+    /// `name:` or `# name:` at the start of a line, a key `  name:`, `  # name:` or `#   name:`.
+    static func documentedKeys() throws -> Set<String> {
+        let text = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("Config/gateway.yaml"), encoding: .utf8)
+        func name(after prefix: String, in line: Substring) -> String? {
+            guard line.hasPrefix(prefix) else { return nil }
+            let rest = line.dropFirst(prefix.count)
+            guard let colon = rest.firstIndex(of: ":"), !rest[..<colon].isEmpty, rest[..<colon].allSatisfy(\.isLetter) else { return nil }
+            return String(rest[..<colon])
+        }
+        var keys: Set<String> = []
+        var section: String?
+        for line in text.split(separator: "\n") {
+            if line.first?.isLetter == true, let found = name(after: "", in: line) {
+                section = found
+            } else if let found = name(after: "# ", in: line) {
+                section = found
+            } else if let section, let found = name(after: "  # ", in: line) ?? name(after: "#   ", in: line) ?? name(after: "  ", in: line) {
+                keys.insert("\(section).\(found)")
+            }
+        }
+        return keys
+    }
+
+    @Test func everyKeyTheGatewayKnowsIsDocumentedInTheShippedConfigurationAndNoOther() throws {
+        let documented = try Self.documentedKeys()
+        #expect(ConfigurationKeys.known.subtracting(documented).isEmpty, "not in Config/gateway.yaml: \(ConfigurationKeys.known.subtracting(documented).sorted())")
+        #expect(documented.subtracting(ConfigurationKeys.known).isEmpty, "documented but not known: \(documented.subtracting(ConfigurationKeys.known).sorted())")
+    }
+
+    @Test func aMisspelledKeyIsNamedWithTheKeyItResembles() {
+        let problems = ConfigurationKeys.problems(yaml: "tls:\n  clientCa: /etc/ca.crt\nlimits: {maxBundleEntrys: 3}\nlogging:\n")
+        #expect(problems.contains("tls.clientCa is not a configuration key of this gateway (did you mean tls.clientCA?)"), "\(problems)")
+        #expect(problems.contains("limits.maxBundleEntrys is not a configuration key of this gateway (did you mean limits.maxBundleEntries?)"))
+        // An empty section is not a problem; a stray one is.
+        #expect(problems.count == 2)
+        #expect(ConfigurationKeys.problems(yaml: "colour: blue\n") == ["colour is not a configuration key of this gateway"])
+    }
+}
