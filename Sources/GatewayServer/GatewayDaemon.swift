@@ -117,7 +117,7 @@ public enum GatewayDaemon {
 
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
-        router.add(middleware: FHIROutcomeMiddleware())
+        router.add(middleware: FHIROutcomeMiddleware(logger: logger))
         router.add(middleware: ClientNameMiddleware())
         GatewayAPI(store: store, events: events).register(on: router)
         let channel = GatewayTLSChannel(

@@ -10,7 +10,7 @@ import Testing
 /// A reload swaps the configuration between two requests, never inside one: every answer is
 /// consistent with one configuration, however often the daemon reloads while it serves.
 @Suite(.serialized) struct ReloadUnderLoadTests {
-    @Test func underContinuousReloadsEveryAnswerComesFromOneConfiguration() async throws {
+    @Test func underContinuousReloadsEveryAnswerComesFromOneConfiguration() throws {
         let harness = try DaemonHarness(upstreamConfigured: false)
         defer { harness.stopAll() }
         // Two configurations that each request can tell apart: A takes Bundles of at most 3
@@ -29,18 +29,22 @@ import Testing
         try harness.startGateway()
         let pid = try #require(harness.gatewayPID)
 
-        // Reload every 40 ms, alternating A and B, while Bundles are sent one after another.
+        // Reload every 40 ms, alternating A and B, while Bundles are sent one after another. The
+        // reloads run on a thread of their own: the requests below block theirs.
         let stop = Atomic<Bool>(false)
+        let reloads = Atomic<Int>(0)
+        let finished = DispatchSemaphore(value: 0)
         let path = harness.path("gateway.yaml")
-        let reloads = Task.detached {
+        Thread.detachNewThread {
             var count = 0
             while !stop.load(ordering: .relaxed) {
                 try? (count % 2 == 0 ? configurationB : configurationA).write(toFile: path, atomically: true, encoding: .utf8)
                 kill(pid, SIGHUP)
                 count += 1
-                try? await Task.sleep(for: .milliseconds(40))
+                reloads.store(count, ordering: .relaxed)
+                usleep(40_000)
             }
-            return count
+            finished.signal()
         }
         var accepted: [String: Int] = [:]
         var refused = 0
@@ -65,7 +69,8 @@ import Testing
             }
         }
         stop.store(true, ordering: .relaxed)
-        let count = await reloads.value
+        finished.wait()
+        let count = reloads.load(ordering: .relaxed)
         // Both configurations served, and no accepted 4-entry Bundle was scored under A's model.
         #expect(count > 20)
         #expect(refused > 0, "no request was served under A (\(accepted))")

@@ -124,27 +124,8 @@ extension GatewayAPI {
         }
         do {
             return try await body(format)
-        } catch let failure as FHIRHTTP.Failure {
-            return FHIRHTTP.outcome(failure, format: format)
-        } catch let refusal as CaseProcessor.Refusal {
-            return FHIRHTTP.outcome(FHIRHTTP.Failure(HTTPResponse.Status(code: refusal.status), refusal.issues), format: format)
-        } catch let failure as StoreFailure {
-            // Transient for the sender: an interface engine retries a 503 (and honours Retry-After).
-            events.logger.error("store failed", metadata: ["store.code": "\(failure.code)", "store.reason": "\(failure.reason)"])
-            var response = FHIRHTTP.outcome(
-                FHIRHTTP.Failure(
-                    .serviceUnavailable, code: .transient,
-                    "The gateway could not store the request (\(failure.reason)); nothing was stored; send it again"),
-                format: format
-            )
-            response.headers[.retryAfter] = "10"
-            return response
         } catch {
-            events.logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
-            return FHIRHTTP.outcome(
-                FHIRHTTP.Failure(.internalServerError, code: .exception, "The gateway could not process the request; nothing was stored"),
-                format: format
-            )
+            return FHIRErrorAnswer.response(for: error, request: request, format: format, logger: events.logger)
         }
     }
 
