@@ -192,7 +192,7 @@ public final class CaseProcessor: Sendable {
             assessment.id = FHIRPrimitive(id)
             var meta = assessment.meta ?? Meta()
             meta.versionId = FHIRPrimitive(String(version))
-            meta.lastUpdated = FHIRPrimitive(FHIRInstant(fhirText: CaseAssessor.timestamp(now)))
+            meta.lastUpdated = FHIRPrimitive(FHIRInstant(fhirText: FHIRInstant.text(now)))
             assessment.meta = meta
             let stored = StoredAssessment(
                 identifier: decision.identifier,
@@ -213,11 +213,5 @@ public final class CaseProcessor: Sendable {
     /// The logical id of an assessment: its identifier's UUID.
     static func logicalID(_ identifier: String) -> String {
         identifier.hasPrefix("urn:uuid:") ? String(identifier.dropFirst(9)) : identifier
-    }
-
-    /// `2026-03-03T10:00:00.123Z`: an instant in UTC with milliseconds (the project's one way of
-    /// writing a time).
-    public static func timestamp(_ date: Date) -> String {
-        CaseAssessor.timestamp(date)
     }
 }

@@ -1,6 +1,7 @@
 import CaseProcessing
 import AsyncHTTPClient
 import FHIRCore
+import FHIRModels
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -168,7 +169,7 @@ public enum GatewayDaemon {
                     "version": "\(GatewayVersion.current)",
                     "model": "\(loaded.parameters.name)",
                     "mutual.tls": .stringConvertible(tls.requiresClientCertificate),
-                    "certificate.expires": "\(CaseProcessor.timestamp(tls.notAfter))",
+                    "certificate.expires": "\(FHIRInstant.text(tls.notAfter))",
                     "upstream": "\(configuration.upstream == nil ? "none" : "configured")",
                     "startup.ms": .stringConvertible(Int(Date().timeIntervalSince(started) * 1000)),
                     "connections.max": .stringConvertible(apiLimit),

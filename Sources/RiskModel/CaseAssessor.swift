@@ -78,7 +78,7 @@ public struct CaseAssessor: Sendable {
         var decisions: [Decision] = []
         var claimed: Set<String> = []
         let currentKeys = Set(extraction.cases.map { builder.identityName(patientKey: $0.patientKey, caseKey: $0.caseKey) })
-        let time = assessedAt ?? FHIRDateTime(fhirText: Self.timestamp(now))
+        let time = assessedAt ?? FHIRDateTime(fhirText: FHIRInstant.text(now))
         for features in extraction.cases {
             guard let time else { break }
             let key = builder.identityName(patientKey: features.patientKey, caseKey: features.caseKey)
@@ -129,10 +129,5 @@ public struct CaseAssessor: Sendable {
             decisions.append(Decision(identifier: earlier.identifier, caseKey: earlier.caseKey ?? "", assessment: withdrawn, kind: .withdrawn(reason: reason)))
         }
         return Result(decisions: decisions, issues: issues, held: extraction.held, cases: extraction.cases)
-    }
-
-    /// `2026-03-03T10:00:00.123Z`: an instant in UTC with milliseconds.
-    public static func timestamp(_ date: Date) -> String {
-        Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).format(date)
     }
 }

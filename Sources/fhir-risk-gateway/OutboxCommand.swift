@@ -1,4 +1,5 @@
 import ArgumentParser
+import FHIRModels
 import Foundation
 import GatewayServer
 import Storage
@@ -52,7 +53,7 @@ struct OutboxCommand: AsyncParsableCommand {
     }
 
     static func time(_ date: Date) -> String {
-        Date.ISO8601FormatStyle(timeZone: .gmt).format(date)
+        FHIRInstant.text(date)
     }
 
     static let header = "sequence\tstate\tattempts\tversion\tassessment\tcreated\tnext attempt\tdelivered\tlast error"

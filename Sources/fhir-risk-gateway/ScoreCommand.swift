@@ -56,7 +56,7 @@ struct ScoreCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let now = Date()
-        let time = assessedAt ?? CaseAssessor.timestamp(now)
+        let time = assessedAt ?? FHIRInstant.text(now)
         guard let assessedAt = FHIRDateTime(fhirText: time), let arrival = Self.date(time) else {
             writeToStandardError("--assessed-at '\(time)' is not a FHIR dateTime with a time and a time zone\n")
             throw ExitCode(2)

@@ -1,6 +1,7 @@
 import CaseProcessing
 import AsyncHTTPClient
 import FHIRCore
+import FHIRModels
 import Foundation
 import HTTPTypes
 import Logging
@@ -108,7 +109,7 @@ struct DeliveryService: Service {
             let next = Date().addingTimeInterval(delay)
             try await store.reschedule(item.sequence, attempts: attempts, at: next, error: reason)
             metrics.deliveries("retry").increment()
-            metadata["next.attempt"] = "\(CaseProcessor.timestamp(next))"
+            metadata["next.attempt"] = "\(FHIRInstant.text(next))"
             metadata["reason"] = "\(reason)"
             logger.notice("delivery failed, will retry", metadata: metadata)
         }

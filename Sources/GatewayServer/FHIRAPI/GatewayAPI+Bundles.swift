@@ -132,7 +132,7 @@ extension GatewayAPI {
             type: "message",
             entry: [headerEntry] + entries,
             identifier: Identifier(system: "urn:ietf:rfc:3986", value: FHIRPrimitive("urn:uuid:\(UUID().uuidString.lowercased())")),
-            timestamp: FHIRPrimitive(FHIRInstant(fhirText: CaseProcessor.timestamp(now)))
+            timestamp: FHIRPrimitive(FHIRInstant(fhirText: FHIRInstant.text(now)))
         ).node
     }
 

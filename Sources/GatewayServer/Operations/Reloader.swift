@@ -1,4 +1,5 @@
 import CaseProcessing
+import FHIRModels
 import Foundation
 import Logging
 import Prometheus
@@ -36,7 +37,7 @@ struct Reloader: Sendable {
                 "reloaded",
                 metadata: [
                     "model": "\(snapshot.processor.assessor.parameters.name)",
-                    "certificate.expires": "\(CaseProcessor.timestamp(snapshot.tls.notAfter))",
+                    "certificate.expires": "\(FHIRInstant.text(snapshot.tls.notAfter))",
                     "mutual.tls": .stringConvertible(snapshot.tls.requiresClientCertificate),
                 ]
             )
