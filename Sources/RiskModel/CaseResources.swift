@@ -28,8 +28,8 @@ public struct CaseResources: Sendable {
         /// - Parameter node: the tree `resource` was read from, when the caller has it.
         ///
         /// `resource` is owned (`__owned`; `consuming` crashes the 6.3 compiler here): the typed
-        /// model is moved in, not copied. A copy retained every string and array inside it, and
-        /// the caller's original was then released (1.6 % of the gateway's time under load, perf).
+        /// model is moved in, not copied: a copy would retain every string and array inside it,
+        /// and the caller's original would then be released, on every request.
         public init(resource: __owned AnyResource, path: String, fullUrl: String?, node: FHIRNode? = nil, receivedAt: Date? = nil) {
             self.path = path
             self.receivedAt = receivedAt

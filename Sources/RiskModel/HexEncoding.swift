@@ -1,7 +1,7 @@
 extension Sequence where Element == UInt8 {
-    /// The bytes as lowercase hex digits (`[0x0f, 0xa0]` → `"0fa0"`). Per-byte
-    /// `String(format: "%02x")` cost a tenth of the gateway's CPU under load (measured: the
-    /// idempotency key hashes every request body).
+    /// The bytes as lowercase hex digits (`[0x0f, 0xa0]` → `"0fa0"`), written straight into one
+    /// buffer: the idempotency key hashes every request body, and a formatted string per byte
+    /// would be a large share of a request's CPU (BENCHMARKS.md).
     public var hexEncoded: String {
         let digits = hexDigits
         var text: [UInt8] = []

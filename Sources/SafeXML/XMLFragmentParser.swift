@@ -26,8 +26,7 @@ public struct XMLFragmentParser: Sendable {
 
     /// Checks the fragment and reports its elements and text to `sink` as it reads, without
     /// building a tree. Inlinable and generic, so that it is compiled for the caller's sink with
-    /// the sink's calls made direct (for the narrative rules: about 1 % of reading a 2 KB
-    /// Observation, measured in instructions).
+    /// the sink's calls made direct (the narrative rules are read in every resource with text).
     @inlinable
     public func scan<Sink: XMLFragmentSink>(_ text: String, into sink: Sink) throws(XMLReadError) {
         guard text.utf8.count <= limits.maxBytes else {

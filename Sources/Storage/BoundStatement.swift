@@ -6,8 +6,8 @@ import GRDBSQLite
 ///
 /// Every request runs a handful of small statements on the store's single writer, and GRDB's
 /// general machinery around each (arguments boxed as `DatabaseValue`s, a `Row` object per result
-/// row, `Data` copies of every blob) was about a third of their time under load (perf, writer
-/// thread). The statements stay GRDB's cached statements (prepared once per connection); only
+/// row, `Data` copies of every blob) costs more than the statements themselves (BENCHMARKS.md,
+/// "The store"). The statements stay GRDB's cached statements (prepared once per connection); only
 /// binding, stepping and reading the columns go straight to SQLite.
 struct BoundStatement: ~Copyable {
     private let statement: Statement

@@ -34,7 +34,7 @@ public final class SQLiteStore: GatewayStore {
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             // SQLite checkpoints on the connection that commits once the log passes 1,000 pages:
             // on the store's single writer, between two groups, with an fsync of the database
-            // file every request waited for (7 % of the writer's time under load, perf).
+            // file every request would wait for. The checkpoint service does it instead.
             if checkpointsInBackground { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         }
         let busyMode = Database.BusyMode.timeout(Double(busyTimeoutMilliseconds) / 1000)

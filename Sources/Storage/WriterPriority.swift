@@ -5,9 +5,8 @@ import Synchronization
 #endif
 
 /// The group-commit writer is the store's one serial path: every request waits for it, and under
-/// load it shares two cores with the event loops and the request tasks. At the same priority it
-/// waited for a core a fifth as long as it ran (13.5 % against 72.5 % of the time, from
-/// `/proc/…/schedstat` at 64 connections), and every request waited with it. While it commits
+/// load it shares two cores with the event loops and the request tasks, and while it waits for a
+/// core every request waits with it (BENCHMARKS.md, "The store", has the measurement). While it commits
 /// groups its thread runs at a higher priority (nice −5), and goes back to the priority it had
 /// when the queue is empty.
 ///
