@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+
+/// The outbox: what is due, and what became of each delivery.
+extension SQLiteStore {
+    public func nextDue(now: Date) async throws -> OutboxItem? {
+        try await reading { db in
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: SQLiteStatements.nextDue),
+                arguments: [now.timeIntervalSince1970]
+            ).map(Self.outboxItem)
+        }
+    }
+
+    public func nextDueDate() async throws -> Date? {
+        try await reading { db in
+            try Double.fetchOne(db.cachedStatement(sql: SQLiteStatements.nextDueDate)).map(
+                Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    public func markDelivered(_ sequence: Int64, at date: Date) async throws {
+        try await writing { db in
+            try db.cachedStatement(
+                sql: "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL, delivered_at = ? WHERE sequence = ?"
+            )
+            .execute(arguments: [date.timeIntervalSince1970, sequence])
+        }
+    }
+
+    public func reschedule(_ sequence: Int64, attempts: Int, at date: Date, error: String) async throws {
+        try await writing { db in
+            try db.cachedStatement(sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE sequence = ?").execute(arguments: [
+                attempts, date.timeIntervalSince1970, error, sequence,
+            ]
+            )
+        }
+    }
+
+    public func markDead(_ sequence: Int64, attempts: Int, error: String) async throws {
+        try await writing { db in
+            try db.cachedStatement(sql: "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE sequence = ?").execute(arguments: [
+                attempts, error, sequence,
+            ])
+        }
+    }
+
+    public func requeue(_ sequence: Int64, now: Date) async throws -> Bool {
+        try await writing { db in
+            try db.cachedStatement(
+                sql: "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE sequence = ? AND state != 'pending'"
+            ).execute(arguments: [now.timeIntervalSince1970, sequence]
+            )
+            return db.changesCount > 0
+        }
+    }
+
+    public func outbox(state: OutboxItem.State?, since: Date?, limit: Int) async throws -> [OutboxItem] {
+        let from = since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude
+        return try await reading { db in
+            if let state {
+                return try Row.fetchAll(db.cachedStatement(sql: SQLiteStatements.outboxByState), arguments: [state.rawValue, from, limit])
+                    .map(Self.outboxItem)
+            }
+            return try Row.fetchAll(db.cachedStatement(sql: SQLiteStatements.outboxSince), arguments: [from, limit]).map(Self.outboxItem)
+        }
+    }
+}
