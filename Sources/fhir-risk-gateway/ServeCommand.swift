@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
 
         let path = config
-        let read = await LoadedConfiguration.read(path, environment: environment)
+        let read = await ConfigurationReading.read(path, environment: environment)
         guard let loaded = read.loaded else {
             for problem in read.problems { logger.error("configuration problem", metadata: ["file": "\(path)", "problem": "\(problem)"]) }
             logger.critical("the configuration cannot be used", metadata: ["problems": .stringConvertible(read.problems.count), "exit.code": .stringConvertible(Self.configurationExitCode)])
@@ -37,11 +37,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         do {
             try await GatewayDaemon.run(
-                loaded: loaded.daemon,
+                loaded: loaded,
                 reload: { () async throws(GatewayDaemon.LoadFailure) -> GatewayDaemon.Loaded in
-                    let again = await LoadedConfiguration.read(path, environment: environment)
+                    let again = await ConfigurationReading.read(path, environment: environment)
                     guard let loaded = again.loaded else { throw GatewayDaemon.LoadFailure(problems: again.problems) }
-                    return loaded.daemon
+                    return loaded
                 },
                 environment: environment,
                 logger: logger
@@ -84,13 +84,13 @@ struct CheckConfigCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let read = await LoadedConfiguration.read(config, environment: environment)
+        let read = await ConfigurationReading.read(config, environment: environment)
         var lines = read.problems.map { "error: \($0)" }
         var errors = read.problems.count
         var warnings = 0
         var stopsServe = !read.problems.isEmpty
         if let loaded = read.loaded {
-            for finding in await Preflight.run(loaded.gateway, network: !noNetwork, serviceUser: serviceUser, environment: environment) {
+            for finding in await Preflight.run(loaded.configuration, network: !noNetwork, serviceUser: serviceUser, environment: environment) {
                 lines.append(finding.description)
                 if finding.level == .error { errors += 1 } else { warnings += 1 }
                 if finding.stopsServe { stopsServe = true }
@@ -116,17 +116,10 @@ struct CheckConfigCommand: AsyncParsableCommand {
     static func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
 }
 
-/// The configuration with the model and Profiles it names, every problem reported (exit 1).
-struct LoadedConfiguration {
-    var gateway: GatewayConfiguration
-    var files: ModelFiles
-
-    var daemon: GatewayDaemon.Loaded {
-        GatewayDaemon.Loaded(configuration: gateway, codes: files.codes, parameters: files.parameters)
-    }
-
-    /// Reads and checks everything: the configuration, or every problem found.
-    static func read(_ path: String, environment: [String: String]) async -> (loaded: LoadedConfiguration?, problems: [String]) {
+/// Reads the configuration with the model and Profiles it names, into the daemon's one type for
+/// them (`GatewayDaemon.Loaded`), or says every problem found.
+enum ConfigurationReading {
+    static func read(_ path: String, environment: [String: String]) async -> (loaded: GatewayDaemon.Loaded?, problems: [String]) {
         var problems: [String] = []
         var gateway: GatewayConfiguration?
         do {
@@ -143,6 +136,6 @@ struct LoadedConfiguration {
             }
         }
         guard let gateway, let files, problems.isEmpty else { return (nil, problems) }
-        return (LoadedConfiguration(gateway: gateway, files: files), [])
+        return (GatewayDaemon.Loaded(configuration: gateway, codes: files.codes, parameters: files.parameters), [])
     }
 }
