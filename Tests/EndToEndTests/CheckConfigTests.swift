@@ -135,6 +135,18 @@ import Testing
         #expect(skipped.output.contains("0 errors, 0 warnings: valid (upstream not probed: --no-network)"), "\(skipped.output)")
     }
 
+    @Test func unusableUpstreamTLSFilesAreAnErrorWithoutTheNetworkAsServeRefusesThem() throws {
+        let harness = try DaemonHarness()
+        defer { harness.stopAll() }
+        try "not a certificate\n".write(toFile: harness.path("not-a-ca.crt"), atomically: true, encoding: .utf8)
+        let config = try Self.variant(
+            harness, "bad-upstream-ca.yaml", replacing: "caCertificate: \(harness.path("tls/ca.crt"))", with: "caCertificate: \(harness.path("not-a-ca.crt"))")
+        let check = try Self.checkConfig(config)
+        #expect(check.status == 1)
+        #expect(check.standardError.contains("error: upstream: the upstream's TLS files cannot be used"), "\(check.standardError)")
+        #expect(check.output.contains("serve would refuse to start"), "\(check.output)")
+    }
+
     @Test func aReachableUpstreamThatDoesNotTrustTheGatewayIsAWarningWithTheTLSReason() throws {
         let harness = try DaemonHarness(upstream: [])
         defer { harness.stopAll() }

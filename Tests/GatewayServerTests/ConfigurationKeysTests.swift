@@ -7,9 +7,10 @@ import Testing
 /// The keys the gateway knows are the keys `Config/gateway.yaml` documents, and a key it does not
 /// know is named with the known one it resembles.
 @Suite struct ConfigurationKeysTests {
-    /// The keys the shipped file documents, set or commented out, by section: a section is
+    /// The keys the shipped file documents, set or commented out, by section, each with whether
+    /// a comment explains it (on its line, or on the comment lines right above it): a section is
     /// `name:` or `# name:` at the start of a line, a key `  name:`, `  # name:` or `#   name:`.
-    static func documentedKeys() throws -> Set<String> {
+    static func documentedKeys() throws -> [String: Bool] {
         let text = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("Config/gateway.yaml"), encoding: .utf8)
         func name(after prefix: String, in line: Substring) -> String? {
             guard line.hasPrefix(prefix) else { return nil }
@@ -17,22 +18,30 @@ import Testing
             guard let colon = rest.firstIndex(of: ":"), !rest[..<colon].isEmpty, rest[..<colon].allSatisfy(\.isLetter) else { return nil }
             return String(rest[..<colon])
         }
-        var keys: Set<String> = []
+        var keys: [String: Bool] = [:]
         var section: String?
-        for line in text.split(separator: "\n") {
+        var commentAbove = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.first?.isLetter == true, let found = name(after: "", in: line) {
                 section = found
             } else if let found = name(after: "# ", in: line) {
                 section = found
             } else if let section, let found = name(after: "  # ", in: line) ?? name(after: "#   ", in: line) ?? name(after: "  ", in: line) {
-                keys.insert("\(section).\(found)")
+                // The value's own comment: a `#` after the value.
+                let value = line.drop { $0 == " " || $0 == "#" }.drop { $0 != ":" }
+                keys["\(section).\(found)"] = commentAbove || value.contains("#")
+                commentAbove = false
+                continue
             }
+            commentAbove = line.trimmingCharacters(in: .whitespaces).hasPrefix("#")
         }
         return keys
     }
 
     @Test func everyKeyTheGatewayKnowsIsDocumentedInTheShippedConfigurationAndNoOther() throws {
-        let documented = try Self.documentedKeys()
+        let commented = try Self.documentedKeys()
+        let documented = Set(commented.keys)
+        #expect(commented.filter { !$0.value }.isEmpty, "documented without a comment: \(commented.filter { !$0.value }.keys.sorted())")
         #expect(ConfigurationKeys.known.subtracting(documented).isEmpty, "not in Config/gateway.yaml: \(ConfigurationKeys.known.subtracting(documented).sorted())")
         #expect(documented.subtracting(ConfigurationKeys.known).isEmpty, "documented but not known: \(documented.subtracting(ConfigurationKeys.known).sorted())")
     }

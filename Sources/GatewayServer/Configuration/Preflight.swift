@@ -100,7 +100,7 @@ public enum Preflight {
             material = loaded
             findings += dates(
                 key: "tls.certificate", file: configuration.tls.certificate, notBefore: loaded.notBefore, notAfter: loaded.notAfter, now: now,
-                consequence: "clients refuse the gateway's certificate", serverCertificate: true)
+                consequence: "clients refuse the gateway's certificate")
         } catch {
             findings.append(
                 Finding(.error, key: error.key, error.message, fix: "point tls.certificate and tls.privateKey at a PEM certificate and its own key"))
@@ -109,6 +109,15 @@ public enum Preflight {
             findings += certificateFileDates(key: "tls.clientCA", file: ca, now: now, consequence: "client certificates it issued no longer verify")
         }
         if let upstream = configuration.upstream {
+            // serve refuses to start without them (exit 78): checked here, not only by the probe.
+            do {
+                _ = try DeliveryService.tlsConfiguration(upstream)
+            } catch {
+                findings.append(
+                    Finding(
+                        .error, key: "upstream", "the upstream's TLS files cannot be used: \(error)",
+                        fix: "point upstream.caCertificate, upstream.clientCertificate and upstream.clientPrivateKey at PEM files"))
+            }
             if let file = upstream.clientCertificate {
                 findings += certificateFileDates(
                     key: "upstream.clientCertificate", file: file, now: now, consequence: "the upstream refuses the gateway's deliveries")
@@ -168,11 +177,11 @@ public enum Preflight {
         }
         return dates(
             key: key, file: file, notBefore: Date(timeIntervalSince1970: TimeInterval(first.notValidBefore)),
-            notAfter: Date(timeIntervalSince1970: TimeInterval(first.notValidAfter)), now: now, consequence: consequence, serverCertificate: false)
+            notAfter: Date(timeIntervalSince1970: TimeInterval(first.notValidAfter)), now: now, consequence: consequence)
     }
 
     /// Expired or not yet valid: an error; expiring within `expiryWarningDays`: a warning.
-    static func dates(key: String, file: String, notBefore: Date, notAfter: Date, now: Date, consequence: String, serverCertificate: Bool)
+    static func dates(key: String, file: String, notBefore: Date, notAfter: Date, now: Date, consequence: String)
         -> [Finding]
     {
         let renew = "install a renewed certificate in \(file) and reload or restart the gateway"

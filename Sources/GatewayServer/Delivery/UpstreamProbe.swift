@@ -14,16 +14,8 @@ enum UpstreamProbe {
 
     /// No finding when the upstream answered 2xx.
     static func check(_ upstream: GatewayConfiguration.Upstream) async -> [Preflight.Finding] {
-        let configuration: HTTPClient.Configuration
-        do {
-            configuration = try DeliveryService.clientConfiguration(upstream, timeoutSeconds: timeoutSeconds)
-        } catch {
-            return [
-                Preflight.Finding(
-                    .error, key: "upstream", "the upstream's TLS files cannot be used: \(error)",
-                    fix: "point upstream.caCertificate, upstream.clientCertificate and upstream.clientPrivateKey at PEM files")
-            ]
-        }
+        // Unusable TLS files are the preflight's error; nothing to probe with then.
+        guard let configuration = try? DeliveryService.clientConfiguration(upstream, timeoutSeconds: timeoutSeconds) else { return [] }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let findings = await probe(upstream, client: client)
         try? await client.shutdown()
@@ -37,7 +29,8 @@ enum UpstreamProbe {
         case .none: break
         case .token(let token): request.headers.add(name: "Authorization", value: "Bearer \(token)")
         case .unreadable(let reason):
-            return [Preflight.Finding(.error, key: "upstream.bearerTokenFile", reason, fix: "make the file readable by the gateway's user")]
+            // serve starts without it; every delivery waits until it can be read.
+            return [Preflight.Finding(.warning, key: "upstream.bearerTokenFile", reason, fix: "make the file readable by the gateway's user")]
         }
         do {
             let response = try await client.execute(request, timeout: .seconds(Int64(timeoutSeconds)))

@@ -52,7 +52,6 @@ struct RequestLogMiddleware: RouterMiddleware {
         let method = Self.knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
         let status = Int(response.status.code)
         metrics.request(method: method, route: route, status: response.status.code, duration: elapsed)
-        let peer = context.channel.remoteAddress
         var metadata: Logger.Metadata = [
             "request.id": .string(trace.id),
             "http.method": .string(method),
@@ -62,7 +61,7 @@ struct RequestLogMiddleware: RouterMiddleware {
             "request.bytes": request.headers[.contentLength].flatMap(Int.init).map { .stringConvertible($0) } ?? "-",
             "response.bytes": response.body.contentLength.map { .stringConvertible($0) } ?? "-",
             "client": .string(ClientIdentity.commonName(of: context.channel) ?? "-"),
-            "peer": .string("\(peer?.ipAddress ?? "unknown"):\(peer?.port ?? 0)"),
+            "peer": .string(context.channel.remoteAddress.logText),
         ]
         if status >= 400, let refusal = trace.recorded {
             metadata["outcome.code"] = .string(refusal.code)

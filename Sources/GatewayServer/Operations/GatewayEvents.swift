@@ -52,7 +52,7 @@ struct GatewayEvents: Sendable {
             level: level,
             "tls handshake failed",
             metadata: [
-                "peer": "\(peer?.ipAddress ?? "unknown"):\(peer?.port ?? 0)",
+                "peer": "\(peer.logText)",
                 "reason": "\(failure.reason)",
                 "category": "\(failure.category.rawValue)",
             ]
@@ -69,7 +69,7 @@ struct GatewayEvents: Sendable {
                 "http.status": .stringConvertible(status),
                 "reason": "\(reason)",
                 "client": "\(client ?? "-")",
-                "peer": "\(peer?.ipAddress ?? "unknown"):\(peer?.port ?? 0)",
+                "peer": "\(peer.logText)",
             ]
         )
     }
