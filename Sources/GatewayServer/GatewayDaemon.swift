@@ -38,19 +38,13 @@ public enum GatewayDaemon {
         }
     }
 
-    /// Every problem found in a configuration, as the loader reports them.
-    public struct LoadFailure: Error {
-        public var problems: [String]
-        public init(problems: [String]) { self.problems = problems }
-    }
-
     /// - Parameters:
     ///   - loaded: the configuration read at start-up.
     ///   - reload: reads the configuration again (on SIGHUP).
     ///   - environment: the process environment, for `NOTIFY_SOCKET`, `WATCHDOG_*`, `LISTEN_*`.
     public static func run(
         loaded: Loaded,
-        reload: @escaping @Sendable () async throws(LoadFailure) -> Loaded,
+        reload: @escaping @Sendable () async throws(ConfigurationError) -> Loaded,
         environment: [String: String],
         logger: Logger
     ) async throws(StartupError) {

@@ -38,9 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await GatewayDaemon.run(
                 loaded: loaded,
-                reload: { () async throws(GatewayDaemon.LoadFailure) -> GatewayDaemon.Loaded in
+                reload: { () async throws(ConfigurationError) -> GatewayDaemon.Loaded in
                     let again = await ConfigurationReading.read(path, environment: environment)
-                    guard let loaded = again.loaded else { throw GatewayDaemon.LoadFailure(problems: again.problems) }
+                    guard let loaded = again.loaded else { throw ConfigurationError(problems: again.problems) }
                     return loaded
                 },
                 environment: environment,
@@ -125,7 +125,7 @@ enum ConfigurationReading {
         do {
             gateway = try await GatewayConfiguration.load(path: path, environment: environment)
         } catch {
-            problems += error.messages
+            problems += error.problems
         }
         var files: ModelFiles?
         if let gateway {

@@ -46,6 +46,18 @@ import Testing
         #expect(documented.subtracting(ConfigurationKeys.known).isEmpty, "documented but not known: \(documented.subtracting(ConfigurationKeys.known).sorted())")
     }
 
+    /// The sections' `init(reader:)` read exactly the keys the gateway knows, given the shipped
+    /// file with the keys it leaves commented out set by their environment variables.
+    @Test func theSectionsReadEveryKnownKeyAndNoOther() async throws {
+        let path = Fixtures.packageRoot.appendingPathComponent("Config/gateway.yaml").path
+        var environment: [String: String] = [:]
+        for key in try Self.documentedKeys().keys { environment[GatewayConfiguration.environmentName(key)] = "1" }
+        environment["UPSTREAM_BASE_URL"] = "https://fhir.example.org/fhir"
+        let reader = CheckedReader(try await GatewayConfiguration.reader(path: path, environment: environment), environment: environment)
+        _ = GatewayConfiguration(reader: reader)
+        #expect(reader.keysRead == ConfigurationKeys.known, "read but not known: \(reader.keysRead.subtracting(ConfigurationKeys.known).sorted()); known but not read: \(ConfigurationKeys.known.subtracting(reader.keysRead).sorted())")
+    }
+
     @Test func aMisspelledKeyIsNamedWithTheKeyItResembles() {
         let problems = ConfigurationKeys.problems(yaml: "tls:\n  clientCa: /etc/ca.crt\nlimits: {maxBundleEntrys: 3}\nlogging:\n")
         #expect(problems.contains("tls.clientCa is not a configuration key of this gateway (did you mean tls.clientCA?)"), "\(problems)")

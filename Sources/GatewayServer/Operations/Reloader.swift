@@ -16,7 +16,7 @@ import SystemdSupport
 /// a change to them is reported and takes effect at the next restart.
 struct Reloader: Sendable {
     let settings: LiveSettings
-    let reload: @Sendable () async throws(GatewayDaemon.LoadFailure) -> GatewayDaemon.Loaded
+    let reload: @Sendable () async throws(ConfigurationError) -> GatewayDaemon.Loaded
     let notifier: SystemdNotifier
     let monitor: HealthMonitor
     let metrics: GatewayMetrics
@@ -51,7 +51,7 @@ struct Reloader: Sendable {
         notifier.ready(status: monitor.statusLine())
     }
 
-    func attempt() async -> Result<(LiveSettings.Snapshot, [String]), GatewayDaemon.LoadFailure> {
+    func attempt() async -> Result<(LiveSettings.Snapshot, [String]), ConfigurationError> {
         let loaded: GatewayDaemon.Loaded
         do {
             loaded = try await reload()
@@ -62,7 +62,7 @@ struct Reloader: Sendable {
         do {
             tls = try ServerTLSMaterial.load(loaded.configuration.tls)
         } catch {
-            return .failure(GatewayDaemon.LoadFailure(problems: [error.description]))
+            return .failure(ConfigurationError(problems: [error.description]))
         }
         let old = settings.current.configuration
         var new = loaded.configuration

@@ -1,0 +1,198 @@
+import Foundation
+import RiskModel
+
+/// The configuration's sections, each read from its keys by `init(reader:)`. Every key is
+/// documented, with its default, in `Config/gateway.yaml`.
+extension GatewayConfiguration {
+    /// Reads every section; the reader keeps the problems found.
+    init(reader: CheckedReader) {
+        server = Server(reader: reader, section: "server", defaultPort: 8443)
+        tls = TLS(reader: reader)
+        // Under systemd the store lives in $STATE_DIRECTORY unless the file says otherwise.
+        storagePath = reader.required("storage.path", default: Self.defaultStoragePath(environment: reader.environment))
+        retentionDays = reader.integer("storage.retentionDays", default: 7, range: 1...3650)
+        upstream = Upstream(reader: reader)
+        metrics = Server(reader: reader, section: "metrics", defaultPort: 9464)
+        connections = Connections(reader: reader)
+        modelPath = reader.required("model.path")
+        profilesPath = reader.required("profiles.path")
+        limits = Limits(reader: reader)
+        delivery = Delivery(reader: reader)
+        cases = CasePolicy(reader: reader)
+        pseudonymKeyFile =
+            reader.string("logging.pseudonymKeyFile")
+            ?? ((storagePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("pseudonym.key")
+        drainSeconds = reader.number("shutdown.drainSeconds", default: 30)
+
+        reader.checkReadable("model.path", modelPath)
+        if !profilesPath.isEmpty {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: profilesPath, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                reader.problem("profiles.path: \(profilesPath) is not a folder")
+            }
+        }
+        if server.host == metrics.host, server.port == metrics.port {
+            reader.problem("server.port and metrics.port must differ")
+        }
+    }
+
+    /// A listener's address: `server.host`/`server.port` (the FHIR API, default 127.0.0.1:8443)
+    /// or `metrics.host`/`metrics.port` (the operations listener, default 127.0.0.1:9464).
+    public struct Server: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+    }
+
+    /// `tls.*`: the server's certificate and key, and mutual TLS.
+    public struct TLS: Sendable, Equatable {
+        /// `tls.certificate` (PEM, chain included); under systemd, the credential `tls.crt` by default.
+        public var certificate: String
+        /// `tls.privateKey` (PEM); under systemd, the credential `tls.key` by default.
+        public var privateKey: String
+        /// `tls.clientCA`: when set, clients must present a certificate issued by this CA (mutual TLS).
+        public var clientCA: String?
+        /// `tls.allowedClientNames`: when not empty (and `clientCA` is set), the client
+        /// certificate's subject common name must be one of these; others get 403.
+        public var allowedClientNames: [String]
+    }
+
+    /// `upstream.*`: the FHIR server RiskAssessments are delivered to; none when
+    /// `upstream.baseURL` is unset (assessments are then only stored).
+    public struct Upstream: Sendable, Equatable {
+        /// `upstream.baseURL`, without a trailing slash.
+        public var baseURL: String
+        /// `upstream.caCertificate`: the CA the upstream's certificate must chain to (default: the system's).
+        public var caCertificate: String?
+        /// `upstream.clientCertificate` and `upstream.clientPrivateKey`: mutual TLS to the upstream.
+        public var clientCertificate: String?
+        public var clientPrivateKey: String?
+        /// `upstream.bearerTokenFile`: a file whose content is sent as `Authorization: Bearer`.
+        public var bearerTokenFile: String?
+
+    }
+
+    /// How many connections the listeners keep, and how long a client may take to start a
+    /// request (`server.maxConnections`, `server.tlsHandshakeTimeoutSeconds`,
+    /// `server.requestHeaderTimeoutSeconds`, `metrics.maxConnections`).
+    public struct Connections: Sendable, Equatable {
+        /// The FHIR API's cap; nil: the descriptor limit less what the rest of the process needs.
+        public var apiMax: Int?
+        /// The operations listener's cap (default 16).
+        public var operationsMax: Int
+        /// Default 10 s.
+        public var tlsHandshakeTimeoutSeconds: Double
+        /// How long an idle connection (new, or after an answer) may take to send a whole request
+        /// head (default 30 s).
+        public var requestHeaderTimeoutSeconds: Double
+    }
+
+    /// `limits.*`: what one request may hold.
+    public struct Limits: Sendable, Equatable {
+        /// Largest request body in bytes, after gzip inflation too (default 5 MiB).
+        public var maxBodyBytes: Int
+        /// Largest single resource outside a Bundle in bytes (default 1 MiB).
+        public var maxResourceBytes: Int
+        /// Most entries in one Bundle (default 150).
+        public var maxBundleEntries: Int
+    }
+
+    /// `delivery.*`: how the outbox posts RiskAssessments to the upstream.
+    public struct Delivery: Sendable, Equatable {
+        /// Attempts before an entry becomes a dead letter (default 12).
+        public var maxAttempts: Int
+        /// The first retry's wait, doubled per attempt with jitter up to `maxBackoffSeconds`
+        /// (defaults 1 s and 600 s).
+        public var initialBackoffSeconds: Double
+        public var maxBackoffSeconds: Double
+        /// One attempt's limit (default 30 s).
+        public var timeoutSeconds: Double
+        /// On shutdown, how long the outbox may go on delivering what is due (default 10 s).
+        public var drainSeconds: Double
+    }
+}
+
+extension GatewayConfiguration.Server {
+    /// - Parameter section: `server` or `metrics`.
+    init(reader: CheckedReader, section: String, defaultPort: Int) {
+        host = reader.string("\(section).host", default: "127.0.0.1") ?? "127.0.0.1"
+        port = reader.integer("\(section).port", default: defaultPort, range: 1...65535)
+    }
+}
+
+extension GatewayConfiguration.TLS {
+    init(reader: CheckedReader) {
+        certificate = reader.required("tls.certificate", default: reader.credential("tls.crt"))
+        privateKey = reader.required("tls.privateKey", default: reader.credential("tls.key"))
+        clientCA = reader.string("tls.clientCA")
+        allowedClientNames = reader.stringArray("tls.allowedClientNames")
+        if !allowedClientNames.isEmpty, clientCA == nil {
+            reader.problem("tls.allowedClientNames needs tls.clientCA: without mutual TLS there is no client certificate to check")
+        }
+        reader.checkReadable("tls.certificate", certificate)
+        reader.checkReadable("tls.privateKey", privateKey)
+        reader.checkReadable("tls.clientCA", clientCA)
+    }
+}
+
+extension GatewayConfiguration.Upstream {
+    /// Nil when `upstream.baseURL` is unset; then no other upstream key is read.
+    init?(reader: CheckedReader) {
+        guard let base = reader.string("upstream.baseURL") else { return nil }
+        if URL(string: base)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            reader.problem("upstream.baseURL must be an http or https URL, not '\(base)'")
+        }
+        baseURL = base.hasSuffix("/") ? String(base.dropLast()) : base
+        caCertificate = reader.string("upstream.caCertificate")
+        clientCertificate = reader.string("upstream.clientCertificate")
+        clientPrivateKey = reader.string("upstream.clientPrivateKey")
+        bearerTokenFile = reader.string("upstream.bearerTokenFile")
+        reader.checkReadable("upstream.caCertificate", caCertificate)
+        reader.checkReadable("upstream.clientCertificate", clientCertificate)
+        reader.checkReadable("upstream.clientPrivateKey", clientPrivateKey)
+        reader.checkReadable("upstream.bearerTokenFile", bearerTokenFile)
+        if (clientCertificate == nil) != (clientPrivateKey == nil) {
+            reader.problem("upstream.clientCertificate and upstream.clientPrivateKey go together: set both or neither")
+        }
+    }
+}
+
+extension GatewayConfiguration.Connections {
+    init(reader: CheckedReader) {
+        apiMax = reader.optionalInteger("server.maxConnections", range: 1...1_000_000)
+        operationsMax = reader.integer("metrics.maxConnections", default: 16, range: 1...1024)
+        tlsHandshakeTimeoutSeconds = reader.number("server.tlsHandshakeTimeoutSeconds", default: 10)
+        requestHeaderTimeoutSeconds = reader.number("server.requestHeaderTimeoutSeconds", default: 30)
+    }
+}
+
+extension GatewayConfiguration.Limits {
+    init(reader: CheckedReader) {
+        maxBodyBytes = reader.integer("limits.maxBodyBytes", default: 5 * 1_048_576, range: 1024...64 * 1_048_576)
+        maxResourceBytes = reader.integer("limits.maxResourceBytes", default: 1_048_576, range: 1024...64 * 1_048_576)
+        maxBundleEntries = reader.integer("limits.maxBundleEntries", default: 150, range: 1...10_000)
+    }
+}
+
+extension GatewayConfiguration.Delivery {
+    init(reader: CheckedReader) {
+        maxAttempts = reader.integer("delivery.maxAttempts", default: 12, range: 1...1000)
+        initialBackoffSeconds = reader.number("delivery.initialBackoffSeconds", default: 1)
+        maxBackoffSeconds = reader.number("delivery.maxBackoffSeconds", default: 600)
+        timeoutSeconds = reader.number("delivery.timeoutSeconds", default: 30)
+        drainSeconds = reader.number("delivery.drainSeconds", default: 10)
+    }
+}
+
+extension CasePolicy {
+    /// `cases.*`: the clinical rules of who and what is scored; CLINICAL-MODEL.md gives each
+    /// default's source.
+    init(reader: CheckedReader) {
+        self.init(
+            eligibility: reader.choice("cases.eligibility", default: Eligibility.diagnosis),
+            requireBodySite: reader.boolean("cases.requireBodySite", default: true),
+            baseline: reader.choice("cases.baseline", default: Baseline.earliest),
+            maxStudyAgeDays: reader.integer("cases.maxStudyAgeDays", default: 120, range: 1...36_500),
+            scoreWithoutStudy: reader.boolean("cases.scoreWithoutStudy", default: false)
+        )
+    }
+}
