@@ -21,12 +21,6 @@ public final class CaseProcessor: Sendable {
     public static let inputTypes = ["Observation", "ImagingStudy", "Condition", "Patient"]
     static let accepted = Set(inputTypes)
 
-    /// A refusal of the input: an OperationOutcome with 4xx; the transaction rolls back.
-    public struct Refusal: Error {
-        public var status: Int
-        public var issues: [FHIRIssue]
-    }
-
     /// One resource to store, with the id it is stored under. Its JSON and typed model are made
     /// when it is created, in the request's own task: the store's transactions run one after
     /// another on one writer, so everything done before them is off the gateway's serial path.
@@ -86,7 +80,7 @@ public final class CaseProcessor: Sendable {
         for item in incoming {
             let type = item.resource.type.name
             guard Self.accepted.contains(type) else {
-                throw Refusal(
+                throw CaseInputError(
                     status: 422,
                     issues: [
                         FHIRIssue(
@@ -99,7 +93,7 @@ public final class CaseProcessor: Sendable {
                 )
             }
             guard let id = item.id else {
-                throw Refusal(
+                throw CaseInputError(
                     status: 422, issues: [FHIRIssue(severity: .error, code: .required, diagnostics: "The resource has no id", expression: item.path)])
             }
             let version = try transaction.upsert(type: type, id: id, subject: item.subject, json: item.json, now: now)
@@ -161,7 +155,7 @@ public final class CaseProcessor: Sendable {
         let refusals = result.issues.filter {
             $0.isError && $0.code != .notFound && $0.code != .incomplete && $0.expression?.hasPrefix("stored[") != true
         }
-        if !refusals.isEmpty { throw Refusal(status: 422, issues: refusals) }
+        if !refusals.isEmpty { throw CaseInputError(status: 422, issues: refusals) }
         try transaction.setHeld(subject: subject, reasons: result.held.map(\.reason.diagnostics), now: now)
 
         var changed: [ScoredCase] = []

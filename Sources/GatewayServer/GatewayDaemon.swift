@@ -96,7 +96,7 @@ public enum GatewayDaemon {
         do {
             store = try SQLiteStore(path: configuration.storagePath, checkpointsInBackground: true)
             try await store.migrate()
-        } catch let mismatch as SQLiteStore.SchemaMismatch {
+        } catch let mismatch as SchemaVersionError {
             throw fail("storage.path: \(configuration.storagePath): \(mismatch)", exitCode: 78, notifier: notifier)
         } catch {
             throw fail("the store \(configuration.storagePath) cannot be opened: \(error)", exitCode: 1, notifier: notifier)

@@ -196,7 +196,7 @@ public protocol GatewayStore: Sendable {
 
 /// The store could not carry out an operation (disk full, an I/O error, the file read-only or
 /// locked too long): nothing of a failed write was kept, and the same request may succeed later.
-public struct StoreFailure: Error, Sendable, CustomStringConvertible {
+public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// The database's own error code (SQLite's extended result code).
     public var code: Int
     /// The database's words for it, without any SQL or values (`SQLITE_FULL`, `disk I/O error`).

@@ -3,23 +3,6 @@ import GRDB
 
 /// The store's schema: its migrations, and the checks that a store is at this version's.
 extension SQLiteStore {
-    /// A store this binary cannot use as it is.
-    public enum SchemaMismatch: Error, CustomStringConvertible {
-        /// Migrated by a newer version: its tables may hold what this one does not know.
-        case newer(unknown: [String])
-        /// Not yet migrated to this version (only `serve` migrates).
-        case older(missing: [String])
-
-        public var description: String {
-            switch self {
-            case .newer(let unknown):
-                "the store was migrated by a newer version of the gateway (\(unknown.joined(separator: ", "))): run that version, or restore the backup taken before the upgrade"
-            case .older(let missing):
-                "the store has not been migrated to this version yet (\(missing.joined(separator: ", "))): start the daemon of this version once (it migrates at start)"
-            }
-        }
-    }
-
     /// Brings the store to this version's schema; refuses a store a newer version migrated.
     public func migrate() async throws {
         let migrator = Self.migrator
@@ -34,14 +17,14 @@ extension SQLiteStore {
         try await pool.read { db in
             try Self.refuseNewer(migrator, db)
             let missing = migrator.migrations.filter { !((try? migrator.appliedIdentifiers(db)) ?? []).contains($0) }
-            if !missing.isEmpty { throw SchemaMismatch.older(missing: missing) }
+            if !missing.isEmpty { throw SchemaVersionError(.older, migrations: missing) }
         }
     }
 
     static func refuseNewer(_ migrator: DatabaseMigrator, _ db: Database) throws {
         guard try migrator.hasBeenSuperseded(db) else { return }
         let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
-        throw SchemaMismatch.newer(unknown: unknown)
+        throw SchemaVersionError(.newer, migrations: unknown)
     }
 
     /// The names of this version's migrations, in order.
@@ -105,5 +88,38 @@ extension SQLiteStore {
             try db.execute(sql: "ALTER TABLE outbox ADD COLUMN delivered_at REAL")
         }
         return migrator
+    }
+}
+
+/// A store this binary cannot use as it is: migrated by a newer version, or not yet migrated to
+/// this one.
+public struct SchemaVersionError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable {
+        private enum Base: Hashable, Sendable {
+            case newer, older
+        }
+
+        private let base: Base
+
+        /// Migrated by a newer version: its tables may hold what this one does not know.
+        public static let newer = Code(base: .newer)
+        /// Not yet migrated to this version (only `serve` and `migrate` migrate).
+        public static let older = Code(base: .older)
+    }
+
+    public let code: Code
+    /// The migrations this version does not know (newer) or has not applied (older).
+    public let migrations: [String]
+
+    init(_ code: Code, migrations: [String]) {
+        self.code = code
+        self.migrations = migrations
+    }
+
+    public var description: String {
+        let names = migrations.joined(separator: ", ")
+        return code == .newer
+            ? "the store was migrated by a newer version of the gateway (\(names)): run that version, or restore the backup taken before the upgrade"
+            : "the store has not been migrated to this version yet (\(names)): start the daemon of this version once (it migrates at start)"
     }
 }

@@ -129,13 +129,13 @@ public final class SQLiteStore: GatewayStore {
         try await Self.reportingFailures { try await groups.write { db in try body(Transaction(db: db)) } }
     }
 
-    /// SQLite's errors leave the store as `StoreFailure` (no SQL, no values), for every operation:
+    /// SQLite's errors leave the store as `StoreError` (no SQL, no values), for every operation:
     /// a failed read is as much the store's failure as a failed write.
     private static func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as DatabaseError {
-            throw StoreFailure(code: Int(error.extendedResultCode.rawValue), reason: error.resultCode.description)
+            throw StoreError(code: Int(error.extendedResultCode.rawValue), reason: error.resultCode.description)
         }
     }
 

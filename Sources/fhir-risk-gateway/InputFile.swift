@@ -6,7 +6,7 @@ import ArgumentParser
 
 /// Reads a whole file (or standard input for `-`) with a size limit, for the offline commands.
 enum InputFile {
-    struct Unreadable: Error, CustomStringConvertible {
+    struct InputFileError: Error, CustomStringConvertible {
         var description: String
     }
 
@@ -21,10 +21,10 @@ enum InputFile {
         }
     }
 
-    static func read(_ path: String, limit: Int) throws(Unreadable) -> [UInt8] {
+    static func read(_ path: String, limit: Int) throws(InputFileError) -> [UInt8] {
         let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw Unreadable(description: "Cannot open '\(path)': \(String(cString: strerror(errno)))")
+            throw InputFileError(description: "Cannot open '\(path)': \(String(cString: strerror(errno)))")
         }
         defer { if path != "-" { close(descriptor) } }
         var bytes: [UInt8] = []
@@ -33,12 +33,12 @@ enum InputFile {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw Unreadable(description: "Cannot read '\(path)': \(String(cString: strerror(errno)))")
+                throw InputFileError(description: "Cannot read '\(path)': \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
             if bytes.count > limit {
-                throw Unreadable(description: "'\(path)' is larger than the limit of \(limit) bytes")
+                throw InputFileError(description: "'\(path)' is larger than the limit of \(limit) bytes")
             }
         }
         return bytes

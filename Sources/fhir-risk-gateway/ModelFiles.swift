@@ -5,7 +5,7 @@ import RiskModel
 /// Finds and reads the model file and the Profiles folder for the offline commands. The daemon
 /// will take the same paths from its configuration.
 struct ModelFiles {
-    struct Problem: Error, CustomStringConvertible {
+    struct ModelFilesError: Error, CustomStringConvertible {
         var description: String
     }
 
@@ -15,28 +15,28 @@ struct ModelFiles {
     /// - Parameters:
     ///   - model: the model file; default `Config/models/sheng2022.yaml` found as `locate` says.
     ///   - profiles: the Profiles folder; default `Profiles` found the same way.
-    init(model: String?, profiles: String?) throws(Problem) {
+    init(model: String?, profiles: String?) throws(ModelFilesError) {
         guard let modelPath = model ?? Self.locate("Config/models/sheng2022.yaml", installed: "/usr/share/fhir-risk-gateway/models/sheng2022.yaml")
         else {
-            throw Problem(description: "No model file: pass --model, or run from the project folder (Config/models/sheng2022.yaml)")
+            throw ModelFilesError(description: "No model file: pass --model, or run from the project folder (Config/models/sheng2022.yaml)")
         }
         guard let profilesPath = profiles ?? Self.locate("Profiles", installed: "/usr/share/fhir-risk-gateway/Profiles") else {
-            throw Problem(description: "No Profiles folder: pass --profiles, or run from the project folder")
+            throw ModelFilesError(description: "No Profiles folder: pass --profiles, or run from the project folder")
         }
         do {
             let text = String(decoding: try InputFile.read(modelPath, limit: 1_048_576), as: UTF8.self)
             parameters = try ModelParameters(yaml: text)
         } catch let error as ModelConfigurationError {
-            throw Problem(description: "\(modelPath): \(error.description)")
+            throw ModelFilesError(description: "\(modelPath): \(error.description)")
         } catch {
-            throw Problem(description: "\(modelPath): \(error)")
+            throw ModelFilesError(description: "\(modelPath): \(error)")
         }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: profilesPath).filter { $0.hasSuffix(".json") && $0 != "package.json" }
                 .sorted()
         } catch {
-            throw Problem(description: "Cannot list the Profiles folder \(profilesPath): \(error.localizedDescription)")
+            throw ModelFilesError(description: "Cannot list the Profiles folder \(profilesPath): \(error.localizedDescription)")
         }
         var valueSets: [FHIRNode] = []
         let reader = FHIRReader()
@@ -46,19 +46,19 @@ struct ModelFiles {
             do {
                 bytes = try InputFile.read(path, limit: reader.limits.maxBytes)
             } catch {
-                throw Problem(description: error.description)
+                throw ModelFilesError(description: error.description)
             }
             let result = reader.read(bytes)
             guard result.isValid, let resource = result.resource else {
                 let first = result.issues.first(where: \.isError).map(\.description) ?? "unreadable"
-                throw Problem(description: "\(path) is not a valid FHIR resource: \(first)")
+                throw ModelFilesError(description: "\(path) is not a valid FHIR resource: \(first)")
             }
             if resource.type.name == "ValueSet" { valueSets.append(resource) }
         }
         do {
             codes = try FeatureCodes(valueSets: valueSets)
         } catch {
-            throw Problem(description: "\(profilesPath): \(error.description)")
+            throw ModelFilesError(description: "\(profilesPath): \(error.description)")
         }
     }
 

@@ -168,7 +168,7 @@ import Testing
 
     @Test func aWrongValueIsRefusedAndLeavesNothingBehind() async throws {
         let bench = try await Bench()
-        await #expect(throws: CaseProcessor.Refusal.self) {
+        await #expect(throws: CaseInputError.self) {
             _ = try await bench.send(Self.condition, Self.study(), Self.adc(unit: "mm2/ms"))
         }
         #expect(try await bench.store.statistics().assessments == 0)

@@ -45,7 +45,7 @@ struct OperationsPiecesTests {
     @Test func aShortPseudonymKeyIsRefused() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("short-\(UUID().uuidString).key").path
         FileManager.default.createFile(atPath: path, contents: Data("too short".utf8))
-        #expect(throws: CasePseudonym.Problem.self) { try CasePseudonym.load(path: path) }
+        #expect(throws: PseudonymKeyError.self) { try CasePseudonym.load(path: path) }
     }
 
     @Test func aKeyThatDoesNotBelongToTheCertificateIsRefusedAtLoad() throws {

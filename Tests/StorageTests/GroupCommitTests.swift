@@ -164,7 +164,7 @@ struct GroupCommitTests {
         #expect(count == 200 + SQLiteStore.restartFrames + 1)
     }
 
-    @Test func aDatabaseErrorReachesTheCallerAsAStoreFailureAndNothingIsKept() async throws {
+    @Test func aDatabaseErrorReachesTheCallerAsAStoreErrorAndNothingIsKept() async throws {
         let (store, _) = try await Self.store()
         @Sendable func assessment(_ identifier: String) -> StoredAssessment {
             StoredAssessment(
@@ -172,7 +172,7 @@ struct GroupCommitTests {
         }
         try await store.write { try $0.saveAndEnqueue(assessment("urn:uuid:a")) }
         // A second assessment under the same logical id breaks the store's UNIQUE constraint.
-        let failure = await #expect(throws: StoreFailure.self) {
+        let failure = await #expect(throws: StoreError.self) {
             try await store.write { transaction in
                 _ = try transaction.upsert(type: "Observation", id: "kept?", subject: "Patient/p", json: Array("{}".utf8))
                 try transaction.saveAndEnqueue(assessment("urn:uuid:b"))

@@ -19,7 +19,7 @@ struct SchemaVersionTests {
         } throws: { error in
             "\(error)".contains("migrated by a newer version of the gateway (v99-from-the-future)")
         }
-        await #expect(throws: SQLiteStore.SchemaMismatch.self) { try await again.checkSchema() }
+        await #expect(throws: SchemaVersionError.self) { try await again.checkSchema() }
     }
 
     @Test func theSchemaCheckRefusesAStoreNotYetMigratedAndLeavesItAsItIs() async throws {

@@ -9,15 +9,15 @@ import Storage
 enum FHIRErrorAnswer {
     static func response(for error: any Error, request: Request, format: FHIRFormat, logger: Logger) -> Response {
         switch error {
-        case let failure as FHIRHTTP.Failure:
+        case let failure as FHIRRequestError:
             return FHIRHTTP.outcome(failure, format: format)
-        case let refusal as CaseProcessor.Refusal:
-            return FHIRHTTP.outcome(FHIRHTTP.Failure(HTTPResponse.Status(code: refusal.status), refusal.issues), format: format)
-        case let failure as StoreFailure:
+        case let refusal as CaseInputError:
+            return FHIRHTTP.outcome(FHIRRequestError(HTTPResponse.Status(code: refusal.status), refusal.issues), format: format)
+        case let failure as StoreError:
             // Transient for the sender: an interface engine retries a 503 (and honours Retry-After).
             logger.error("store failed", metadata: ["store.code": "\(failure.code)", "store.reason": "\(failure.reason)"])
             var response = FHIRHTTP.outcome(
-                FHIRHTTP.Failure(
+                FHIRRequestError(
                     .serviceUnavailable, code: .transient,
                     "The gateway could not store the request (\(failure.reason)); nothing was stored; send it again"),
                 format: format
@@ -26,7 +26,7 @@ enum FHIRErrorAnswer {
             return response
         case let routing as HTTPError:
             // What no route answers: 404 for a path, 405 for a method.
-            let failure = FHIRHTTP.Failure(
+            let failure = FHIRRequestError(
                 routing.status,
                 code: routing.status == .notFound ? .notFound : .notSupported,
                 "\(request.method.rawValue) \(request.uri.path) is not supported by this gateway: see /fhir/metadata"
@@ -35,7 +35,7 @@ enum FHIRErrorAnswer {
         default:
             logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
             return FHIRHTTP.outcome(
-                FHIRHTTP.Failure(.internalServerError, code: .exception, "The gateway could not process the request; nothing was stored"),
+                FHIRRequestError(.internalServerError, code: .exception, "The gateway could not process the request; nothing was stored"),
                 format: format
             )
         }

@@ -19,17 +19,17 @@ extension GatewayAPI {
         let limit = type == "Bundle" ? limits.maxBodyBytes : min(limits.maxBodyBytes, limits.maxResourceBytes)
         // A declared length over the limit is refused before a byte of the body is read.
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
-            throw FHIRHTTP.Failure(
+            throw FHIRRequestError(
                 .contentTooLarge, code: .tooLong, "The request body (Content-Length \(declared)) is larger than the limit of \(limit) bytes")
         }
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw FHIRHTTP.Failure(.contentTooLarge, code: .tooLong, "The request body is larger than the limit of \(limit) bytes")
+            throw FHIRRequestError(.contentTooLarge, code: .tooLong, "The request body is larger than the limit of \(limit) bytes")
         } catch {
             // The connection broke off (or timed out) in the middle of the body.
-            throw FHIRHTTP.Failure(.badRequest, code: .incomplete, "The request body could not be read to its end")
+            throw FHIRRequestError(.badRequest, code: .incomplete, "The request body could not be read to its end")
         }
         var bytes = Array(buffer.readableBytesView)
         switch request.headers[.contentEncoding]?.lowercased() {
@@ -38,21 +38,21 @@ extension GatewayAPI {
         case "gzip":
             do {
                 bytes = try GzipBody.inflate(bytes, limit: limit)
-            } catch .tooLarge {
-                throw FHIRHTTP.Failure(.contentTooLarge, code: .tooLong, "The decompressed request body is larger than the limit of \(limit) bytes")
+            } catch where error.code == .tooLarge {
+                throw FHIRRequestError(.contentTooLarge, code: .tooLong, "The decompressed request body is larger than the limit of \(limit) bytes")
             } catch {
-                throw FHIRHTTP.Failure(.badRequest, code: .structure, "The request body is not valid gzip")
+                throw FHIRRequestError(.badRequest, code: .structure, "The request body is not valid gzip")
             }
         case let other?:
-            throw FHIRHTTP.Failure(
+            throw FHIRRequestError(
                 .unsupportedMediaType, code: .notSupported, "Content-Encoding '\(other)' is not supported: send gzip or no encoding")
         }
         let result = reader.read(bytes, format: declared)
         guard result.isValid, let resource = result.resource else {
-            throw FHIRHTTP.Failure(FHIRHTTP.status(for: result.issues), result.issues.filter(\.isError))
+            throw FHIRRequestError(FHIRHTTP.status(for: result.issues), result.issues.filter(\.isError))
         }
         guard resource.type.name == type else {
-            throw FHIRHTTP.Failure(
+            throw FHIRRequestError(
                 .badRequest, code: .invalid, "This endpoint takes a \(type), not a \(resource.type.name)", expression: resource.type.name)
         }
         return (bytes, resource)
@@ -131,7 +131,7 @@ extension GatewayAPI {
 
     func node(_ json: [UInt8]) throws -> FHIRNode {
         guard let node = reader.read(json, format: .json, validate: false).resource else {
-            throw FHIRHTTP.Failure(.internalServerError, code: .exception, "A stored resource could not be read")
+            throw FHIRRequestError(.internalServerError, code: .exception, "A stored resource could not be read")
         }
         return node
     }

@@ -21,7 +21,7 @@ extension GatewayAPI {
             let type = bundle.value(of: "type") ?? ""
             let entries = bundle.children(named: "entry")
             guard entries.count <= limits.maxBundleEntries else {
-                throw FHIRHTTP.Failure(
+                throw FHIRRequestError(
                     .contentTooLarge,
                     code: .tooLong,
                     "The Bundle has \(entries.count) entries, more than the limit of \(limits.maxBundleEntries)",
@@ -32,7 +32,7 @@ extension GatewayAPI {
                 return try await message(request, bytes: bytes, bundle: bundle, format: format, processor: processor)
             }
             guard ["transaction", "batch", "collection"].contains(type) else {
-                throw FHIRHTTP.Failure(
+                throw FHIRRequestError(
                     .badRequest, code: .notSupported, "POST /fhir takes a transaction, batch, collection or message Bundle, not '\(type)'")
             }
             let incoming = try Self.entriesWithIDs(bundle)
@@ -68,7 +68,7 @@ extension GatewayAPI {
         guard bundle.value(of: "type") == "message", let header = bundle.children(named: "entry").first?.child(named: "resource"),
             header.type.name == "MessageHeader"
         else {
-            throw FHIRHTTP.Failure(
+            throw FHIRRequestError(
                 .badRequest,
                 code: .invalid,
                 "$process-message takes a Bundle of type message whose first entry is a MessageHeader",
@@ -85,11 +85,11 @@ extension GatewayAPI {
                 let answer = Self.responseMessage(to: header, code: "ok", assessments: outcome.changed, issues: [], now: now)
                 return Committed(status: 200, resource: answer, location: nil, scored: outcome.scored)
             }
-        } catch let refusal as CaseProcessor.Refusal {
+        } catch let refusal as CaseInputError {
             // The content was refused: a response message saying so, with the reasons; nothing was stored.
             let answer = Self.responseMessage(to: header, code: "fatal-error", assessments: [], issues: refusal.issues, now: Date())
             return FHIRHTTP.response(HTTPResponse.Status(code: refusal.status), resource: answer, format: format)
-        } catch let failure as FHIRHTTP.Failure {
+        } catch let failure as FHIRRequestError {
             throw failure
         } catch {
             // The store failed: the sender should try again; nothing was stored.
@@ -143,7 +143,7 @@ extension GatewayAPI {
     /// a new id; any other method, a resource of another type or id, or (in a transaction) one
     /// identity twice, refuses the whole Bundle with the entry's path. A collection or message
     /// entry keeps the sender's id, or gets a new one.
-    static func entriesWithIDs(_ bundle: FHIRNode) throws(FHIRHTTP.Failure) -> [CaseProcessor.Incoming] {
+    static func entriesWithIDs(_ bundle: FHIRNode) throws(FHIRRequestError) -> [CaseProcessor.Incoming] {
         let bundleType = bundle.value(of: "type") ?? ""
         let governedByRequest = bundleType == "transaction" || bundleType == "batch"
         var resources: [(node: FHIRNode, path: String)] = []
@@ -153,7 +153,7 @@ extension GatewayAPI {
             guard var resource = entry.child(named: "resource") else {
                 // A transaction-response needs an entry for each entry: one the gateway skipped
                 // would leave the sender unable to match them up.
-                throw FHIRHTTP.Failure(
+                throw FHIRRequestError(
                     .unprocessableContent, code: .notSupported,
                     "The entry has no resource: the gateway takes resources to store, not requests such as DELETE or GET",
                     expression: "Bundle.entry[\(i)]")
@@ -167,7 +167,7 @@ extension GatewayAPI {
             resource.setID(assigned)
             let identity = "\(type)/\(assigned)"
             if bundleType == "transaction", let first = identities[identity] {
-                throw FHIRHTTP.Failure(
+                throw FHIRRequestError(
                     .badRequest, code: .duplicate,
                     "\(identity) appears twice in the transaction (entries \(first) and \(i)); a resource may appear once in a transaction",
                     expression: "Bundle.entry[\(i)].request.url")
@@ -187,7 +187,7 @@ extension GatewayAPI {
 
     /// The id a transaction or batch entry's resource is stored under, from its `request`: the
     /// URL's for `PUT Type/id` (it must be the resource's type and id), a new one for `POST Type`.
-    static func idFromRequest(_ request: FHIRNode, type: String, id: String?, entry i: Int) throws(FHIRHTTP.Failure) -> String? {
+    static func idFromRequest(_ request: FHIRNode, type: String, id: String?, entry i: Int) throws(FHIRRequestError) -> String? {
         let method = request.value(of: "method") ?? ""
         let url = request.value(of: "url") ?? ""
         // The path of a relative or absolute URL, without its query.
@@ -197,14 +197,14 @@ extension GatewayAPI {
         switch method {
         case "PUT":
             guard parts.count >= 2, let urlType = parts.dropLast().last, let urlID = parts.last else {
-                throw FHIRHTTP.Failure(.badRequest, code: .invalid, "PUT needs the URL Type/id, not '\(url)'", expression: expression)
+                throw FHIRRequestError(.badRequest, code: .invalid, "PUT needs the URL Type/id, not '\(url)'", expression: expression)
             }
             guard urlType == type else {
-                throw FHIRHTTP.Failure(
+                throw FHIRRequestError(
                     .badRequest, code: .invalid, "The entry's URL is for type \(urlType), but its resource is of type \(type)", expression: expression)
             }
             guard id == urlID else {
-                throw FHIRHTTP.Failure(
+                throw FHIRRequestError(
                     .badRequest, code: .invalid,
                     id == nil
                         ? "For PUT \(urlType)/\(urlID) the resource must carry the id \(urlID)"
@@ -214,13 +214,13 @@ extension GatewayAPI {
             return urlID
         case "POST":
             guard parts.last == type else {
-                throw FHIRHTTP.Failure(
+                throw FHIRRequestError(
                     .badRequest, code: .invalid, "POST '\(url)' cannot create this resource of type \(type): the URL must be its type", expression: expression)
             }
             // A create ignores the resource's id: the server assigns one.
             return nil
         default:
-            throw FHIRHTTP.Failure(
+            throw FHIRRequestError(
                 .unprocessableContent, code: .notSupported,
                 "\(method) is not supported in a Bundle entry: the gateway takes PUT Type/id and POST Type",
                 expression: "Bundle.entry[\(i)].request.method")

@@ -37,7 +37,7 @@ extension GatewayAPI {
         return try await respond(request) { format in
             let (bytes, resource) = try await readResource(request, type: type, limits: settings.configuration.limits)
             guard resource.value(of: "id") == id else {
-                throw FHIRHTTP.Failure(
+                throw FHIRRequestError(
                     .badRequest,
                     code: .invalid,
                     "The resource's id must equal the id in the URL (\(id)) for an update",

@@ -37,7 +37,7 @@ struct GatewayAPI: Sendable {
         // offer on its own resource types, 404 for any other path.
         let notAllowed: @Sendable (Request, GatewayRequestContext) async throws -> Response = { request, _ in
             try await respond(request) { _ in
-                throw FHIRHTTP.Failure(
+                throw FHIRRequestError(
                     .methodNotAllowed,
                     code: .notSupported,
                     "\(request.method.rawValue) \(request.uri.path) is not supported: see /fhir/metadata"
@@ -51,14 +51,14 @@ struct GatewayAPI: Sendable {
         for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {
             router.on("/fhir/**", method: method) { request, _ in
                 try await respond(request) { _ in
-                    throw FHIRHTTP.Failure(.notFound, code: .notFound, "\(request.uri.path) is not an endpoint of this gateway: see /fhir/metadata")
+                    throw FHIRRequestError(.notFound, code: .notFound, "\(request.uri.path) is not an endpoint of this gateway: see /fhir/metadata")
                 }
             }
         }
         router.get("/fhir/RiskAssessment/:id") { request, context in
             try await respond(request) { format in
                 guard let stored = try await store.assessment(id: context.parameters.get("id") ?? "") else {
-                    throw FHIRHTTP.Failure(.notFound, code: .notFound, "No RiskAssessment with this id")
+                    throw FHIRRequestError(.notFound, code: .notFound, "No RiskAssessment with this id")
                 }
                 return FHIRHTTP.response(.ok, resource: try node(stored.json), format: format)
             }
@@ -66,7 +66,7 @@ struct GatewayAPI: Sendable {
         router.get("/fhir/RiskAssessment") { request, _ in
             try await respond(request) { format in
                 guard let subject = request.uri.queryParameters.get("subject") else {
-                    throw FHIRHTTP.Failure(.badRequest, code: .required, "Search RiskAssessment by subject: ?subject=Patient/{id}")
+                    throw FHIRRequestError(.badRequest, code: .required, "Search RiskAssessment by subject: ?subject=Patient/{id}")
                 }
                 let found = try await store.assessments(subject: subject)
                 let base = Self.baseURL(request)

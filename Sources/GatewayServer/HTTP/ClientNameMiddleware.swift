@@ -16,7 +16,7 @@ struct ClientNameMiddleware: RouterMiddleware {
         let name = ClientIdentity.commonName(of: context.channel)
         guard let name, allowed.contains(name) else {
             let format = (try? FHIRHTTP.responseFormat(request)) ?? .json
-            let failure = FHIRHTTP.Failure(
+            let failure = FHIRRequestError(
                 .forbidden,
                 code: .forbidden,
                 "The client certificate's subject (\(name.map { "CN=\($0)" } ?? "no common name")) is not on this gateway's allow-list"

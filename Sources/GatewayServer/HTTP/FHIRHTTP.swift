@@ -7,28 +7,13 @@ import NIOCore
 /// FHIR's HTTP conventions: the formats a request may carry and a response may take
 /// (`Content-Type`, `Accept`, `_format`), and OperationOutcome answers with the right status.
 enum FHIRHTTP {
-    /// An answer that is an OperationOutcome.
-    struct Failure: Error {
-        var status: HTTPResponse.Status
-        var issues: [FHIRIssue]
-
-        init(_ status: HTTPResponse.Status, _ issues: [FHIRIssue]) {
-            self.status = status
-            self.issues = issues
-        }
-
-        init(_ status: HTTPResponse.Status, code: FHIRIssue.Code, _ message: String, expression: String? = nil) {
-            self.init(status, [FHIRIssue(severity: .error, code: code, diagnostics: message, expression: expression)])
-        }
-    }
-
     /// The format of a request body from its Content-Type; nil when it has none (then the
     /// content decides). Throws 415 for a type FHIR does not use.
-    static func requestFormat(_ request: Request) throws(Failure) -> FHIRFormat? {
+    static func requestFormat(_ request: Request) throws(FHIRRequestError) -> FHIRFormat? {
         guard let header = request.headers[.contentType] else { return nil }
         let mediaType = Self.mediaType(header[...])
         guard let format = Self.format(ofMediaType: mediaType) else {
-            throw Failure(
+            throw FHIRRequestError(
                 .unsupportedMediaType,
                 code: .notSupported,
                 "The Content-Type '\(mediaType)' is not supported: send application/fhir+json or application/fhir+xml"
@@ -60,13 +45,13 @@ enum FHIRHTTP {
 
     /// The response format: `_format` wins over `Accept`; `*/*` or nothing gives `fallback`.
     /// Throws 406 when neither asks for a format the gateway writes.
-    static func responseFormat(_ request: Request, fallback: FHIRFormat = .json) throws(Failure) -> FHIRFormat {
+    static func responseFormat(_ request: Request, fallback: FHIRFormat = .json) throws(FHIRRequestError) -> FHIRFormat {
         if let format = request.uri.queryParameters.get("_format") {
             switch format.lowercased() {
             case "json", "application/fhir+json", "application/json": return .json
             case "xml", "application/fhir+xml", "application/xml", "text/xml": return .xml
             default:
-                throw Failure(.notAcceptable, code: .notSupported, "_format '\(format)' is not supported: use json or xml")
+                throw FHIRRequestError(.notAcceptable, code: .notSupported, "_format '\(format)' is not supported: use json or xml")
             }
         }
         guard let accept = request.headers[.accept], !accept.isEmpty else { return fallback }
@@ -75,7 +60,7 @@ enum FHIRHTTP {
             if let format = Self.format(ofMediaType: mediaType) { return format }
             if mediaType == "*/*" || mediaType == "application/*" { return fallback }
         }
-        throw Failure(
+        throw FHIRRequestError(
             .notAcceptable, code: .notSupported,
             "None of the Accept types '\(accept)' is a FHIR format: accept application/fhir+json or application/fhir+xml")
     }
@@ -106,7 +91,7 @@ enum FHIRHTTP {
     }
 
     /// The failure as an OperationOutcome answer; its first error is kept for the request line.
-    static func outcome(_ failure: Failure, format: FHIRFormat) -> Response {
+    static func outcome(_ failure: FHIRRequestError, format: FHIRFormat) -> Response {
         RequestTrace.current?.record(failure.issues)
         return response(failure.status, resource: .operationOutcome(failure.issues), format: format)
     }

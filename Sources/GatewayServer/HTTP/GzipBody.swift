@@ -3,14 +3,9 @@ import CZlib
 /// Inflates a gzip request body with a cap on the decompressed size, so a small compressed body
 /// cannot expand into gigabytes (a "zip bomb").
 enum GzipBody {
-    enum Failure: Error {
-        case tooLarge
-        case corrupt
-    }
-
-    static func inflate(_ compressed: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
+    static func inflate(_ compressed: [UInt8], limit: Int) throws(GzipBodyError) -> [UInt8] {
         var stream = z_stream()
-        guard czlib_inflate_init_gzip(&stream) == Z_OK else { throw .corrupt }
+        guard czlib_inflate_init_gzip(&stream) == Z_OK else { throw GzipBodyError(.corrupt) }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -35,8 +30,30 @@ enum GzipBody {
         }
         switch status {
         case Z_STREAM_END: return output
-        case Z_MEM_ERROR: throw .tooLarge
-        default: throw .corrupt
+        case Z_MEM_ERROR: throw GzipBodyError(.tooLarge)
+        default: throw GzipBodyError(.corrupt)
         }
+    }
+}
+
+/// A gzip request body that cannot be inflated: corrupt, or larger than the limit once inflated.
+struct GzipBodyError: Error, Hashable {
+    struct Code: Hashable {
+        private enum Base: Hashable {
+            case tooLarge, corrupt
+        }
+
+        private let base: Base
+
+        /// Larger than the limit once inflated.
+        static let tooLarge = Code(base: .tooLarge)
+        /// Not a gzip stream, or one cut short.
+        static let corrupt = Code(base: .corrupt)
+    }
+
+    let code: Code
+
+    init(_ code: Code) {
+        self.code = code
     }
 }

@@ -62,7 +62,7 @@ struct Listener<ChildChannel: ServerChildChannel>: Service {
                 server = try await bootstrap.bind(descriptor) { channel.setup(channel: $0, logger: logger) }
             }
         } catch {
-            throw BindFailure(listener: name, address: source.description, error: error)
+            throw BindError(listener: name, address: source.description, error: error)
         }
         onRunning(server.channel.localAddress)
         await withGracefulShutdownHandler {
@@ -85,7 +85,7 @@ struct Listener<ChildChannel: ServerChildChannel>: Service {
 }
 
 /// A listener that cannot take its address (already in use, not on this host, not allowed).
-struct BindFailure: Error, CustomStringConvertible {
+struct BindError: Error, CustomStringConvertible {
     let listener: String
     let address: String
     let error: any Error

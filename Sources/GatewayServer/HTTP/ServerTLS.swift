@@ -13,21 +13,14 @@ struct ServerTLSMaterial: Sendable {
     /// Mutual TLS: clients must present a certificate from the configured CA.
     let requiresClientCertificate: Bool
 
-    /// What is wrong, and the key of the file it is about.
-    struct Problem: Error, CustomStringConvertible {
-        var key: String
-        var message: String
-        var description: String { "\(key): \(message)" }
-    }
-
     /// TLS 1.2 and 1.3 only; mutual TLS when a client CA is configured: a client without a
     /// certificate, or with one from another CA, is refused at the handshake.
-    static func load(_ configuration: GatewayConfiguration.TLS) throws(Problem) -> ServerTLSMaterial {
+    static func load(_ configuration: GatewayConfiguration.TLS) throws(TLSMaterialError) -> ServerTLSMaterial {
         let chain = try step("tls.certificate", configuration.certificate, "a PEM certificate (chain)") {
             try NIOSSLCertificate.fromPEMFile(configuration.certificate)
         }
         guard let leaf = chain.first else {
-            throw Problem(key: "tls.certificate", message: "\(configuration.certificate) holds no certificate")
+            throw TLSMaterialError(key: "tls.certificate", message: "\(configuration.certificate) holds no certificate")
         }
         let key = try step("tls.privateKey", configuration.privateKey, "a PEM private key") {
             try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem)
@@ -56,23 +49,23 @@ struct ServerTLSMaterial: Sendable {
     }
 
     /// One file read, its failure named by its key and file.
-    private static func step<T>(_ key: String, _ file: String, _ expected: String, _ body: () throws -> T) throws(Problem) -> T {
+    private static func step<T>(_ key: String, _ file: String, _ expected: String, _ body: () throws -> T) throws(TLSMaterialError) -> T {
         do {
             return try body()
         } catch {
-            throw Problem(key: key, message: "\(file) cannot be used: it does not hold \(expected) (\(error))")
+            throw TLSMaterialError(key: key, message: "\(file) cannot be used: it does not hold \(expected) (\(error))")
         }
     }
 
     /// A key that does not belong to the certificate would only fail at the first handshake;
     /// refuse it at start-up (or reload) instead.
-    static func checkKeyMatches(certificate: NIOSSLCertificate, keyFile: String, configuration: GatewayConfiguration.TLS) throws(Problem) {
+    static func checkKeyMatches(certificate: NIOSSLCertificate, keyFile: String, configuration: GatewayConfiguration.TLS) throws(TLSMaterialError) {
         guard let pem = try? String(contentsOfFile: keyFile, encoding: .utf8),
             let key = try? Certificate.PrivateKey(pemEncoded: pem),
             let parsed = try? Certificate(derEncoded: certificate.toDERBytes())
         else { return }  // a key type swift-certificates does not read: BoringSSL still checks it
         if key.publicKey != parsed.publicKey {
-            throw Problem(
+            throw TLSMaterialError(
                 key: "tls.privateKey",
                 message: "the key in \(configuration.privateKey) does not belong to the certificate in \(configuration.certificate)")
         }
@@ -80,4 +73,11 @@ struct ServerTLSMaterial: Sendable {
 
     /// Valid at `date`: not before its start, not after its end.
     func isValid(at date: Date) -> Bool { date >= notBefore && date <= notAfter }
+}
+
+/// A TLS file that cannot be used: what is wrong, and the key of the file it is about.
+struct TLSMaterialError: Error, CustomStringConvertible {
+    var key: String
+    var message: String
+    var description: String { "\(key): \(message)" }
 }

@@ -13,12 +13,8 @@ struct CasePseudonym: Sendable {
         return code.prefix(8).hexEncoded
     }
 
-    struct Problem: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// Reads the key file, or creates it (32 random bytes in hex, mode 0600) when it is missing.
-    static func load(path: String) throws(Problem) -> CasePseudonym {
+    static func load(path: String) throws(PseudonymKeyError) -> CasePseudonym {
         if !FileManager.default.fileExists(atPath: path) {
             let folder = (path as NSString).deletingLastPathComponent
             if !folder.isEmpty {
@@ -29,16 +25,21 @@ struct CasePseudonym: Sendable {
             let created = FileManager.default.createFile(
                 atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
             if !created {
-                throw Problem(description: "logging.pseudonymKeyFile: cannot create \(path)")
+                throw PseudonymKeyError(description: "logging.pseudonymKeyFile: cannot create \(path)")
             }
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw Problem(description: "logging.pseudonymKeyFile: \(path) cannot be read")
+            throw PseudonymKeyError(description: "logging.pseudonymKeyFile: \(path) cannot be read")
         }
         let bytes = Data(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
         guard bytes.count >= 32 else {
-            throw Problem(description: "logging.pseudonymKeyFile: \(path) holds fewer than 32 characters; use a long random key")
+            throw PseudonymKeyError(description: "logging.pseudonymKeyFile: \(path) holds fewer than 32 characters; use a long random key")
         }
         return CasePseudonym(key: SymmetricKey(data: bytes))
     }
+}
+
+/// The pseudonym key (`logging.pseudonymKeyFile`) cannot be read, made or used.
+struct PseudonymKeyError: Error, CustomStringConvertible {
+    var description: String
 }
