@@ -6,7 +6,7 @@ import Testing
 /// The lifecycle of an assessment through the running daemon and a real upstream: what a
 /// sender's corrections do to the assessment the hospital's FHIR server already holds.
 @Suite(.serialized) struct CaseLifecycleTests {
-    typealias D = DaemonTests
+    typealias D = CaseFixtures
 
     static func put(_ harness: DaemonHarness, _ type: String, _ id: String, _ json: String) throws {
         let answer = try harness.request("PUT", "/fhir/\(type)/\(id)", body: Data(json.utf8))
@@ -48,7 +48,7 @@ import Testing
         // The diagnosis arrives: the case is scored and delivered, and no longer held.
         try Self.put(harness, "Condition", "c", D.condition("c", patient: "e"))
         _ = try Self.waitForUpstream(harness, patient: "e", status: "final")
-        let assessment = try #require(try D.assessments(harness, patient: "e").first)
+        let assessment = try #require(try DaemonTests.assessments(harness, patient: "e").first)
         #expect((assessment["condition"] as? [String: Any])?["reference"] as? String == "Condition/c")
         #expect(!(try harness.outbox()).contains("held\t"))
     }
@@ -93,8 +93,8 @@ import Testing
         // A second MR study with its own ADC: not the baseline, so no second assessment.
         try Self.put(harness, "ImagingStudy", "s2-two", D.study("s2-two", patient: "two", day: Self.today))
         try Self.put(harness, "Observation", "o2-two", D.adc("o2-two", patient: "two", study: "s2-two", value: "0.6", day: Self.today))
-        #expect(try D.assessments(harness, patient: "two").count == 1)
-        #expect(try D.assessments(harness, patient: "w").isEmpty)
+        #expect(try DaemonTests.assessments(harness, patient: "two").count == 1)
+        #expect(try DaemonTests.assessments(harness, patient: "w").isEmpty)
         let search = try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/two")
         #expect(search.text.contains("not the patient's baseline"), "\(search.text)")
         // Nothing was ever queued for the withdrawn case, and the other went out once.
@@ -113,6 +113,6 @@ import Testing
         try Self.put(harness, "ImagingStudy", "s", D.study("s", patient: "pre", eligible: false))
         let final = try Self.waitForUpstream(harness, patient: "pre", status: "final")
         #expect(final == preliminary)
-        #expect(try D.assessments(harness, patient: "pre").count == 1)
+        #expect(try DaemonTests.assessments(harness, patient: "pre").count == 1)
     }
 }

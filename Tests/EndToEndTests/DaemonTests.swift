@@ -13,42 +13,6 @@ import Testing
 @Suite(.serialized) struct DaemonTests {
     // MARK: - Resources of a case
 
-    /// Yesterday (UTC): the day of the tests' studies, well inside cases.maxStudyAgeDays.
-    static let day: String = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        return formatter.string(from: Date().addingTimeInterval(-86_400))
-    }()
-
-    static let iccaCode = #"{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"C22.1"}]}"#
-
-    /// An MR study; `eligible`: its reasonCode is intrahepatic cholangiocarcinoma (ICD-10 C22.1).
-    static func study(_ id: String, patient: String, eligible: Bool = true, status: String = "available", day: String = day) -> String {
-        let reason = eligible ? #","reasonCode":[\#(iccaCode)]"# : ""
-        return #"""
-            {"resourceType":"ImagingStudy","id":"\#(id)","identifier":[{"system":"urn:dicom:uid","value":"urn:oid:1.2.840.99.\#(abs(id.hashValue % 100000))"}],"status":"\#(status)","modality":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"MR"}],"subject":{"reference":"Patient/\#(patient)"},"started":"\#(day)T09:15:00Z"\#(reason)}
-            """#
-    }
-
-    /// A tumour ADC in the liver.
-    static func adc(
-        _ id: String, patient: String, study: String?, value: String = "0.800", unit: String? = "10*-3.mm2/s", status: String = "final",
-        code: String = "113041", day: String = day
-    ) -> String {
-        let quantity = unit.map { #"{"value":\#(value),"system":"http://unitsofmeasure.org","code":"\#($0)"}"# } ?? #"{"value":\#(value)}"#
-        let link = study.map { #","derivedFrom":[{"reference":"ImagingStudy/\#($0)"}]"# } ?? ""
-        return #"""
-            {"resourceType":"Observation","id":"\#(id)","status":"\#(status)","code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"\#(code)"}]},"subject":{"reference":"Patient/\#(patient)"},"effectiveDateTime":"\#(day)T09:15:00Z","bodySite":{"coding":[{"system":"http://snomed.info/sct","code":"10200004"}]},"valueQuantity":\#(quantity)\#(link)}
-            """#
-    }
-
-    /// A confirmed, active intrahepatic cholangiocarcinoma.
-    static func condition(_ id: String, patient: String) -> String {
-        #"""
-        {"resourceType":"Condition","id":"\#(id)","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},"verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed"}]},"code":\#(iccaCode),"subject":{"reference":"Patient/\#(patient)"}}
-        """#
-    }
-
     static func xml(_ json: String) -> Data {
         guard let node = FHIRReader().read(Array(json.utf8)).resource else { return Data() }
         return Data(FHIRXMLWriter().write(node))
@@ -134,17 +98,17 @@ import Testing
 
         // Study first, then the ADC (by PUT with the sender's ids).
         #expect(
-            try harness.request("PUT", "/fhir/ImagingStudy/s1", body: body(Self.study("s1", patient: "a")), contentType: contentType).status == 201)
+            try harness.request("PUT", "/fhir/ImagingStudy/s1", body: body(CaseFixtures.study("s1", patient: "a")), contentType: contentType).status == 201)
         let created = try harness.request(
-            "PUT", "/fhir/Observation/o1", body: body(Self.adc("o1", patient: "a", study: "s1")), contentType: contentType)
+            "PUT", "/fhir/Observation/o1", body: body(CaseFixtures.adc("o1", patient: "a", study: "s1")), contentType: contentType)
         #expect(created.status == 201, "\(created.text)")
         // ADC first, then the study (by POST; linked by patient and day).
         #expect(
             try harness.request(
-                "POST", "/fhir/Observation", body: body(Self.adc("x", patient: "b", study: nil, value: "1.3")), contentType: contentType
+                "POST", "/fhir/Observation", body: body(CaseFixtures.adc("x", patient: "b", study: nil, value: "1.3")), contentType: contentType
             ).status == 201)
         #expect(try Self.assessments(harness, patient: "b").isEmpty)
-        #expect(try harness.request("POST", "/fhir/ImagingStudy", body: body(Self.study("s2", patient: "b")), contentType: contentType).status == 201)
+        #expect(try harness.request("POST", "/fhir/ImagingStudy", body: body(CaseFixtures.study("s2", patient: "b")), contentType: contentType).status == 201)
 
         let first = try Self.assessments(harness, patient: "a")
         let second = try Self.assessments(harness, patient: "b")
@@ -169,8 +133,8 @@ import Testing
         defer { harness.stopAll() }
         let transaction = #"""
             {"resourceType":"Bundle","type":"transaction","entry":[
-             {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":\#(Self.study("t1", patient: "t").replacingOccurrences(of: "\"id\":\"t1\",", with: "")),"request":{"method":"POST","url":"ImagingStudy"}},
-             {"resource":\#(Self.adc("ta", patient: "t", study: nil).replacingOccurrences(of: "\"id\":\"ta\",", with: "").replacingOccurrences(of: "\"valueQuantity\"", with: "\"derivedFrom\":[{\"reference\":\"urn:uuid:11111111-1111-4111-8111-111111111111\"}],\"valueQuantity\"")),"request":{"method":"POST","url":"Observation"}}]}
+             {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":\#(CaseFixtures.study("t1", patient: "t").replacingOccurrences(of: "\"id\":\"t1\",", with: "")),"request":{"method":"POST","url":"ImagingStudy"}},
+             {"resource":\#(CaseFixtures.adc("ta", patient: "t", study: nil).replacingOccurrences(of: "\"id\":\"ta\",", with: "").replacingOccurrences(of: "\"valueQuantity\"", with: "\"derivedFrom\":[{\"reference\":\"urn:uuid:11111111-1111-4111-8111-111111111111\"}],\"valueQuantity\"")),"request":{"method":"POST","url":"Observation"}}]}
             """#
         let answer = try harness.request("POST", "/fhir", body: Data(transaction.utf8))
         #expect(answer.status == 200, "\(answer.text)")
@@ -180,8 +144,8 @@ import Testing
         let message = #"""
             {"resourceType":"Bundle","type":"message","entry":[
              {"fullUrl":"urn:uuid:22222222-2222-4222-8222-222222222222","resource":{"resourceType":"MessageHeader","id":"m-1","eventCoding":{"system":"http://example.org/events","code":"mri-findings"},"source":{"endpoint":"urn:engine"}}},
-             {"fullUrl":"urn:uuid:33333333-3333-4333-8333-333333333333","resource":\#(Self.study("m1", patient: "m"))},
-             {"fullUrl":"urn:uuid:44444444-4444-4444-8444-444444444444","resource":\#(Self.adc("ma", patient: "m", study: "m1"))}]}
+             {"fullUrl":"urn:uuid:33333333-3333-4333-8333-333333333333","resource":\#(CaseFixtures.study("m1", patient: "m"))},
+             {"fullUrl":"urn:uuid:44444444-4444-4444-8444-444444444444","resource":\#(CaseFixtures.adc("ma", patient: "m", study: "m1"))}]}
             """#
         let response = try harness.request("POST", "/fhir/$process-message", body: Data(message.utf8))
         #expect(response.status == 200, "\(response.text)")
@@ -202,115 +166,14 @@ import Testing
 
     /// FHIR R4 transaction processing: the entry's request governs; a mismatch refuses the whole
     /// transaction with the entry's path, and nothing is stored.
-    @Test func transactionEntriesFollowTheirRequestURL() throws {
-        let harness = try DaemonHarness(upstreamConfigured: false)
-        try harness.startGateway()
-        defer { harness.stopAll() }
-        func transaction(_ entries: [(resource: String, method: String, url: String)]) -> Data {
-            let items = entries.map { #"{"resource":\#($0.resource),"request":{"method":"\#($0.method)","url":"\#($0.url)"}}"# }
-            return Data(#"{"resourceType":"Bundle","type":"transaction","entry":[\#(items.joined(separator: ","))]}"#.utf8)
-        }
-        let adc = Self.adc("aaa", patient: "tx", study: nil)
-        let refusals: [(Data, String, String)] = [
-            (transaction([(adc, "PUT", "Observation/bbb")]), "Bundle.entry[0].resource.id", "not the id in the entry's URL"),
-            (transaction([(adc, "PUT", "ImagingStudy/aaa")]), "Bundle.entry[0].request.url", "is for type ImagingStudy, but its resource is of type Observation"),
-            (transaction([(adc, "PUT", "Observation/aaa"), (adc, "PUT", "Observation/aaa")]), "Bundle.entry[1].request.url", "appears twice"),
-            (transaction([(adc, "POST", "ImagingStudy")]), "Bundle.entry[0].request.url", "cannot create this resource of type Observation"),
-        ]
-        for (body, expression, words) in refusals {
-            let answer = try harness.request("POST", "/fhir", body: body)
-            #expect(answer.status == 400, "\(answer.text)")
-            let issue = (answer.json?["issue"] as? [[String: Any]])?.first
-            #expect(issue?["expression"] as? [String] == [expression], "\(answer.text)")
-            #expect((issue?["diagnostics"] as? String)?.contains(words) == true, "\(answer.text)")
-        }
-        #expect(try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/tx").json?["entry"] == nil)
-        // The URL's id is the stored one; a POST gets a new id whatever the body says.
-        let accepted = try harness.request("POST", "/fhir", body: transaction([(adc, "PUT", "Observation/aaa"), (Self.study("s9", patient: "tx"), "POST", "ImagingStudy")]))
-        #expect(accepted.status == 200, "\(accepted.text)")
-        let locations = (accepted.json?["entry"] as? [[String: Any]] ?? []).compactMap { ($0["response"] as? [String: Any])?["location"] as? String }
-        #expect(locations.first == "Observation/aaa/_history/1")
-        #expect(locations.last?.hasPrefix("ImagingStudy/") == true && locations.last?.hasPrefix("ImagingStudy/s9/") == false, "\(locations)")
-        // A collection is no transaction: the answer is what was stored, as an OperationOutcome.
-        let collection = #"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:77777777-7777-4777-8777-777777777777","resource":\#(Self.condition("cx", patient: "tx"))}]}"#
-        let stored = try harness.request("POST", "/fhir", body: Data(collection.utf8))
-        #expect(stored.status == 200)
-        #expect(stored.json?["resourceType"] as? String == "OperationOutcome", "\(stored.text)")
-        #expect(stored.text.contains("Stored as Condition/cx/_history/1"))
-        // The searchset's fullUrls are absolute, as R4 asks.
-        let search = try harness.request("GET", "/fhir/RiskAssessment?subject=Patient/tx")
-        let fullUrl = (search.json?["entry"] as? [[String: Any]])?.first?["fullUrl"] as? String
-        #expect(fullUrl?.hasPrefix("https://127.0.0.1:\(harness.apiPort)/fhir/RiskAssessment/") == true, "\(search.text)")
-    }
-
-    @Test func moreFactsThatChangeNothingLeaveTheAssessmentAtItsVersion() throws {
-        let harness = try DaemonHarness(upstreamConfigured: false)
-        try harness.startGateway()
-        defer { harness.stopAll() }
-        #expect(try harness.request("PUT", "/fhir/ImagingStudy/vs", body: Data(Self.study("vs", patient: "pv").utf8)).status == 201)
-        let adc = Self.adc("vo", patient: "pv", study: "vs")
-        #expect(try harness.request("PUT", "/fhir/Observation/vo", body: Data(adc.utf8)).status == 201)
-        func version() throws -> String? {
-            let assessment = try Self.assessments(harness, patient: "pv").first
-            return (assessment?["meta"] as? [String: Any])?["versionId"] as? String
-        }
-        #expect(try version() == "1")
-        // An Observation of another day that the model does not use, and the same ADC asked for
-        // in XML (a new request, not a resend): the case is decided again, its content is the same.
-        let other = Self.adc("vx", patient: "pv", study: nil, code: "999999", day: "2020-01-01")
-        #expect(try harness.request("PUT", "/fhir/Observation/vx", body: Data(other.utf8)).status == 201)
-        #expect(try harness.request("PUT", "/fhir/Observation/vo", body: Data(adc.utf8), headers: ["Accept: application/fhir+xml"]).status == 201)
-        #expect(try version() == "1")
-        #expect(!harness.gatewayLog.contains("assessment.version=2"))
-    }
-
-    @Test func aRefusedMessageGetsAFatalErrorResponseMessage() throws {
-        let harness = try DaemonHarness(upstreamConfigured: false)
-        try harness.startGateway()
-        defer { harness.stopAll() }
-        let message = #"""
-            {"resourceType":"Bundle","type":"message","entry":[
-             {"fullUrl":"urn:uuid:55555555-5555-4555-8555-555555555555","resource":{"resourceType":"MessageHeader","id":"m-bad","eventUri":"urn:example:mri-findings","source":{"endpoint":"urn:engine"}}},
-             {"fullUrl":"urn:uuid:66666666-6666-4666-8666-666666666666","resource":\#(Self.adc("mb", patient: "mb", study: nil, unit: nil))}]}
-            """#
-        let response = try harness.request("POST", "/fhir/$process-message", body: Data(message.utf8))
-        #expect(response.status == 422, "\(response.text)")
-        let entries = response.json?["entry"] as? [[String: Any]] ?? []
-        let header = entries.first?["resource"] as? [String: Any]
-        #expect((header?["response"] as? [String: Any])?["code"] as? String == "fatal-error")
-        #expect((header?["response"] as? [String: Any])?["identifier"] as? String == "m-bad")
-        #expect(entries.contains { ($0["resource"] as? [String: Any])?["resourceType"] as? String == "OperationOutcome" })
-        #expect(response.text.contains("no unit"))
-    }
-
-    @Test func gzipBodiesAreReadAndBombsRefused() throws {
-        let harness = try DaemonHarness(upstreamConfigured: false)
-        try harness.startGateway()
-        defer { harness.stopAll() }
-        func gzip(_ data: Data) throws -> Data {
-            let file = harness.path("plain-\(UUID().uuidString)")
-            try data.write(to: URL(fileURLWithPath: file))
-            return try DaemonHarness.capture("/bin/gzip", ["-c", file]).1
-        }
-        let study = try gzip(Data(Self.study("gz", patient: "gz").utf8))
-        let accepted = try harness.request("PUT", "/fhir/ImagingStudy/gz", body: study, headers: ["Content-Encoding: gzip"])
-        #expect(accepted.status == 201, "\(accepted.text)")
-        // 20 MB of spaces compress to about 20 KB: refused by the cap on the decompressed size.
-        let bomb = try gzip(Data(repeating: UInt8(ascii: " "), count: 20 * 1_048_576))
-        #expect(bomb.count < 100_000)
-        let refused = try harness.request("POST", "/fhir/Observation", body: bomb, headers: ["Content-Encoding: gzip"])
-        #expect(refused.status == 413, "\(refused.text)")
-        #expect(try harness.request("POST", "/fhir/Observation", body: Data("x".utf8), headers: ["Content-Encoding: br"]).status == 415)
-    }
-
     // MARK: - Delivery
 
     @Test func anUpstreamThatFailsFirstGetsTheAssessmentLaterOnce() throws {
         let harness = try DaemonHarness(upstream: ["--fail-first", "2"])
         try harness.startGateway()
         defer { harness.stopAll() }
-        #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(Self.study("s", patient: "r").utf8)).status == 201)
-        #expect(try harness.request("PUT", "/fhir/Observation/o", body: Data(Self.adc("o", patient: "r", study: "s").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(CaseFixtures.study("s", patient: "r").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/Observation/o", body: Data(CaseFixtures.adc("o", patient: "r", study: "s").utf8)).status == 201)
         try harness.waitUntil("the assessment is delivered after two failures") { harness.upstreamResources().count == 1 }
         let answers = (try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? Int }
         #expect(answers == [503, 503, 201])
@@ -322,11 +185,11 @@ import Testing
         defer { harness.stopAll() }
         for patient in ["bad", "good"] {
             #expect(
-                try harness.request("PUT", "/fhir/ImagingStudy/s-\(patient)", body: Data(Self.study("s-\(patient)", patient: patient).utf8)).status
+                try harness.request("PUT", "/fhir/ImagingStudy/s-\(patient)", body: Data(CaseFixtures.study("s-\(patient)", patient: patient).utf8)).status
                     == 201)
             #expect(
                 try harness.request(
-                    "PUT", "/fhir/Observation/o-\(patient)", body: Data(Self.adc("o-\(patient)", patient: patient, study: "s-\(patient)").utf8)
+                    "PUT", "/fhir/Observation/o-\(patient)", body: Data(CaseFixtures.adc("o-\(patient)", patient: patient, study: "s-\(patient)").utf8)
                 )
                 .status == 201
             )
@@ -358,8 +221,8 @@ import Testing
         let harness = try DaemonHarness()  // the upstream is configured but down
         try harness.startGateway()
         defer { harness.stopAll() }
-        #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(Self.study("s", patient: "k").utf8)).status == 201)
-        #expect(try harness.request("PUT", "/fhir/Observation/o", body: Data(Self.adc("o", patient: "k", study: "s").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(CaseFixtures.study("s", patient: "k").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/Observation/o", body: Data(CaseFixtures.adc("o", patient: "k", study: "s").utf8)).status == 201)
         harness.killGateway()
         try harness.startUpstream([])
         try harness.startGateway()
@@ -367,39 +230,6 @@ import Testing
         try harness.waitForEmptyOutbox()
         let answers = (try harness.upstreamRecords()["requests"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? Int }
         #expect(answers == [201], "\(answers)")
-    }
-
-    // MARK: - Bad input
-
-    @Test func refusedInputLeavesNothingBehind() throws {
-        let harness = try DaemonHarness(upstreamConfigured: false)
-        try harness.startGateway()
-        defer { harness.stopAll() }
-        let noUnit = try harness.request("PUT", "/fhir/Observation/o", body: Data(Self.adc("o", patient: "n", study: "s", unit: nil).utf8))
-        #expect(noUnit.status == 422, "\(noUnit.text)")
-        #expect(noUnit.text.contains("no unit"))
-        let broken = try harness.request("POST", "/fhir/Observation", body: Data(#"{"resourceType":"Observation","status":"final""#.utf8))
-        #expect(broken.status == 400)
-        #expect(broken.json?["resourceType"] as? String == "OperationOutcome")
-        let wrongType = try harness.request("POST", "/fhir/Observation", body: Data(Self.study("s", patient: "n").utf8))
-        #expect(wrongType.status == 400)
-        // The study arrives: had the refused ADC been stored, this would score.
-        #expect(try harness.request("PUT", "/fhir/ImagingStudy/s", body: Data(Self.study("s", patient: "n").utf8)).status == 201)
-        #expect(try Self.assessments(harness, patient: "n").isEmpty)
-        #expect(try harness.outbox().split(separator: "\n").count == 1, "only the header line")
-        // A transaction with an entry the gateway cannot carry out (a DELETE): refused whole, so
-        // its good ADC for the same case is not stored either.
-        let withDelete = #"""
-            {"resourceType":"Bundle","type":"transaction","entry":[
-             {"resource":\#(Self.adc("nb", patient: "n", study: "s")),"request":{"method":"PUT","url":"Observation/nb"}},
-             {"request":{"method":"DELETE","url":"Observation/o"}}]}
-            """#
-        let deleteRefused = try harness.request("POST", "/fhir", body: Data(withDelete.utf8))
-        #expect(deleteRefused.status == 422, "\(deleteRefused.text)")
-        #expect(deleteRefused.text.contains("Bundle.entry[1]"))
-        #expect(try Self.assessments(harness, patient: "n").isEmpty)
-        let tooLarge = try harness.request("POST", "/fhir/Observation", body: Data(repeating: UInt8(ascii: " "), count: 2 * 1_048_576))
-        #expect(tooLarge.status == 413)
     }
 }
 
@@ -422,15 +252,15 @@ import Testing
             {"resourceType":"Patient","id":"canary-patient-7","identifier":[{"system":"urn:oid:1.2.3","value":"MRN-CANARY-8812"}],"name":[{"family":"Canaryfield","given":["Zebulon"]}],"birthDate":"1911-11-11"}
             """#
         #expect(try harness.request("PUT", "/fhir/Patient/canary-patient-7", body: Data(patient.utf8)).status == 201)
-        let study = DaemonTests.study("cs", patient: "canary-patient-7")
+        let study = CaseFixtures.study("cs", patient: "canary-patient-7")
             .replacingOccurrences(of: "\"status\":", with: "\"description\":\"canary-study-text Zebulon\",\"status\":")
         #expect(try harness.request("PUT", "/fhir/ImagingStudy/cs", body: Data(study.utf8)).status == 201)
-        let adc = DaemonTests.adc("co", patient: "canary-patient-7", study: "cs")
+        let adc = CaseFixtures.adc("co", patient: "canary-patient-7", study: "cs")
             .replacingOccurrences(of: "\"valueQuantity\"", with: "\"note\":[{\"text\":\"canary-free-text Zebulon Canaryfield\"}],\"valueQuantity\"")
             .replacingOccurrences(of: "\"status\":", with: "\"identifier\":[{\"value\":\"OBS-CANARY-5521\"}],\"status\":")
         #expect(try harness.request("PUT", "/fhir/Observation/co", body: Data(adc.utf8)).status == 201)
         // Refused requests carrying the canaries.
-        let noUnit = DaemonTests.adc("cx", patient: "canary-patient-7", study: "cs", unit: nil)
+        let noUnit = CaseFixtures.adc("cx", patient: "canary-patient-7", study: "cs", unit: nil)
         #expect(try harness.request("PUT", "/fhir/Observation/cx", body: Data(noUnit.utf8)).status == 422)
         #expect(
             try harness.request("POST", "/fhir/Patient", body: Data(#"{"resourceType":"Patient","name":[{"family":"Canaryfield""#.utf8)).status == 400

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The operations listener's `/metrics`, scraped during an end-to-end run against the real
@@ -16,8 +17,8 @@ import Testing
         #expect(try harness.metric(delivered) == 0)
         #expect(try harness.metric(noCertificate) == 0)
 
-        #expect(try harness.request("PUT", "/fhir/ImagingStudy/ms", body: Data(DaemonTests.study("ms", patient: "pm").utf8)).status == 201)
-        #expect(try harness.request("PUT", "/fhir/Observation/mo", body: Data(DaemonTests.adc("mo", patient: "pm", study: "ms").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/ms", body: Data(CaseFixtures.study("ms", patient: "pm").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/Observation/mo", body: Data(CaseFixtures.adc("mo", patient: "pm", study: "ms").utf8)).status == 201)
         try harness.waitUntil("the assessment is delivered") { (try? harness.metric(delivered)) == 1 }
 
         #expect(try harness.metric(created) == 1)
@@ -45,8 +46,8 @@ import Testing
         let harness = try DaemonHarness(upstream: ["--fail-first", "1000"])
         try harness.startGateway()
         defer { harness.stopAll() }
-        #expect(try harness.request("PUT", "/fhir/ImagingStudy/fs", body: Data(DaemonTests.study("fs", patient: "pf").utf8)).status == 201)
-        #expect(try harness.request("PUT", "/fhir/Observation/fo", body: Data(DaemonTests.adc("fo", patient: "pf", study: "fs").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/fs", body: Data(CaseFixtures.study("fs", patient: "pf").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/Observation/fo", body: Data(CaseFixtures.adc("fo", patient: "pf", study: "fs").utf8)).status == 201)
         try harness.waitUntil("failed attempts are counted") {
             (try? harness.metric(#"fhir_gateway_delivery_attempts_total{result="retry"}"#)) ?? 0 >= 2
         }
@@ -61,8 +62,8 @@ import Testing
         try harness.startGateway()
         defer { harness.stopAll() }
         let port = try #require(harness.upstreamPort)
-        #expect(try harness.request("PUT", "/fhir/ImagingStudy/ds", body: Data(DaemonTests.study("ds", patient: "pd").utf8)).status == 201)
-        #expect(try harness.request("PUT", "/fhir/Observation/do", body: Data(DaemonTests.adc("do", patient: "pd", study: "ds").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/ImagingStudy/ds", body: Data(CaseFixtures.study("ds", patient: "pd").utf8)).status == 201)
+        #expect(try harness.request("PUT", "/fhir/Observation/do", body: Data(CaseFixtures.adc("do", patient: "pd", study: "ds").utf8)).status == 201)
         try harness.waitUntil("a failed delivery is logged with its host, port and reason") {
             harness.gatewayLog.contains("the upstream 127.0.0.1:\(port) could not be reached: connection refused")
         }

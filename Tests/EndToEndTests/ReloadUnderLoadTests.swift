@@ -52,9 +52,9 @@ import Testing
             let patient = "p-reload-\(i)"
             let bundle = """
                 {"resourceType":"Bundle","type":"transaction","entry":[
-                {"resource":\(DaemonTests.condition("c-\(i)", patient: patient)),"request":{"method":"PUT","url":"Condition/c-\(i)"}},
-                {"resource":\(DaemonTests.study("s-\(i)", patient: patient)),"request":{"method":"PUT","url":"ImagingStudy/s-\(i)"}},
-                {"resource":\(DaemonTests.adc("o-\(i)", patient: patient, study: "s-\(i)")),"request":{"method":"PUT","url":"Observation/o-\(i)"}},
+                {"resource":\(CaseFixtures.condition("c-\(i)", patient: patient)),"request":{"method":"PUT","url":"Condition/c-\(i)"}},
+                {"resource":\(CaseFixtures.study("s-\(i)", patient: patient)),"request":{"method":"PUT","url":"ImagingStudy/s-\(i)"}},
+                {"resource":\(CaseFixtures.adc("o-\(i)", patient: patient, study: "s-\(i)")),"request":{"method":"PUT","url":"Observation/o-\(i)"}},
                 {"resource":{"resourceType":"Patient","id":"\(patient)"},"request":{"method":"PUT","url":"Patient/\(patient)"}}]}
                 """
             let answer = try harness.request("POST", "/fhir", body: Data(bundle.utf8))

@@ -61,8 +61,8 @@ import Testing
         try harness.startGateway()
         defer { harness.stopAll() }
         // The example case as of yesterday, so that its study is a recent baseline.
-        let text = try String(contentsOfFile: Self.casePath, encoding: .utf8).replacingOccurrences(of: "2026-03-02", with: DaemonTests.day)
-            .replacingOccurrences(of: "2026-02-20", with: DaemonTests.day)
+        let text = try String(contentsOfFile: Self.casePath, encoding: .utf8).replacingOccurrences(of: "2026-03-02", with: CaseFixtures.day)
+            .replacingOccurrences(of: "2026-02-20", with: CaseFixtures.day)
         let posted = try harness.request("POST", "/fhir", body: Data(text.utf8))
         #expect(posted.status == 200, "\(posted.text)")
         let daemon = try #require(try DaemonTests.assessments(harness, patient: "p1").first)

@@ -96,7 +96,7 @@ import Testing
         let output = try Self.startWithNotifyListener(harness)
         // An Observation of about 400 KB, uploaded at 100 KB/s: about four seconds in flight.
         let note = String(repeating: "slow upload ", count: 34_000)
-        let body = DaemonTests.adc("inflight", patient: "p-drain", study: nil)
+        let body = CaseFixtures.adc("inflight", patient: "p-drain", study: nil)
             .replacingOccurrences(of: "\"valueQuantity\"", with: "\"note\":[{\"text\":\"\(note)\"}],\"valueQuantity\"")
         let finish = try harness.startRequest("PUT", "/fhir/Observation/inflight", body: Data(body.utf8), uploadBytesPerSecond: 100_000)
         usleep(1_000_000)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A request can be followed from the interface engine to every line it left here, and a refusal
@@ -17,7 +18,7 @@ import Testing
         defer { harness.stopAll() }
 
         // A refused Observation (no unit), with a value that must not reach the log.
-        let noUnit = DaemonTests.adc("o-refused", patient: "p-trace", study: nil, value: "0.731", unit: nil)
+        let noUnit = CaseFixtures.adc("o-refused", patient: "p-trace", study: nil, value: "0.731", unit: nil)
             .replacingOccurrences(of: "\"status\":", with: "\"note\":[{\"text\":\"Quillfeather\"}],\"status\":")
         let refused = try harness.request("PUT", "/fhir/Observation/o-refused", body: Data(noUnit.utf8), headers: ["X-Request-ID: engine-msg-0001"])
         #expect(refused.status == 422, "\(refused.text)")
@@ -26,9 +27,9 @@ import Testing
         // A case scored by one transaction: the request line and the case line share its id.
         let bundle = """
             {"resourceType":"Bundle","type":"transaction","entry":[
-            {"resource":\(DaemonTests.condition("c-trace", patient: "p-trace")),"request":{"method":"PUT","url":"Condition/c-trace"}},
-            {"resource":\(DaemonTests.study("s-trace", patient: "p-trace")),"request":{"method":"PUT","url":"ImagingStudy/s-trace"}},
-            {"resource":\(DaemonTests.adc("o-trace", patient: "p-trace", study: "s-trace")),"request":{"method":"PUT","url":"Observation/o-trace"}}]}
+            {"resource":\(CaseFixtures.condition("c-trace", patient: "p-trace")),"request":{"method":"PUT","url":"Condition/c-trace"}},
+            {"resource":\(CaseFixtures.study("s-trace", patient: "p-trace")),"request":{"method":"PUT","url":"ImagingStudy/s-trace"}},
+            {"resource":\(CaseFixtures.adc("o-trace", patient: "p-trace", study: "s-trace")),"request":{"method":"PUT","url":"Observation/o-trace"}}]}
             """
         let scored = try harness.request("POST", "/fhir", body: Data(bundle.utf8), headers: ["X-Request-ID: engine-msg-0002"])
         #expect(scored.status == 200, "\(scored.text)")

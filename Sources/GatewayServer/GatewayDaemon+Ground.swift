@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import Storage
+import SystemdSupport
+
+extension GatewayDaemon {
+    /// What the daemon stands on, checked before any service starts: the TLS material, the
+    /// pseudonym key, the FHIR API's socket, the store (locked and migrated). Each step that
+    /// fails stops the start with its reason (exit 78 for what a restart cannot fix).
+    struct Ground {
+        var tls: ServerTLSMaterial
+        var pseudonym: CasePseudonym
+        var source: ListenerSource
+        /// Passed by systemd (`LISTEN_FDS`) rather than bound here.
+        var socketActivated: Bool
+        /// Held for the process's life: one daemon per store.
+        var storeLock: StoreLock
+        var store: SQLiteStore
+
+        static func prepare(
+            _ configuration: GatewayConfiguration, sockets: ListenFileDescriptors?, notifier: SystemdNotifier, logger: Logger
+        ) async throws(StartupError) -> Ground {
+            // The checks check-config reports: what stops the start is refused with every reason;
+            // the rest (a certificate expired or near its end) is logged and the daemon starts.
+            let preflight = Preflight.local(configuration)
+            let stopping = preflight.findings.filter(\.stopsServe)
+            guard stopping.isEmpty, let tls = preflight.tls else {
+                throw fail(stopping.map(\.description).joined(separator: "; "), exitCode: 78, notifier: notifier)
+            }
+            for finding in preflight.findings {
+                logger.log(
+                    level: finding.level == .error ? .error : .warning, "configuration check",
+                    metadata: ["key": "\(finding.key)", "problem": "\(finding.problem)", "fix": "\(finding.fix)"])
+            }
+            let pseudonym: CasePseudonym
+            do {
+                pseudonym = try CasePseudonym.load(path: configuration.pseudonymKeyFile)
+            } catch {
+                throw fail("\(error)", exitCode: 78, notifier: notifier)
+            }
+            let source: ListenerSource
+            if let sockets {
+                guard let socket = sockets.preferred(named: "https"), ListenFileDescriptors.isListeningStreamSocket(socket.fd) else {
+                    throw fail("the socket systemd passed (LISTEN_FDS) is not a listening stream socket", exitCode: 78, notifier: notifier)
+                }
+                source = .adopt(descriptor: socket.fd, name: socket.name)
+            } else {
+                source = .bind(host: configuration.server.host, port: configuration.server.port)
+            }
+            // One daemon per store: a second one on the same file is refused before it touches it.
+            let storeLock: StoreLock
+            do {
+                storeLock = try StoreLock(storePath: configuration.storagePath)
+            } catch {
+                throw fail(error.description, exitCode: 78, notifier: notifier)
+            }
+            let store: SQLiteStore
+            do {
+                store = try SQLiteStore(path: configuration.storagePath, checkpointsInBackground: true)
+                try await store.migrate()
+            } catch let mismatch as SchemaVersionError {
+                throw fail("storage.path: \(configuration.storagePath): \(mismatch)", exitCode: 78, notifier: notifier)
+            } catch {
+                throw fail("the store \(configuration.storagePath) cannot be opened: \(error)", exitCode: 1, notifier: notifier)
+            }
+            return Ground(
+                tls: tls, pseudonym: pseudonym, source: source, socketActivated: sockets != nil, storeLock: storeLock, store: store)
+        }
+    }
+}
