@@ -298,11 +298,7 @@ final class DaemonHarness: @unchecked Sendable {
     /// Waits until the outbox holds nothing to deliver (the gauge read from the store at each
     /// scrape): from then on no further delivery can reach the upstream.
     func waitForEmptyOutbox() throws {
-        try waitUntil("nothing left to deliver") {
-            ((try? plain("/metrics")) ?? "").split(separator: "\n").contains { line in
-                line.hasPrefix("fhir_gateway_outbox_depth ") && Double(line.dropFirst("fhir_gateway_outbox_depth ".count)) == 0
-            }
-        }
+        try waitUntil("nothing left to deliver") { (try? metric("fhir_gateway_outbox_depth")) == 0 }
     }
 
     func plain(_ path: String) throws -> String {

@@ -99,7 +99,7 @@ import Testing
         let body = CaseFixtures.adc("inflight", patient: "p-drain", study: nil)
             .replacingOccurrences(of: "\"valueQuantity\"", with: "\"note\":[{\"text\":\"\(note)\"}],\"valueQuantity\"")
         let finish = try harness.startRequest("PUT", "/fhir/Observation/inflight", body: Data(body.utf8), uploadBytesPerSecond: 100_000)
-        usleep(1_000_000)
+        try harness.waitUntil("the upload is in flight") { (try? harness.metric("fhir_gateway_http_requests_in_flight")) == 1 }
         harness.signalGateway(SIGTERM)
         try harness.waitUntil("STOPPING=1") { SystemdNotifyTests.messages(output).contains { $0.text.hasPrefix("STOPPING=1") } }
         // Draining: not ready, and no new connections.

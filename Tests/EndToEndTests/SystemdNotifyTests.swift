@@ -70,8 +70,13 @@ import Testing
         let socket = harness.path("notify.sock")
         try SystemdNotifyTests.startListener(harness, socket: socket, output: output)
         try harness.startGateway(environment: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"])
-        try harness.waitUntil("READY=1 arrives") { Self.messages(output).contains { $0.text.contains("READY=1") } }
-        usleep(600_000)
+        // The health monitor's next look after READY=1 ends with a STATUS= line; with the
+        // watchdog on, that look would have sent WATCHDOG=1 before it.
+        try harness.waitUntil("a health look after READY=1") {
+            let texts = Self.messages(output).map(\.text)
+            guard let ready = texts.firstIndex(where: { $0.contains("READY=1") }) else { return false }
+            return texts[(ready + 1)...].contains { $0.hasPrefix("STATUS=") }
+        }
         #expect(!Self.messages(output).contains { $0.text == "WATCHDOG=1" })
     }
 

@@ -43,6 +43,8 @@ struct RequestLogMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let trace = RequestTrace(id: RequestTrace.acceptedID(request.headers[Self.requestIDField]) ?? Self.nextID())
+        metrics.requestStarted()
+        defer { metrics.requestEnded() }
         var response = try await RequestTrace.$current.withValue(trace) {
             try await next(request, context)
         }

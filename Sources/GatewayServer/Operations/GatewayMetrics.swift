@@ -21,7 +21,17 @@ final class GatewayMetrics: Sendable {
         MetricNameDescriptor(namespace: Self.namespace, metricName: name, unitName: unit, helpText: help)
     }
 
+    /// FHIR API requests whose head has arrived and whose answer is not yet made: what a
+    /// shutdown waits for, and what a slow or stuck client holds.
+    private let requestsInFlight: Gauge
+
+    func requestStarted() { requestsInFlight.increment() }
+    func requestEnded() { requestsInFlight.decrement() }
+
     init() {
+        requestsInFlight = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: Self.namespace, metricName: "http_requests_in_flight", unitName: "", helpText: "FHIR API requests being read or answered"))
         // Expose the failure counters at zero from the start, so alerts on their rate work.
         for category in TLSHandshakeFailure.Category.allCases { _ = tlsFailures(category) }
         for result in ["delivered", "retry", "dead"] { _ = deliveries(result) }
