@@ -58,6 +58,16 @@ struct OperationsPiecesTests {
         let material = try ServerTLSMaterial.load(good)
         #expect(material.isValid(at: Date()))
         #expect(!material.isValid(at: Date().addingTimeInterval(400 * 86_400)))
+        // A client CA that is no certificate, or a file without one, is named by its key.
+        for notACertificate in [folder.appendingPathComponent("server.key").path, "/dev/null"] {
+            var wrongCA = good
+            wrongCA.clientCA = notACertificate
+            #expect {
+                try ServerTLSMaterial.load(wrongCA)
+            } throws: { error in
+                "\(error)".hasPrefix("tls.clientCA: \(notACertificate)")
+            }
+        }
         var mismatched = good
         mismatched.privateKey = folder.appendingPathComponent("client.key").path
         #expect {

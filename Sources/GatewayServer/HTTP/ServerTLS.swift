@@ -29,6 +29,9 @@ struct ServerTLSMaterial: Sendable {
         var tls: TLSConfiguration
         if let clientCA = configuration.clientCA {
             let roots = try step("tls.clientCA", clientCA, "PEM CA certificates") { try NIOSSLCertificate.fromPEMFile(clientCA) }
+            guard !roots.isEmpty else {
+                throw TLSMaterialError(key: "tls.clientCA", message: "\(clientCA) holds no certificate: no client could connect")
+            }
             tls = TLSConfiguration.makeServerConfigurationWithMTLS(
                 certificateChain: chain.map { .certificate($0) },
                 privateKey: .privateKey(key),
