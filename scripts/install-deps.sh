@@ -3,9 +3,10 @@
 # Idempotent: on a machine that has them all it does nothing and needs no root.
 set -euo pipefail
 
+# python3-venv: the venv of the tests' authorization server (below).
 # systemd: only its tools (systemd-analyze, systemd-sysusers, systemd-socket-activate) for
 # make check-units; installing the package does not start it.
-packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 openssl curl zlib1g-dev systemd jq binutils util-linux)
+packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 python3-venv openssl curl zlib1g-dev systemd jq binutils util-linux)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,4 +27,13 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
     python3 -m pip install --quiet jsonschema 2>/dev/null \
         || python3 -m pip install --quiet --user jsonschema 2>/dev/null \
         || $sudo apt-get install -y -qq --no-install-recommends python3-jsonschema
+fi
+
+# The tests' SMART authorization server (Tests/Tools/smart_auth_server.py) runs on authlib, in a
+# venv of its own inside .build (the system's joserfc is too old for it).
+venv="$(cd "$(dirname "$0")/.." && pwd)/.build/test-python"
+if ! "$venv/bin/python" -c 'import authlib' 2>/dev/null; then
+    echo "Installing the Python package authlib into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check authlib==1.9.10
 fi

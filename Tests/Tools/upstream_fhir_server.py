@@ -5,8 +5,13 @@ official R4 JSON schema, and keeps them by identifier, recording every request.
 
   upstream_fhir_server.py --port P --cert C --key K --schema fhir.schema.json [--client-ca CA]
                           [--fail-first N] [--reject-subject Patient/x] [--token T]
+                          [--auth-server https://127.0.0.1:PORT --auth-ca CA]
 
 GET /_records answers the record as JSON: {"requests": [...], "resources": {identifier: resource}}.
+With --auth-server (a SMART authorization server, Tests/Tools/smart_auth_server.py, trusted with
+--auth-ca) it serves GET /.well-known/smart-configuration (token_endpoint = that URL + /token) and
+checks every PUT's bearer token with the server's /introspect: missing, unknown, expired or revoked
+tokens and tokens without RiskAssessment write scope are answered 401 (the record says which: "auth").
 Binds 127.0.0.1 only. Writes its port to stdout when ready.
 """
 import argparse
@@ -15,9 +20,43 @@ import signal
 import ssl
 import threading
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jsonschema
+
+# The scopes that allow a PUT of a RiskAssessment (SMART v1 and v2 grammar).
+WRITE_SCOPES = {"system/RiskAssessment.write", "system/RiskAssessment.cu", "system/RiskAssessment.*", "system/*.write",
+                "system/*.cu", "system/*.*"}
+
+
+def smart_configuration(auth_server):
+    return {
+        "token_endpoint": auth_server + "/token",
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
+        "grant_types_supported": ["client_credentials"],
+        "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
+        "scopes_supported": ["system/RiskAssessment.write", "system/RiskAssessment.cu"],
+    }
+
+
+def check_bearer(authorization, auth_server, context):
+    """None when the Authorization header carries an active token with write scope, else why not."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return "missing"
+    token = authorization[len("Bearer "):].strip()
+    url = auth_server + "/introspect?" + urllib.parse.urlencode({"token": token})
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=5) as answer:
+            introspection = json.load(answer)
+    except (OSError, ValueError) as error:
+        return f"introspection failed: {error}"
+    if not introspection.get("active"):
+        return introspection.get("reason", "inactive")
+    if not WRITE_SCOPES.intersection((introspection.get("scope") or "").split()):
+        return "scope"
+    return None
 
 
 def main():
@@ -33,7 +72,11 @@ def main():
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--reject-subject")
     parser.add_argument("--token")
+    parser.add_argument("--auth-server")
+    parser.add_argument("--auth-ca")
     args = parser.parse_args()
+    auth_server = args.auth_server.rstrip("/") if args.auth_server else None
+    auth_context = ssl.create_default_context(cafile=args.auth_ca) if auth_server else None
 
     with open(args.schema, encoding="utf-8") as f:
         schema = json.load(f)
@@ -63,6 +106,11 @@ def main():
             if self.path == "/_records":
                 with lock:
                     self.answer(200, {"requests": state["requests"], "resources": state["resources"]}, "application/json")
+            elif self.path == "/.well-known/smart-configuration" and auth_server:
+                # Discovery needs no authorization.
+                with lock:
+                    state["requests"].append({"method": "GET", "path": self.path, "answer": 200})
+                self.answer(200, smart_configuration(auth_server), "application/json")
             elif self.path == "/metadata":
                 # As FHIR servers do, the CapabilityStatement needs no authorization.
                 self.answer(200, {"resourceType": "CapabilityStatement", "status": "active", "date": "2026-01-01",
@@ -88,6 +136,13 @@ def main():
                 record["answer"] = 401
                 self.outcome(401, "missing or wrong bearer token")
                 return
+            if auth_server:
+                refused = check_bearer(self.headers.get("Authorization"), auth_server, auth_context)
+                record["auth"] = refused or "ok"
+                if refused:
+                    record["answer"] = 401
+                    self.outcome(401, f"bearer token refused: {refused}")
+                    return
             if url.path != "/RiskAssessment" or "|" not in record["identifier"]:
                 record["answer"] = 400
                 self.outcome(400, "expected a conditional update PUT /RiskAssessment?identifier=system|value")

@@ -9,6 +9,7 @@ enum ConfigurationKeys {
         "tls.certificate", "tls.privateKey", "tls.clientCA", "tls.allowedClientNames",
         "storage.path", "storage.retentionDays",
         "upstream.baseURL", "upstream.caCertificate", "upstream.clientCertificate", "upstream.clientPrivateKey", "upstream.bearerTokenFile",
+        "upstream.auth", "upstream.tokenURL", "upstream.clientID", "upstream.scope", "upstream.jwtSigningKey", "upstream.jwtKeyID",
         "metrics.host", "metrics.port", "metrics.maxConnections",
         "model.path", "profiles.path",
         "limits.maxBodyBytes", "limits.maxResourceBytes", "limits.maxBundleEntries",

@@ -68,7 +68,33 @@ extension GatewayConfiguration {
         public var clientPrivateKey: String?
         /// `upstream.bearerTokenFile`: a file whose content is sent as `Authorization: Bearer`.
         public var bearerTokenFile: String?
+        /// `upstream.auth`: how the gateway authorizes itself to the upstream.
+        public var auth: Authorization
+        /// SMART Backend Services (`upstream.auth: smartBackend`).
+        public var smart: SMARTBackend?
 
+        public enum Authorization: String, Sendable, Equatable, CaseIterable {
+            /// No `Authorization` header (mutual TLS alone, or an open test server).
+            case none
+            /// The content of `upstream.bearerTokenFile`, read before every attempt.
+            case bearerTokenFile
+            /// OAuth 2.0 client credentials with a signed JWT client assertion (SMART Backend Services).
+            case smartBackend
+        }
+
+        /// `upstream.tokenURL`, `upstream.clientID`, `upstream.scope`, `upstream.jwtSigningKey`,
+        /// `upstream.jwtKeyID`: what the gateway registers with the EHR's authorization server.
+        public struct SMARTBackend: Sendable, Equatable {
+            /// The token endpoint; nil: discovered from `[baseURL]/.well-known/smart-configuration`.
+            public var tokenURL: String?
+            public var clientID: String
+            /// Default `system/RiskAssessment.write` (SMART v1; v2 servers also take `system/RiskAssessment.cu`).
+            public var scope: String
+            /// A PEM private key: RSA (2048 bits or more) signs RS384, EC P-384 signs ES384.
+            public var jwtSigningKey: String
+            /// The `kid` of the key in the JWK Set registered with the EHR.
+            public var jwtKeyID: String
+        }
     }
 
     /// How many connections the listeners keep, and how long a client may take to start a
@@ -153,6 +179,40 @@ extension GatewayConfiguration.Upstream {
         if (clientCertificate == nil) != (clientPrivateKey == nil) {
             reader.problem("upstream.clientCertificate and upstream.clientPrivateKey go together: set both or neither")
         }
+        (auth, smart) = Self.authorization(reader: reader, bearerTokenFile: bearerTokenFile)
+    }
+
+    /// `upstream.auth` and the keys of its mode; a key of another mode is a problem, as it would
+    /// be ignored.
+    private static func authorization(reader: CheckedReader, bearerTokenFile: String?) -> (Authorization, SMARTBackend?) {
+        let smartKeys = ["upstream.tokenURL", "upstream.clientID", "upstream.scope", "upstream.jwtSigningKey", "upstream.jwtKeyID"]
+        var values: [String: String] = [:]
+        for key in smartKeys { values[key] = reader.string(key) }
+        let auth = reader.choice("upstream.auth", default: bearerTokenFile == nil ? Authorization.none : .bearerTokenFile)
+        if auth == .bearerTokenFile, bearerTokenFile == nil {
+            reader.problem("upstream.bearerTokenFile is required with upstream.auth: bearerTokenFile")
+        }
+        if auth != .bearerTokenFile, bearerTokenFile != nil {
+            reader.problem("upstream.bearerTokenFile applies only with upstream.auth: bearerTokenFile (upstream.auth is \(auth.rawValue))")
+        }
+        guard auth == .smartBackend else {
+            for key in smartKeys where values[key] != nil {
+                reader.problem("\(key) applies only with upstream.auth: smartBackend (upstream.auth is \(auth.rawValue))")
+            }
+            return (auth, nil)
+        }
+        for key in ["upstream.clientID", "upstream.jwtSigningKey", "upstream.jwtKeyID"] where values[key] == nil {
+            reader.problem("\(key) is required with upstream.auth: smartBackend")
+        }
+        if let tokenURL = values["upstream.tokenURL"], URL(string: tokenURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            reader.problem("upstream.tokenURL must be an http or https URL, not '\(tokenURL)'")
+        }
+        reader.checkReadable("upstream.jwtSigningKey", values["upstream.jwtSigningKey"])
+        let smart = SMARTBackend(
+            tokenURL: values["upstream.tokenURL"], clientID: values["upstream.clientID"] ?? "",
+            scope: values["upstream.scope"] ?? "system/RiskAssessment.write", jwtSigningKey: values["upstream.jwtSigningKey"] ?? "",
+            jwtKeyID: values["upstream.jwtKeyID"] ?? "")
+        return (auth, smart)
     }
 }
 
