@@ -8,20 +8,29 @@ import Testing
 
 /// A running `fhir-risk-gateway serve` on loopback ports with its own certificates, store and
 /// configuration in a temporary folder; an upstream FHIR server (Tests/Tools) in its own process
-/// when asked. Everything started is stopped by its process id.
+/// when asked, and a SMART authorization server (Tests/Tools/smart_auth_server.py). Everything
+/// started is stopped by its process id.
 final class DaemonHarness: @unchecked Sendable {
     let folder: URL
     let apiPort: Int
     let metricsPort: Int
     var upstreamPort: Int?
+    /// The SMART authorization server's port, once started.
+    private(set) var authServerPort: Int?
     private var gateway: SpawnedProcess?
     private var upstream: Process?
+    private var authServer: Process?
     /// YAML appended to the configuration (rewritten on change; SIGHUP makes it count).
     var extraConfiguration: String {
         didSet { try? writeConfiguration() }
     }
     /// The folder of the server certificate and key the configuration names ("tls" or "other").
     var serverCertificateFolder = "tls" {
+        didSet { try? writeConfiguration() }
+    }
+    /// YAML lines added to the `upstream:` section (`auth: smartBackend`, `jwtKeyID: k1`, …),
+    /// unindented.
+    var upstreamSettings = "" {
         didSet { try? writeConfiguration() }
     }
     /// `tls.allowedClientNames`, when not empty.
@@ -77,6 +86,7 @@ final class DaemonHarness: @unchecked Sendable {
                   clientPrivateKey: \(path("tls/client.key"))
 
                 """
+            for line in upstreamSettings.split(separator: "\n") { text += "  \(line)\n" }
         }
         text += extraConfiguration
         try text.write(to: folder.appendingPathComponent("gateway.yaml"), atomically: true, encoding: .utf8)
@@ -164,6 +174,94 @@ final class DaemonHarness: @unchecked Sendable {
         try waitUntil("the upstream answers") { (try? self.upstreamRecords()) != nil }
     }
 
+    // MARK: - SMART Backend Services
+
+    /// The Python of the tests' authorization server: the venv scripts/install-deps.sh makes
+    /// (`FHIR_GATEWAY_TEST_PYTHON` names another).
+    static let testPython: String = {
+        if let path = ProcessInfo.processInfo.environment["FHIR_GATEWAY_TEST_PYTHON"] { return path }
+        return Fixtures.packageRoot.appendingPathComponent(".build/test-python/bin/python").path
+    }()
+
+    /// The authorization server's base URL (its token endpoint is this + "/token").
+    var authServerURL: String { "https://127.0.0.1:\(authServerPort ?? 0)" }
+
+    /// The options that make the test upstream advertise the authorization server (discovery) and
+    /// check the bearer token of every PUT with it.
+    var upstreamAuthOptions: [String] { ["--auth-server", authServerURL, "--auth-ca", path("tls/ca.crt")] }
+
+    enum SigningKeyType { case rsa, ec }
+
+    /// Generates a client signing key with openssl in the harness folder (RSA 2048 for RS384,
+    /// EC P-384 for ES384, PKCS#8 PEM); its path.
+    @discardableResult
+    func makeSigningKey(_ name: String, _ type: SigningKeyType) throws -> String {
+        let options =
+            switch type {
+            case .rsa: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+            case .ec: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]
+            }
+        let file = path(name)
+        let status = try Self.run("/usr/bin/openssl", ["genpkey"] + options + ["-out", file])
+        guard status == 0 else { throw CocoaError(.fileWriteUnknown) }
+        return file
+    }
+
+    /// Starts the SMART authorization server (TLS with the harness's server certificate; it asks
+    /// for, and records, a client certificate of the harness's CA). `jwks`: the file of the
+    /// registered client's public keys (read again at every token request).
+    func startAuthServer(jwks: String, _ options: [String] = []) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.testPython) else {
+            Issue.record("no Python with authlib at \(Self.testPython): run scripts/install-deps.sh")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let port = try Self.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.testPython)
+        process.arguments =
+            [
+                Fixtures.packageRoot.appendingPathComponent("Tests/Tools/smart_auth_server.py").path, "--port", "\(port)",
+                "--cert", path("tls/server.crt"), "--key", path("tls/server.key"), "--client-ca", path("tls/ca.crt"), "--jwks", jwks,
+            ] + options
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        let log = path("auth-server.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        authServer = process
+        authServerPort = port
+        try waitUntil("the authorization server answers") { (try? self.authServerRecords()) != nil }
+    }
+
+    /// What the authorization server saw: `tokenRequests` (each with its assertion, decoded header
+    /// and claims, outcome and token), `tokenURL`.
+    func authServerRecords() throws -> [String: Any] {
+        let (status, output) = try Self.capture(
+            "/usr/bin/curl", ["-s", "--max-time", "2", "--cacert", path("tls/ca.crt"), "\(authServerURL)/_records"])
+        guard status == 0, let records = try JSONSerialization.jsonObject(with: output) as? [String: Any] else {
+            throw CocoaError(.fileReadUnknown)
+        }
+        return records
+    }
+
+    /// The token requests the authorization server received, in order.
+    func tokenRequests() -> [[String: Any]] {
+        ((try? authServerRecords())?["tokenRequests"] as? [[String: Any]]) ?? []
+    }
+
+    /// Tells the authorization server to refuse every further token request with `refuse`
+    /// (`"invalid_client"`; NSNull() to stop) and/or to revoke every token issued.
+    func controlAuthServer(_ command: [String: Any]) throws {
+        let body = try JSONSerialization.data(withJSONObject: command)
+        let (status, output) = try Self.capture(
+            "/usr/bin/curl",
+            [
+                "-s", "--max-time", "5", "--cacert", path("tls/ca.crt"), "-X", "POST", "-H", "Content-Type: application/json",
+                "--data-binary", String(decoding: body, as: UTF8.self), "-o", "/dev/null", "-w", "%{http_code}", "\(authServerURL)/_control",
+            ])
+        guard status == 0, String(decoding: output, as: UTF8.self) == "200" else { throw CocoaError(.fileWriteUnknown) }
+    }
+
     /// SIGTERM: a graceful stop (SIGKILL if it has not stopped within 15 seconds).
     func stopGateway() {
         guard let process = gateway else { return }
@@ -197,9 +295,16 @@ final class DaemonHarness: @unchecked Sendable {
         upstream = nil
     }
 
+    func stopAuthServer() {
+        guard let process = authServer else { return }
+        Self.terminate(process)
+        authServer = nil
+    }
+
     func stopAll() {
         stopGateway()
         stopUpstream()
+        stopAuthServer()
         for helper in helpers { Self.terminate(helper) }
         helpers = []
     }
