@@ -30,14 +30,17 @@ import Testing
 
     /// A harness whose gateway signs with an RSA key "k1" (RS384) and whose authorization server
     /// registered the JWK Set the gateway's own `jwks` command prints; the authorization server,
-    /// the upstream (advertising it) and the gateway running.
-    static func start(authOptions: [String] = [], extra: String = "") throws -> DaemonHarness {
+    /// the upstream (advertising it) and the gateway running. `control`: sent to the authorization
+    /// server before the gateway starts; `tokenURL`: configure the token URL (no discovery).
+    static func start(authOptions: [String] = [], control: [String: Any]? = nil, tokenURL: Bool = false) throws -> DaemonHarness {
         let harness = try DaemonHarness()
         let key = try harness.makeSigningKey("client-k1.pem", .rsa)
-        harness.upstreamSettings = settings(key: key, keyID: "k1", extra: extra)
+        harness.upstreamSettings = settings(key: key, keyID: "k1")
         let jwks = try gatewayJWKS(harness)
         try jwks.text.write(to: URL(fileURLWithPath: harness.path("client-jwks.json")))
         try harness.startAuthServer(jwks: harness.path("client-jwks.json"), ["--client-id", clientID] + authOptions)
+        if let control { try harness.controlAuthServer(control) }
+        if tokenURL { harness.upstreamSettings = settings(key: key, keyID: "k1", extra: "tokenURL: \(harness.authServerURL)/token\n") }
         try harness.startUpstream(harness.upstreamAuthOptions)
         try harness.startGateway()
         return harness
@@ -166,6 +169,20 @@ import Testing
         Self.expectNoSecretsLogged(harness)
     }
 
+    @Test func aConfiguredTokenURLIsUsedWithoutDiscovery() throws {
+        let harness = try Self.start(tokenURL: true)
+        defer { harness.stopAll() }
+        try Self.postCase(harness, "t")
+        try harness.waitUntil("the assessment is delivered with a token") { harness.upstreamResources().count == 1 }
+        let upstream = (try harness.upstreamRecords()["requests"] as? [[String: Any]]) ?? []
+        #expect(!upstream.contains { $0["path"] as? String == "/.well-known/smart-configuration" }, "\(upstream)")
+        let request = try #require(Self.issued(harness).first)
+        let claims = try #require(request["claims"] as? [String: Any])
+        let audience = claims["aud"] as? String ?? (claims["aud"] as? [String])?.first
+        #expect(audience == "\(harness.authServerURL)/token")
+        Self.expectNoSecretsLogged(harness)
+    }
+
     @Test func anExpiredTokenIsRenewedBeforeTheNextDelivery() throws {
         let harness = try Self.start(authOptions: ["--expires-in", "2"])
         defer { harness.stopAll() }
@@ -215,9 +232,8 @@ import Testing
     }
 
     @Test func aRefusedClientKeepsTheCasePendingUntilTheServerAcceptsIt() throws {
-        let harness = try Self.start()
+        let harness = try Self.start(control: ["refuse": "invalid_client"])
         defer { harness.stopAll() }
-        try harness.controlAuthServer(["refuse": "invalid_client"])
         try Self.postCase(harness, "d")
         try Self.waitForRefusal(harness)
         #expect(harness.tokenRequests().allSatisfy { $0["outcome"] as? String == "invalid_client" })
@@ -254,7 +270,8 @@ import Testing
         #expect(old["kid"] as? String == "k1" && old["alg"] as? String == "RS384", "\(old)")
 
         // The server registers both keys; the gateway restarts with the new one (EC P-384).
-        let oldSet = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: harness.path("client-jwks.json")))) as? [String: Any])
+        let oldSet = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: harness.path("client-jwks.json")))) as? [String: Any])
         harness.stopGateway()
         let key = try harness.makeSigningKey("client-k2.pem", .ec)
         harness.upstreamSettings = Self.settings(key: key, keyID: "k2")
