@@ -16,6 +16,8 @@ extension GatewayDaemon {
         /// Held for the process's life: one daemon per store.
         var storeLock: StoreLock
         var store: SQLiteStore
+        /// The SMART Backend Services key (`upstream.auth: smartBackend`).
+        var signer: ClientAssertionSigner?
 
         static func prepare(
             _ configuration: GatewayConfiguration, sockets: ListenFileDescriptors?, notifier: SystemdNotifier, logger: Logger
@@ -63,8 +65,17 @@ extension GatewayDaemon {
             } catch {
                 throw fail("the store \(configuration.storagePath) cannot be opened: \(error)", exitCode: 1, notifier: notifier)
             }
+            var signer: ClientAssertionSigner?
+            if let smart = configuration.upstream?.smart {
+                do {
+                    signer = try await ClientAssertionSigner.load(path: smart.jwtSigningKey, keyID: smart.jwtKeyID)
+                } catch {
+                    throw fail(error.description, exitCode: 78, notifier: notifier)
+                }
+            }
             return Ground(
-                tls: tls, pseudonym: pseudonym, source: source, socketActivated: sockets != nil, storeLock: storeLock, store: store)
+                tls: tls, pseudonym: pseudonym, source: source, socketActivated: sockets != nil, storeLock: storeLock, store: store,
+                signer: signer)
         }
     }
 }

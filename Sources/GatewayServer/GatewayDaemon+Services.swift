@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import Prometheus
 import RiskModel
 import ServiceLifecycle
 import Storage
@@ -34,23 +35,26 @@ extension GatewayDaemon {
 
     /// The FHIR API's routes behind its middleware: the request log and trace, OperationOutcome
     /// answers for what no route takes, the client allow-list.
-    static func apiRouter(store: any GatewayStore, events: GatewayEvents, metrics: GatewayMetrics, logger: Logger) -> Router<GatewayRequestContext> {
+    static func apiRouter(
+        store: any GatewayStore, events: GatewayEvents, metrics: GatewayMetrics, outbox: OutboxSignal, logger: Logger
+    ) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
         router.add(middleware: FHIROutcomeMiddleware(logger: logger))
         router.add(middleware: ClientNameMiddleware())
-        GatewayAPI(store: store, events: events).register(on: router)
+        GatewayAPI(store: store, events: events, outbox: outbox).register(on: router)
         return router
     }
 
     /// The FHIR API: its router, over HTTP/1.1 in TLS with the live
     /// settings' current certificate. `listening` runs once the socket is bound or adopted.
     static func apiListener(
-        ground: Ground, settings: LiveSettings, events: GatewayEvents, metrics: GatewayMetrics, admission: ConnectionAdmission, logger: Logger,
+        ground: Ground, settings: LiveSettings, events: GatewayEvents, metrics: GatewayMetrics, outbox: OutboxSignal, admission: ConnectionAdmission,
+        logger: Logger,
         listening: @escaping @Sendable (SocketAddress?) -> Void
     ) -> Listener<GatewayTLSChannel> {
         let configuration = settings.current.configuration
-        let router = apiRouter(store: ground.store, events: events, metrics: metrics, logger: logger)
+        let router = apiRouter(store: ground.store, events: events, metrics: metrics, outbox: outbox, logger: logger)
         let channel = GatewayTLSChannel(
             base: HTTP1Channel(
                 responder: GatewayResponder.make(router.buildResponder(), logger: logger) { channel in
@@ -93,7 +97,7 @@ extension GatewayDaemon {
     /// drains the outbox before it closes the client); none without an upstream.
     static func deliveryServices(
         _ configuration: GatewayConfiguration, store: SQLiteStore, settings: LiveSettings, metrics: GatewayMetrics, ground: Ground,
-        notifier: SystemdNotifier, logger: Logger
+        outbox: OutboxSignal, notifier: SystemdNotifier, logger: Logger
     ) throws(StartupError) -> [any Service] {
         guard let upstream = configuration.upstream else { return [] }
         let clientConfiguration: HTTPClient.Configuration
@@ -103,11 +107,21 @@ extension GatewayDaemon {
             throw fail("the upstream's TLS files cannot be used: \(error)", exitCode: 78, notifier: notifier)
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        var smart: SMARTBackendAuth?
+        if let settingsSMART = upstream.smart, let signer = ground.signer {
+            smart = SMARTBackendAuth(
+                settings: settingsSMART, baseURL: upstream.baseURL, signer: signer, client: client, timeoutSeconds: configuration.delivery.timeoutSeconds,
+                backoff: (configuration.delivery.initialBackoffSeconds, configuration.delivery.maxBackoffSeconds), logger: logger
+            ) { failure in
+                metrics.upstreamAuthFailures(failure.code.description).increment()
+                logger.error("the authorization server refused the gateway", metadata: ["auth.error": "\(failure.code)", "reason": "\(failure.message)"])
+            }
+        }
         return [
             HTTPClientService(client: client),
             DeliveryService(
-                store: store, upstream: upstream, policy: { settings.current.configuration.delivery }, client: client, logger: logger,
-                metrics: metrics, pseudonym: ground.pseudonym),
+                store: store, upstream: upstream, authorization: UpstreamAuthorization(upstream, smart: smart), signal: outbox,
+                policy: { settings.current.configuration.delivery }, client: client, logger: logger, metrics: metrics, pseudonym: ground.pseudonym),
         ]
     }
 

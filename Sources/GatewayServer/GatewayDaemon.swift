@@ -69,16 +69,20 @@ public enum GatewayDaemon {
             store: store, health: health, settings: settings, notifier: notifier, watchdog: WatchdogSettings(environment: environment),
             listening: ground.source)
         let caps = ConnectionCaps(configuration.connections, events: events)
-        let api = apiListener(ground: ground, settings: settings, events: events, metrics: metrics, admission: caps.api, logger: logger) { address in
+        let outbox = OutboxSignal()
+        let api = apiListener(
+            ground: ground, settings: settings, events: events, metrics: metrics, outbox: outbox, admission: caps.api, logger: logger
+        ) { address in
             // The configuration is valid, the TLS material loaded, the store migrated and the
             // listener bound or adopted: ready.
             notifier.ready(status: monitor.statusLine())
             announceStart(loaded, tls: ground.tls, address: address, ground: ground, caps: caps, started: started, logger: logger)
         }
         let operations = operationsListener(
-            configuration, endpoints: OperationsEndpoints(store: store, settings: settings, health: health, metrics: metrics),
+            configuration, endpoints: OperationsEndpoints(store: store, settings: settings, health: health, metrics: metrics, jwks: ground.signer?.publicJWKS),
             admission: caps.operations, logger: logger)
-        let delivery = try deliveryServices(configuration, store: store, settings: settings, metrics: metrics, ground: ground, notifier: notifier, logger: logger)
+        let delivery = try deliveryServices(
+            configuration, store: store, settings: settings, metrics: metrics, ground: ground, outbox: outbox, notifier: notifier, logger: logger)
         let reloader = Reloader(settings: settings, reload: reload, notifier: notifier, monitor: monitor, metrics: metrics, logger: logger)
 
         // The whole runtime, one ServiceGroup. Graceful shutdown runs from the last service to the

@@ -170,10 +170,11 @@ public protocol GatewayStore: Sendable {
     /// The held patients, most recently changed first.
     func heldCases(limit: Int) async throws -> [HeldCase]
 
-    /// The next pending delivery due at `now`, if any.
-    func nextDue(now: Date) async throws -> OutboxItem?
-    /// When the next pending delivery is due, if one is pending.
-    func nextDueDate() async throws -> Date?
+    /// At most `limit` pending deliveries due at `now`, oldest due first, each with its
+    /// assessment as stored now, leaving out the assessments in `excluding` (those in flight, so
+    /// that two versions of one assessment never overtake each other); and when the next pending
+    /// one outside `excluding` falls due. One read.
+    func dueDeliveries(now: Date, limit: Int, excluding: Set<String>) async throws -> DueDeliveries
     func markDelivered(_ sequence: Int64, at date: Date) async throws
     func reschedule(_ sequence: Int64, attempts: Int, at date: Date, error: String) async throws
     func markDead(_ sequence: Int64, attempts: Int, error: String) async throws
@@ -223,6 +224,29 @@ public struct CheckpointCount: Sendable, Equatable {
         self.logFrames = logFrames
         self.copiedFrames = copiedFrames
         self.restarted = restarted
+    }
+}
+
+/// What the delivery worker can start now, and when to look again.
+public struct DueDeliveries: Sendable {
+    public struct Delivery: Sendable {
+        public var item: OutboxItem
+        /// Nil when the assessment is no longer in the store.
+        public var assessment: StoredAssessment?
+
+        public init(item: OutboxItem, assessment: StoredAssessment?) {
+            self.item = item
+            self.assessment = assessment
+        }
+    }
+
+    public var due: [Delivery]
+    /// When the first pending delivery not returned (and not excluded) falls due; nil when none is pending.
+    public var nextDue: Date?
+
+    public init(due: [Delivery], nextDue: Date?) {
+        self.due = due
+        self.nextDue = nextDue
     }
 }
 

@@ -17,8 +17,12 @@ enum SQLiteStatements {
         """
     /// Older undelivered versions of an assessment, superseded by a new one.
     static let supersedePending = "UPDATE outbox SET state = 'superseded' WHERE assessment_identifier = ? AND state = 'pending'"
-    static let nextDue = "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, sequence LIMIT 1"
-    static let nextDueDate = "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
+    /// The pending deliveries in the order they fall due, each with its assessment (the two
+    /// tables share no column name). Read with a cursor that stops once enough are found.
+    static let pendingDeliveries = """
+        SELECT * FROM outbox LEFT JOIN assessment ON assessment.identifier = outbox.assessment_identifier
+        WHERE outbox.state = 'pending' ORDER BY outbox.next_attempt_at, outbox.sequence
+        """
     static let outboxByState = "SELECT * FROM outbox WHERE state = ? AND created_at >= ? ORDER BY sequence DESC LIMIT ?"
     static let lastDeliveredAt = "SELECT MAX(delivered_at) FROM outbox WHERE state = 'delivered'"
     static let outboxSince = "SELECT * FROM outbox WHERE created_at >= ? ORDER BY sequence DESC LIMIT ?"
@@ -37,8 +41,7 @@ enum SQLiteStatements {
         (assessmentsBySubject, "USING INDEX assessment_subject (subject=?)"),
         (assessmentByID, "(id=?)"),
         (supersedePending, "USING INDEX outbox_assessment (assessment_identifier=? AND state=?)"),
-        (nextDue, "USING INDEX outbox_due (state=? AND next_attempt_at<?)"),
-        (nextDueDate, "USING COVERING INDEX outbox_due (state=?)"),
+        (pendingDeliveries, "USING INDEX outbox_due (state=?)"),
         (heldCases, "SCAN held_case USING INDEX held_case_updated"),
         (pruneAnswers, "USING COVERING INDEX response_created (created_at<?)"),
         (pruneDeliveries, "USING INDEX outbox_due (state=?)"),

@@ -3,20 +3,18 @@ import GRDB
 
 /// The outbox: what is due, and what became of each delivery.
 extension SQLiteStore {
-    public func nextDue(now: Date) async throws -> OutboxItem? {
+    public func dueDeliveries(now: Date, limit: Int, excluding: Set<String>) async throws -> DueDeliveries {
         try await reading { db in
-            try Row.fetchOne(
-                db.cachedStatement(
-                    sql: SQLiteStatements.nextDue),
-                arguments: [now.timeIntervalSince1970]
-            ).map(Self.outboxItem)
-        }
-    }
-
-    public func nextDueDate() async throws -> Date? {
-        try await reading { db in
-            try Double.fetchOne(db.cachedStatement(sql: SQLiteStatements.nextDueDate)).map(
-                Date.init(timeIntervalSince1970:))
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: SQLiteStatements.pendingDeliveries))
+            var due: [DueDeliveries.Delivery] = []
+            while let row = try rows.next() {
+                let item = Self.outboxItem(row)
+                if excluding.contains(item.assessmentIdentifier) { continue }
+                if item.nextAttemptAt > now || due.count >= limit { return DueDeliveries(due: due, nextDue: item.nextAttemptAt) }
+                let assessment = (row["identifier"] as String?) == nil ? nil : Self.assessment(row)
+                due.append(DueDeliveries.Delivery(item: item, assessment: assessment))
+            }
+            return DueDeliveries(due: due, nextDue: nil)
         }
     }
 

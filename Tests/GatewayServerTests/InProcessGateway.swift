@@ -67,7 +67,7 @@ final class InProcessGateway: Sendable {
         let metrics = GatewayMetrics()
         let events = GatewayEvents(
             logger: logger, metrics: metrics, pseudonym: try CasePseudonym.load(path: folder.appendingPathComponent("pseudonym.key").path))
-        responder = GatewayDaemon.apiRouter(store: store, events: events, metrics: metrics, logger: logger).buildResponder()
+        responder = GatewayDaemon.apiRouter(store: store, events: events, metrics: metrics, outbox: OutboxSignal(), logger: logger).buildResponder()
     }
 
     deinit {

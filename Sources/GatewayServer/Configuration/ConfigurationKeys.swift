@@ -14,7 +14,7 @@ enum ConfigurationKeys {
         "model.path", "profiles.path",
         "limits.maxBodyBytes", "limits.maxResourceBytes", "limits.maxBundleEntries",
         "delivery.maxAttempts", "delivery.initialBackoffSeconds", "delivery.maxBackoffSeconds", "delivery.timeoutSeconds",
-        "delivery.drainSeconds",
+        "delivery.drainSeconds", "delivery.concurrency",
         "cases.eligibility", "cases.requireBodySite", "cases.baseline", "cases.maxStudyAgeDays", "cases.scoreWithoutStudy",
         "logging.pseudonymKeyFile",
         "shutdown.drainSeconds",

@@ -134,6 +134,8 @@ extension GatewayConfiguration {
         public var timeoutSeconds: Double
         /// On shutdown, how long the outbox may go on delivering what is due (default 10 s).
         public var drainSeconds: Double
+        /// Deliveries in flight at once (default 4); never two versions of one assessment.
+        public var concurrency: Int
     }
 }
 
@@ -240,6 +242,7 @@ extension GatewayConfiguration.Delivery {
         maxBackoffSeconds = reader.number("delivery.maxBackoffSeconds", default: 600)
         timeoutSeconds = reader.number("delivery.timeoutSeconds", default: 30)
         drainSeconds = reader.number("delivery.drainSeconds", default: 10)
+        concurrency = reader.integer("delivery.concurrency", default: 4, range: 1...64)
     }
 }
 

@@ -18,11 +18,18 @@ import Storage
 /// backoff and full jitter (honouring `Retry-After`) up to a limit; any other 4xx is a dead letter
 /// with the upstream's answer. One failing case never blocks the others.
 ///
-/// On shutdown it goes on delivering what is due for at most `delivery.drainSeconds`, so a case
-/// scored just before a stop is not left waiting for the next start.
+/// A commit that queues a delivery rings `signal`, so it goes out at once; timers serve only the
+/// retries' backoff. Up to `delivery.concurrency` deliveries are in flight at once, never two of
+/// one assessment (a newer version waits for the older one, so it cannot be overtaken). On
+/// shutdown it goes on delivering what is due for at most `delivery.drainSeconds`, so a case
+/// scored just before a stop is not left waiting for the next start; what is still in flight then
+/// is cancelled and stays pending. `DeliveryMachine` holds the states.
 struct DeliveryService: Service {
     let store: any GatewayStore
     let upstream: GatewayConfiguration.Upstream
+    let authorization: UpstreamAuthorization
+    /// Rung by commits; carries the worker's other events too.
+    let signal: OutboxSignal
     /// The retry policy of the current configuration (a reload may change it).
     let policy: @Sendable () -> GatewayConfiguration.Delivery
     let client: HTTPClient
@@ -37,162 +44,75 @@ struct DeliveryService: Service {
         /// `status` is nil when the upstream gave no answer.
         case retry(after: Double?, status: Int?, reason: String)
         case dead(status: Int?, reason: String)
+        /// No access token until `until` (the authorization server refused or was unreachable):
+        /// the delivery waits without spending an attempt.
+        case awaitingAuthorization(until: Date, reason: String)
     }
 
-    func run() async throws {
-        var drainUntil: Date?
-        while !Task.isCancelled {
-            if Task.isShuttingDownGracefully {
-                let deadline = drainUntil ?? Date().addingTimeInterval(policy().drainSeconds)
-                drainUntil = deadline
-                if Date() >= deadline { break }
-            }
-            do {
-                if let item = try await store.nextDue(now: Date()) {
-                    try await deliver(item)
-                    continue
+    func run() async {
+        var machine = DeliveryMachine(concurrency: policy().concurrency)
+        var timer: (at: Date, task: Task<Void, Never>)?
+        var events = signal.events.makeAsyncIterator()
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                while true {
+                    signal.looking()
+                    let now = Date()
+                    var nextDue: Date?
+                    let free = machine.freeSlots(now: now)
+                    if free > 0 {
+                        do {
+                            let found = try await store.dueDeliveries(now: now, limit: free, excluding: machine.inFlight)
+                            for delivery in found.due {
+                                let assessment = delivery.item.assessmentIdentifier
+                                machine.started(assessment)
+                                group.addTask {
+                                    await deliver(delivery)
+                                    signal.send(.finished(assessment: assessment))
+                                }
+                            }
+                            nextDue = found.nextDue
+                        } catch {
+                            // The store failed (the log says why): look again in a second.
+                            logger.error("delivery could not read the outbox", metadata: ["error.type": "\(type(of: error))"])
+                            nextDue = now.addingTimeInterval(1)
+                        }
+                    }
+                    // The time of the store's look: what it did not return as due falls due after it.
+                    let wait = machine.looked(nextDue: nextDue, now: now)
+                    if wait == .stop { break }
+                    // One timer, moved only when the time to wake changes.
+                    if case .until(let date) = wait {
+                        if timer?.at != date {
+                            timer?.task.cancel()
+                            let signal = self.signal
+                            timer = (date, Task {
+                                // Rounded up: a timer that fires early finds nothing due yet.
+                                try? await Task.sleep(for: .milliseconds(max(0, Int((date.timeIntervalSinceNow * 1000).rounded(.up)) + 1)))
+                                if !Task.isCancelled { signal.send(.timer) }
+                            })
+                        }
+                    } else {
+                        timer?.task.cancel()
+                        timer = nil
+                    }
+                    guard let event = await events.next() else { break }
+                    switch event {
+                    case .finished(let assessment): machine.finished(assessment)
+                    case .shutdown: machine.shutdown(now: Date(), drainSeconds: policy().drainSeconds)
+                    case .timer: timer = nil
+                    case .queued: break
+                    }
                 }
-            } catch {
-                logger.error("delivery loop error", metadata: ["error.type": "\(type(of: error))"])
+                timer?.task.cancel()
+                // Past the drain's deadline: what is still in flight stays pending for the next start.
+                group.cancelAll()
             }
-            // Nothing due now: when stopping, that is the end of the drain.
-            if drainUntil != nil { break }
-            // Otherwise wait until the next item is due, at most a second (new work arrives).
-            let next = (try? await store.nextDueDate())?.timeIntervalSinceNow ?? 1
-            try? await Task.sleep(for: .milliseconds(Int(max(0.02, min(1, next)) * 1000)))
+        } onGracefulShutdown: {
+            signal.send(.shutdown)
         }
-        if let drainUntil {
-            let left = (try? await store.statistics().pending) ?? 0
-            logger.notice("delivery stopped", metadata: ["outbox.pending": .stringConvertible(left), "drain.deadline.reached": .stringConvertible(Date() >= drainUntil)])
-        }
-    }
-
-    func deliver(_ item: OutboxItem) async throws {
-        guard let assessment = try await store.assessment(identifier: item.assessmentIdentifier) else {
-            try await store.markDead(item.sequence, attempts: item.attempts, error: "the assessment is no longer in the store")
-            return
-        }
-        let policy = self.policy()
-        let attempt = await send(assessment, timeoutSeconds: policy.timeoutSeconds)
-        let attempts = item.attempts + 1
-        var metadata: Logger.Metadata = [
-            "case": "\(pseudonym.id(for: assessment.identifier))", "outbox.id": .stringConvertible(item.sequence), "delivery.attempt": .stringConvertible(attempts),
-            "assessment.version": .stringConvertible(assessment.version),
-        ]
-        switch attempt {
-        case .delivered(let status):
-            let now = Date()
-            try await store.markDelivered(item.sequence, at: now)
-            metrics.deliveries("delivered").increment()
-            metrics.delivered(at: now)
-            metadata["upstream.status"] = .stringConvertible(status)
-            logger.info("delivered", metadata: metadata)
-        case .dead(let status, let reason):
-            try await store.markDead(item.sequence, attempts: attempts, error: reason)
-            metrics.deliveries("dead").increment()
-            if let status { metadata["upstream.status"] = .stringConvertible(status) }
-            // The reason (the upstream's answer) may name the patient: it goes to the store, for
-            // `outbox dead-letters`, never to the log.
-            logger.warning("dead letter: refused by the upstream", metadata: metadata)
-        case .retry(let after, let status, let reason):
-            if let status { metadata["upstream.status"] = .stringConvertible(status) }
-            if attempts >= policy.maxAttempts {
-                try await store.markDead(item.sequence, attempts: attempts, error: "gave up after \(attempts) attempts: \(reason)")
-                metrics.deliveries("dead").increment()
-                logger.warning("dead letter: too many attempts", metadata: metadata)
-                return
-            }
-            // Retry-After is honoured up to the longest backoff (an upstream's huge or non-finite
-            // value must not park a delivery for ever).
-            let retryAfter = after.map { $0.isFinite ? min(max(0, $0), policy.maxBackoffSeconds) : policy.maxBackoffSeconds } ?? 0
-            let delay = max(retryAfter, Self.backoff(attempt: attempts, initial: policy.initialBackoffSeconds, maximum: policy.maxBackoffSeconds))
-            let next = Date().addingTimeInterval(delay)
-            try await store.reschedule(item.sequence, attempts: attempts, at: next, error: reason)
-            metrics.deliveries("retry").increment()
-            metadata["next.attempt"] = "\(FHIRInstant.text(next))"
-            metadata["reason"] = "\(reason)"
-            logger.notice("delivery failed, will retry", metadata: metadata)
-        }
-    }
-
-    /// Exponential backoff with full jitter: uniform in [0, min(maximum, initial·2^attempt)].
-    static func backoff(attempt: Int, initial: Double, maximum: Double) -> Double {
-        let ceiling = min(maximum, initial * pow(2, Double(min(attempt, 30))))
-        return Double.random(in: 0...ceiling)
-    }
-
-    func send(_ assessment: StoredAssessment, timeoutSeconds: Double) async -> Attempt {
-        // Read the stored assessment once: for the identifier's system and for the body sent.
-        guard var node = FHIRReader().read(assessment.json, format: .json, validate: false).resource,
-            let system = node.child(named: "identifier")?.value(of: "system")
-        else { return .dead(status: nil, reason: "the assessment has no identifier") }
-        let query =
-            "\(system)|\(assessment.identifier)".addingPercentEncoding(
-                withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "|&=+"))) ?? ""
-        var request = HTTPClientRequest(url: "\(upstream.baseURL)/RiskAssessment?identifier=\(query)")
-        request.method = .PUT
-        request.headers.add(name: "Content-Type", value: "application/fhir+json")
-        request.headers.add(name: "Accept", value: "application/fhir+json")
-        switch Self.bearerToken(upstream) {
-        case .none: break
-        case .token(let token): request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        case .unreadable(let reason): return .retry(after: nil, status: nil, reason: reason)
-        }
-        Self.stripLocalIdentity(&node)
-        request.body = .bytes(ByteBuffer(bytes: FHIRJSONWriter().write(node)))
-        do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
-            switch response.status.code {
-            case 200..<300:
-                // Whatever the upstream answers with a 2xx, however large, the delivery is done.
-                for try await _ in response.body {}
-                return .delivered(status: Int(response.status.code))
-            case 408, 429, 500..<600:
-                for try await _ in response.body {}
-                let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
-                return .retry(after: retryAfter, status: Int(response.status.code), reason: "HTTP \(response.status.code) from the upstream")
-            default:
-                // The refusal's reason is kept for the dead letter (its first MiB).
-                let text = String(buffer: try await response.body.collect(upTo: 1_048_576))
-                return .dead(status: Int(response.status.code), reason: "HTTP \(response.status.code) from the upstream: \(Self.summary(text))")
-            }
-        } catch {
-            return .retry(after: nil, status: nil, reason: DeliveryFailure.describe(error, baseURL: upstream.baseURL, timeoutSeconds: timeoutSeconds))
-        }
-    }
-
-    /// The assessment as the upstream gets it: without the gateway's own id and version (the
-    /// upstream finds it by identifier and keeps its own).
-    static func stripLocalIdentity(_ node: inout FHIRNode) {
-        node.children.removeAll { $0.name == "id" }
-        if let index = node.children.firstIndex(where: { $0.name == "meta" }) {
-            node.children[index].children.removeAll { $0.name == "versionId" || $0.name == "lastUpdated" }
-            if node.children[index].children.isEmpty { node.children.remove(at: index) }
-        }
-    }
-
-    /// The diagnostics of an OperationOutcome answer, or the start of the text.
-    static func summary(_ text: String) -> String {
-        if let outcome = FHIRReader().read(Array(text.utf8), validate: false).resource, outcome.type.name == "OperationOutcome" {
-            let diagnostics = outcome.children(named: "issue").compactMap { $0.value(of: "diagnostics") }
-            if !diagnostics.isEmpty { return diagnostics.joined(separator: "; ") }
-        }
-        return String(text.prefix(500))
-    }
-
-    /// The `Authorization` the upstream gets: none, a token from `upstream.bearerTokenFile`
-    /// (read at each use, so a rotated token is picked up), or why it cannot be read.
-    enum BearerToken {
-        case none
-        case token(String)
-        case unreadable(String)
-    }
-
-    static func bearerToken(_ upstream: GatewayConfiguration.Upstream) -> BearerToken {
-        guard let tokenFile = upstream.bearerTokenFile else { return .none }
-        guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
-        else { return .unreadable("the bearer token file \(tokenFile) (upstream.bearerTokenFile) cannot be read or is empty") }
-        return .token(token)
+        let left = (try? await store.statistics().pending) ?? 0
+        logger.notice("delivery stopped", metadata: ["outbox.pending": .stringConvertible(left)])
     }
 
     /// The HTTP client's configuration: the upstream's TLS, a 10 s connect timeout and

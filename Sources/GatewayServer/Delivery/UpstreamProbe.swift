@@ -25,12 +25,15 @@ enum UpstreamProbe {
     static func probe(_ upstream: GatewayConfiguration.Upstream, client: HTTPClient) async -> [Preflight.Finding] {
         var request = HTTPClientRequest(url: "\(upstream.baseURL)/metadata")
         request.headers.add(name: "Accept", value: "application/fhir+json")
-        switch DeliveryService.bearerToken(upstream) {
-        case .none: break
-        case .token(let token): request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        case .unreadable(let reason):
+        // A SMART server's CapabilityStatement needs no token: the probe asks without one.
+        switch await UpstreamAuthorization(upstream, smart: nil).credential() {
+        case .found(let credential):
+            if let header = credential.header { request.headers.add(name: "Authorization", value: header) }
+        case .unusable(let reason):
             // serve starts without it; every delivery waits until it can be read.
             return [Preflight.Finding(.warning, key: "upstream.bearerTokenFile", reason, fix: "make the file readable by the gateway's user")]
+        case .wait:
+            break
         }
         do {
             let response = try await client.execute(request, timeout: .seconds(Int64(timeoutSeconds)))

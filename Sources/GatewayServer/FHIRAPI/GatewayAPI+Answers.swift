@@ -93,6 +93,8 @@ extension GatewayAPI {
             try transaction.saveResponse(answer, forKey: key)
             return (answer, committed.scored)
         }
+        // Every scored or withdrawn case queued a delivery of its assessment.
+        if !scored.isEmpty { outbox.queued() }
         for scoredCase in scored { events.caseScored(scoredCase, model: processor.assessor.parameters.name) }
         return Self.render(stored, request: request, format: format)
     }

@@ -19,6 +19,8 @@ struct GatewayAPI: Sendable {
 
     let store: any GatewayStore
     let events: GatewayEvents
+    /// Rung after a commit that queued a delivery.
+    let outbox: OutboxSignal
     let reader = FHIRReader()
 
     func register(on router: Router<GatewayRequestContext>) {

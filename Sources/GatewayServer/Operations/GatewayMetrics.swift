@@ -36,6 +36,9 @@ final class GatewayMetrics: Sendable {
         for category in TLSHandshakeFailure.Category.allCases { _ = tlsFailures(category) }
         for result in ["delivered", "retry", "dead"] { _ = deliveries(result) }
         for result in ["applied", "refused"] { _ = reloads(result) }
+        for reason in [UpstreamAuthError.Code.invalidClient, .invalidScope, .refused, .unreachable, .badAnswer, .discovery] {
+            upstreamAuthFailures(reason.description)
+        }
         gauge("last_delivery_timestamp", unit: "seconds", "When the upstream last accepted a RiskAssessment (Unix time; 0 until then)").set(to: 0.0)
         for listener in ["api", "operations"] {
             _ = registry.makeCounter(
@@ -93,6 +96,15 @@ final class GatewayMetrics: Sendable {
         registry.makeCounter(
             descriptor: descriptor("cases_withdrawn", unit: "total", "RiskAssessments sent again as entered-in-error: their case no longer yields them")
         ).increment()
+    }
+
+    /// A token request the authorization server refused or that failed, by `UpstreamAuthError` code.
+    @discardableResult
+    func upstreamAuthFailures(_ reason: String) -> Counter {
+        registry.makeCounter(
+            descriptor: descriptor("upstream_auth_failures", unit: "total", "Access token requests to the upstream's authorization server that failed, by reason"),
+            labels: [("reason", reason)]
+        )
     }
 
     /// `delivered`, `retry` (a failed attempt that will be retried) or `dead` (given up).

@@ -11,10 +11,19 @@ struct OperationsEndpoints: Sendable {
     let settings: LiveSettings
     let health: HealthState
     let metrics: GatewayMetrics
+    /// The public key of SMART Backend Services, as the JWK Set an EHR registers (or fetches).
+    let jwks: [UInt8]?
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/livez") { _, _ in "ok\n" }
+        if let jwks {
+            router.get("/.well-known/jwks.json") { _, _ -> Response in
+                Response(
+                    status: .ok, headers: [.contentType: "application/json", .cacheControl: "max-age=300"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: jwks)))
+            }
+        }
         router.get("/readyz") { _, _ -> Response in
             let reasons = notReadyReasons(now: Date())
             if reasons.isEmpty { return Self.text("ready\n") }

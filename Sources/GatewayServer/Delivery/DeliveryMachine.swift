@@ -1,0 +1,84 @@
+import Foundation
+
+/// The outbox worker's state, pure (no I/O, no clock): what it is doing, which assessments are in
+/// flight, and what to wait for next. `DeliveryService`'s one loop drives it with what the store
+/// says is due and with the events it receives (a commit queued a delivery, one finished, a
+/// timer, shutdown).
+struct DeliveryMachine: Equatable {
+    enum State: Equatable {
+        /// Nothing pending: waits for a commit to queue a delivery.
+        case idle
+        /// Deliveries in flight.
+        case delivering
+        /// Nothing in flight and nothing due yet: the next falls due then (a retry's backoff).
+        case backingOff(until: Date)
+        /// Shutting down: goes on delivering what is due until the deadline, then stops; what is
+        /// still in flight then is cancelled and stays pending for the next start.
+        case draining(deadline: Date)
+    }
+
+    /// What the loop waits for before it looks at the store again.
+    enum Wait: Equatable {
+        /// An event only (a commit, a delivery finished, shutdown).
+        case event
+        /// An event, or this time, whichever comes first.
+        case until(Date)
+        /// Nothing more to do: the worker ends.
+        case stop
+    }
+
+    /// How many deliveries may be in flight at once (`delivery.concurrency`).
+    let concurrency: Int
+    private(set) var state: State = .idle
+    /// The assessments being delivered: a newer version of one of them waits until it is done.
+    private(set) var inFlight: Set<String> = []
+
+    init(concurrency: Int) {
+        self.concurrency = max(1, concurrency)
+    }
+
+    /// How many deliveries may start now.
+    func freeSlots(now: Date) -> Int {
+        if case .draining(let deadline) = state, now >= deadline { return 0 }
+        return concurrency - inFlight.count
+    }
+
+    mutating func started(_ assessment: String) {
+        inFlight.insert(assessment)
+        if case .draining = state { return }
+        state = .delivering
+    }
+
+    mutating func finished(_ assessment: String) {
+        inFlight.remove(assessment)
+    }
+
+    /// Shutdown began: deliveries go on until `now + drainSeconds`.
+    mutating func shutdown(now: Date, drainSeconds: Double) {
+        if case .draining = state { return }
+        state = .draining(deadline: now.addingTimeInterval(drainSeconds))
+    }
+
+    /// After a look at the store, whose first pending delivery not started falls due at
+    /// `nextDue` (nil: none is pending): the state, and what to wait for.
+    mutating func looked(nextDue: Date?, now: Date) -> Wait {
+        if case .draining(let deadline) = state {
+            if now >= deadline { return .stop }
+            let moreDueNow = nextDue.map { $0 <= now } ?? false
+            if inFlight.isEmpty && !moreDueNow { return .stop }
+            return .until(deadline)
+        }
+        if !inFlight.isEmpty {
+            state = .delivering
+            // A delivery due later (a retry) may start beside those in flight when its time comes.
+            guard let nextDue, freeSlots(now: now) > 0 else { return .event }
+            return .until(nextDue)
+        }
+        guard let nextDue else {
+            state = .idle
+            return .event
+        }
+        state = nextDue > now ? .backingOff(until: nextDue) : .delivering
+        return .until(nextDue)
+    }
+}
