@@ -13,7 +13,7 @@ struct GatewayCommand: AsyncParsableCommand {
         abstract: "A FHIR R4 gateway that scores the risk of early progression of intrahepatic cholangiocarcinoma.",
         version: VersionCommand.text,
         subcommands: [
-            ServeCommand.self, CheckConfigCommand.self, OutboxCommand.self, MigrateCommand.self, ValidateCommand.self, ConvertCommand.self, ScoreCommand.self,
+            ServeCommand.self, CheckConfigCommand.self, OutboxCommand.self, MigrateCommand.self, ValidateCommand.self, ConvertCommand.self, ScoreCommand.self, JWKSCommand.self,
             VersionCommand.self,
         ]
     )

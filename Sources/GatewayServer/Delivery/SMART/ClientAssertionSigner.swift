@@ -103,8 +103,15 @@ struct ClientAssertionSigner: Sendable {
 }
 
 /// `upstream.jwtSigningKey` cannot be used; the reason names no key material.
-struct SigningKeyError: Error, CustomStringConvertible {
-    var path: String
-    var reason: String
-    var description: String { "upstream.jwtSigningKey: \(path): \(reason)" }
+public struct SigningKeyError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "upstream.jwtSigningKey: \(path): \(reason)" }
+}
+
+/// The public JWK Set of a SMART Backend Services key, for `fhir-risk-gateway jwks`.
+public enum SMARTKeySet {
+    public static func publicJWKS(keyPath: String, keyID: String) async throws(SigningKeyError) -> [UInt8] {
+        try await ClientAssertionSigner.load(path: keyPath, keyID: keyID).publicJWKS
+    }
 }
