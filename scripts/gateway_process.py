@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class GatewayProcess:
-    def __init__(self, binary, port, metrics, mutual_tls=True, prefix="gateway-"):
+    def __init__(self, binary, port, metrics, mutual_tls=True, prefix="gateway-", extra=""):
         self.port, self.metrics = port, metrics
         self.work = tempfile.mkdtemp(prefix=prefix)
         self.tls = os.path.join(self.work, "tls")
@@ -28,7 +28,7 @@ storage: {{path: {self.store}}}
 metrics: {{host: 127.0.0.1, port: {metrics}}}
 model: {{path: {ROOT}/Config/models/sheng2022.yaml}}
 profiles: {{path: {ROOT}/Profiles}}
-""")
+{extra}""")
         self.process = subprocess.Popen([binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.pid = self.process.pid
         for _ in range(100):

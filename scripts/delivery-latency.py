@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Delivery latency (not a test): from the gateway's 2xx to a case's transaction to the upstream's
+receipt of its RiskAssessment. Starts the release daemon (scripts/gateway_process.py, TLS without
+client certificates) with a lean HTTPS upstream on the same machine (this script, run as
+`--serve-upstream`, in its own process), posts a probe case (a transaction with an eligible MR
+study and its ADC, of a new patient) at --rate per second over one keep-alive connection, and
+prints p50, p90, p99 and the maximum. With --background N, wrk posts whole cases at about N per
+second beside the probe (as scripts/load-test.py --client wrk --cases --rate N does), for the
+latency under load. Both times are taken on this machine's real-time clock.
+
+  scripts/delivery-latency.py [--rate 20] [--seconds 30] [--background 0] [--binary PATH]
+"""
+import argparse
+import datetime
+import http.client
+import importlib.util
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from gateway_process import ROOT, GatewayProcess
+
+
+def serve_upstream(port, cert, key):
+    """The upstream: takes every PUT, keeps the receipt time of each probe patient's first
+    RiskAssessment, and answers GET /_records with them."""
+    received = {}
+    lock = threading.Lock()
+    count = [0]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_):
+            pass
+
+        def do_PUT(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            now = time.time_ns()
+            subject = json.loads(body).get("subject", {}).get("reference", "")
+            with lock:
+                count[0] += 1
+                if subject.startswith("Patient/probe-") and subject not in received:
+                    received[subject] = now
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):
+            with lock:
+                data = json.dumps({"received": received, "count": count[0]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+def probe_case(n, day):
+    study = {"resourceType": "ImagingStudy", "identifier": [{"system": "urn:dicom:uid", "value": f"urn:oid:1.2.826.0.9.{n}"}],
+             "status": "available", "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "MR"}],
+             "subject": {"reference": f"Patient/probe-{n}"}, "started": f"{day}T09:15:00Z",
+             "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "C22.1"}]}]}
+    adc = {"resourceType": "Observation", "status": "final",
+           "code": {"coding": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "113041"}]},
+           "subject": {"reference": f"Patient/probe-{n}"}, "effectiveDateTime": f"{day}T09:15:00Z",
+           "bodySite": {"coding": [{"system": "http://snomed.info/sct", "code": "10200004"}]},
+           "valueQuantity": {"value": 0.8, "system": "http://unitsofmeasure.org", "code": "10*-3.mm2/s"},
+           "derivedFrom": [{"reference": "urn:uuid:00000000-0000-4000-8000-000000000009"}]}
+    return json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000009", "resource": study, "request": {"method": "POST", "url": "ImagingStudy"}},
+        {"resource": adc, "request": {"method": "POST", "url": "Observation"}}]}).encode()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--background", type=float, default=0, help="cases per second from wrk beside the probe")
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/fhir-risk-gateway"))
+    parser.add_argument("--serve-upstream", nargs=3, metavar=("PORT", "CERT", "KEY"))
+    args = parser.parse_args()
+    if args.serve_upstream:
+        serve_upstream(int(args.serve_upstream[0]), args.serve_upstream[1], args.serve_upstream[2])
+        return
+
+    day = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    tls = os.path.join(ROOT, ".build/latency-tls")
+    subprocess.run([os.path.join(ROOT, "scripts/dev-certificates.sh"), tls], check=True, stdout=subprocess.DEVNULL)
+    upstream = subprocess.Popen([sys.executable, __file__, "--serve-upstream", "0", f"{tls}/server.crt", f"{tls}/server.key"],
+                                stdout=subprocess.PIPE, text=True)
+    upstream_port = int(upstream.stdout.readline())
+    extra = f"upstream: {{baseURL: 'https://127.0.0.1:{upstream_port}', caCertificate: {tls}/ca.crt}}\n"
+    gateway = GatewayProcess(args.binary, 18943, 18964, mutual_tls=False, prefix="gateway-latency-", extra=extra)
+    background = None
+    try:
+        if args.background:
+            if shutil.which("wrk") is None:
+                sys.exit("--background needs wrk: apt-get install wrk")
+            spec = importlib.util.spec_from_file_location("load_test", os.path.join(ROOT, "scripts/load-test.py"))
+            load_test = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(load_test)
+            script = os.path.join(gateway.work, "load.lua")
+            with open(script, "w") as f:
+                f.write(load_test.WRK_SCRIPT)
+            connections = 16
+            environment = dict(os.environ, LOAD_CASES="1", LOAD_DAY=day,
+                               LOAD_DELAY_MS=str(max(0, int(1000 * connections / args.background) - 1)))
+            background = subprocess.Popen(
+                ["wrk", "-t2", f"-c{connections}", f"-d{int(args.seconds) + 2}s", "-s", script, f"https://127.0.0.1:{gateway.port}/"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+            time.sleep(1)
+        context = ssl.create_default_context(cafile=f"{gateway.tls}/ca.crt")
+        upstream_context = ssl.create_default_context(cafile=f"{tls}/ca.crt")
+        connection = http.client.HTTPSConnection("127.0.0.1", gateway.port, context=context)
+        answered = {}
+        started = time.monotonic()
+        n = 0
+        while time.monotonic() - started < args.seconds:
+            due = started + n / args.rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            connection.request("POST", "/fhir", body=probe_case(n, day),
+                               headers={"Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
+            response = connection.getresponse()
+            response.read()
+            if 200 <= response.status < 300:
+                answered[f"Patient/probe-{n}"] = time.time_ns()
+            n += 1
+        # Let the last deliveries arrive.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"https://127.0.0.1:{upstream_port}/_records", context=upstream_context, timeout=5) as answer:
+                records = json.loads(answer.read())
+            if all(subject in records["received"] for subject in answered):
+                break
+            time.sleep(0.2)
+        if background:
+            output, _ = background.communicate()
+            line = next((line for line in output.splitlines() if line.startswith("RESULT")), "")
+            fields = dict(item.split("=") for item in line.split()[1:]) if line else {}
+            if fields:
+                seconds = int(fields["duration_us"]) / 1e6
+                print(f"background: {int(fields['requests']) - int(fields['non2xx'])} cases from wrk in {seconds:.1f} s "
+                      f"({(int(fields['requests']) - int(fields['non2xx'])) / seconds:.0f}/s), p50 {fields['p50']} µs")
+        latencies = sorted((records["received"][s] - t) / 1e6 for s, t in answered.items() if s in records["received"])
+        missing = len(answered) - len(latencies)
+        if not latencies:
+            sys.exit("no probe case reached the upstream")
+
+        def p(q):
+            return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+        print(f"probe: {len(answered)} cases at {args.rate:g}/s; delivered {len(latencies)}, missing {missing}; "
+              f"upstream received {records['count']} RiskAssessments in all")
+        print(f"2xx to upstream receipt: p50 {p(0.5):.2f} ms, p90 {p(0.9):.2f} ms, p99 {p(0.99):.2f} ms, max {latencies[-1]:.2f} ms")
+    finally:
+        if background and background.poll() is None:
+            background.kill()
+        gateway.stop()
+        upstream.terminate()
+        upstream.wait()
+
+
+if __name__ == "__main__":
+    main()
