@@ -56,8 +56,20 @@ public enum Preflight {
                     "a gateway (\(holder)) serves the store \(configuration.storagePath) now; a second serve on it would be refused",
                     fix: "nothing to do if that is the running service; otherwise stop it or set another storage.path"))
         }
+        // The SMART key, as serve loads it before it binds.
+        var signer: ClientAssertionSigner?
+        if let smart = configuration.upstream?.smart {
+            do {
+                signer = try await ClientAssertionSigner.load(path: smart.jwtSigningKey, keyID: smart.jwtKeyID)
+            } catch {
+                findings.append(
+                    Finding(
+                        .error, key: "upstream.jwtSigningKey", "\(smart.jwtSigningKey): \(error.reason)",
+                        fix: "point it at a PEM private key: EC P-384 (openssl ecparam -name secp384r1 -genkey -noout) or RSA of 2048 bits or more"))
+            }
+        }
         if network, let upstream = configuration.upstream {
-            findings += await UpstreamProbe.check(upstream)
+            findings += await UpstreamProbe.check(upstream, signer: signer, delivery: configuration.delivery)
         }
         return findings
     }
@@ -72,6 +84,7 @@ public enum Preflight {
             ("upstream.clientCertificate", configuration.upstream?.clientCertificate),
             ("upstream.clientPrivateKey", configuration.upstream?.clientPrivateKey),
             ("upstream.bearerTokenFile", configuration.upstream?.bearerTokenFile),
+            ("upstream.jwtSigningKey", configuration.upstream?.smart?.jwtSigningKey),
         ]
         for (key, path) in [("tls.certificate", configuration.tls.certificate), ("tls.privateKey", configuration.tls.privateKey)]
         where !(credentials.map { path.hasPrefix($0) } ?? false) && !path.hasPrefix(credentialSourceFolder) {

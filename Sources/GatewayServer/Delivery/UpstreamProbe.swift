@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Logging
 import NIOHTTP1
 
 /// `check-config`'s look at the upstream, with the delivery's own client: the name resolves, a
@@ -13,11 +14,32 @@ enum UpstreamProbe {
     static let timeoutSeconds = 10.0
 
     /// No finding when the upstream answered 2xx.
-    static func check(_ upstream: GatewayConfiguration.Upstream) async -> [Preflight.Finding] {
+    /// With SMART (`signer`), it also asks the authorization server for a token, as the first
+    /// delivery will: that checks the token endpoint, the client id, the registered key and the scope.
+    static func check(
+        _ upstream: GatewayConfiguration.Upstream, signer: ClientAssertionSigner? = nil, delivery: GatewayConfiguration.Delivery? = nil
+    ) async -> [Preflight.Finding] {
         // Unusable TLS files are the preflight's error; nothing to probe with then.
         guard let configuration = try? DeliveryService.clientConfiguration(upstream, timeoutSeconds: timeoutSeconds) else { return [] }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let findings = await probe(upstream, client: client)
+        var findings = await probe(upstream, client: client)
+        if findings.isEmpty, let smart = upstream.smart, let signer {
+            // The finding says what went wrong; the token's own log lines are serve's.
+            var quiet = Logger(label: "check-config")
+            quiet.logLevel = .critical
+            let auth = SMARTBackendAuth(
+                settings: smart, baseURL: upstream.baseURL, signer: signer, client: client, timeoutSeconds: timeoutSeconds,
+                backoff: (delivery?.initialBackoffSeconds ?? 1, delivery?.maxBackoffSeconds ?? 600), logger: quiet
+            ) { _ in }
+            do {
+                _ = try await auth.token()
+            } catch {
+                findings.append(
+                    Preflight.Finding(
+                        .warning, key: smart.tokenURL == nil ? "upstream.clientID" : "upstream.tokenURL", error.description,
+                        fix: "deliveries wait in the outbox until the authorization server issues a token"))
+            }
+        }
         try? await client.shutdown()
         return findings
     }
