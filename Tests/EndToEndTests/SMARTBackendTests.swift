@@ -10,7 +10,7 @@ import Testing
     static let clientID = "fhir-risk-gateway-e2e"
     static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     static let refusedLine = #"msg="the authorization server refused the gateway""#
-    static let refusedMetric = #"fhir_gateway_upstream_auth_failures_total{reason="invalid_client"}"#
+    static func refusedMetric(_ error: String) -> String { #"fhir_gateway_upstream_auth_failures_total{reason="\#(error)"}"# }
 
     // MARK: - Set-up
 
@@ -93,11 +93,11 @@ import Testing
     }
 
     /// Waits for the refusal to be logged (with its error) and counted.
-    static func waitForRefusal(_ harness: DaemonHarness) throws {
+    static func waitForRefusal(_ harness: DaemonHarness, error: String = "invalid_client") throws {
         try harness.waitUntil("the refusal is logged") {
-            logLines(harness, containing: refusedLine).contains { $0.contains("auth.error=invalid_client") }
+            logLines(harness, containing: refusedLine).contains { $0.contains("auth.error=\(error)") }
         }
-        try harness.waitUntil("the refusal is counted") { (try? harness.metric(refusedMetric)) ?? 0 >= 1 }
+        try harness.waitUntil("the refusal is counted") { (try? harness.metric(refusedMetric(error))) ?? 0 >= 1 }
         let line = logLines(harness, containing: refusedLine).first ?? ""
         #expect(line.contains("level=error"), "\(line)")
     }
@@ -257,6 +257,17 @@ import Testing
         let refused = try #require(harness.tokenRequests().first)
         #expect(refused["outcome"] as? String == "invalid_client")
         #expect((refused["errorDescription"] as? String)?.contains("exp") == true, "\(refused)")
+        try Self.expectPending(harness)
+        Self.expectNoSecretsLogged(harness)
+    }
+
+    @Test func aScopeTheServerDoesNotGrantKeepsTheCasePending() throws {
+        // The server knows only the SMART v2 scope; the gateway asks for the default v1 one.
+        let harness = try Self.start(authOptions: ["--scopes", "system/RiskAssessment.cu"])
+        defer { harness.stopAll() }
+        try Self.postCase(harness, "s")
+        try Self.waitForRefusal(harness, error: "invalid_scope")
+        #expect(harness.tokenRequests().allSatisfy { $0["outcome"] as? String == "invalid_scope" })
         try Self.expectPending(harness)
         Self.expectNoSecretsLogged(harness)
     }
