@@ -4,7 +4,7 @@ as conditional updates (PUT /RiskAssessment?identifier=system|value), checks eac
 official R4 JSON schema, and keeps them by identifier, recording every request.
 
   upstream_fhir_server.py --port P --cert C --key K --schema fhir.schema.json [--client-ca CA]
-                          [--fail-first N] [--reject-subject Patient/x] [--token T]
+                          [--fail-first N] [--reject-subject Patient/x] [--token T] [--answer-delay S]
                           [--auth-server https://127.0.0.1:PORT --auth-ca CA]
 
 GET /_records answers the record as JSON: {"requests": [...], "resources": {identifier: resource}}.
@@ -19,6 +19,7 @@ import json
 import signal
 import ssl
 import threading
+import time
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,6 +73,8 @@ def main():
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--reject-subject")
     parser.add_argument("--token")
+    parser.add_argument("--answer-delay", type=float, default=0,
+                        help="seconds each PUT waits, once recorded, before it is handled (deliveries in flight)")
     parser.add_argument("--auth-server")
     parser.add_argument("--auth-ca")
     args = parser.parse_args()
@@ -127,6 +130,9 @@ def main():
                       "contentType": self.headers.get("Content-Type"), "authorization": self.headers.get("Authorization")}
             with lock:
                 state["requests"].append(record)
+            if args.answer_delay:
+                time.sleep(args.answer_delay)
+            with lock:
                 if state["failures_left"] > 0:
                     state["failures_left"] -= 1
                     record["answer"] = 503

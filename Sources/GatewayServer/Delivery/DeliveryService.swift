@@ -53,6 +53,7 @@ struct DeliveryService: Service {
         var machine = DeliveryMachine(concurrency: policy().concurrency)
         var timer: (at: Date, task: Task<Void, Never>)?
         var events = signal.events.makeAsyncIterator()
+        var cancelled = 0
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 while true {
@@ -106,13 +107,14 @@ struct DeliveryService: Service {
                 }
                 timer?.task.cancel()
                 // Past the drain's deadline: what is still in flight stays pending for the next start.
+                cancelled = machine.inFlight.count
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             signal.send(.shutdown)
         }
         let left = (try? await store.statistics().pending) ?? 0
-        logger.notice("delivery stopped", metadata: ["outbox.pending": .stringConvertible(left)])
+        logger.notice("delivery stopped", metadata: ["outbox.pending": .stringConvertible(left), "deliveries.cancelled": .stringConvertible(cancelled)])
     }
 
     /// The HTTP client's configuration: the upstream's TLS, a 10 s connect timeout and
@@ -127,6 +129,9 @@ struct DeliveryService: Service {
     static func tlsConfiguration(_ upstream: GatewayConfiguration.Upstream) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
+        // A connection closed with a delivery still waiting for its answer (at the drain's end)
+        // waits this long for the upstream's close_notify, not NIOSSL's default five seconds.
+        tls.shutdownTimeout = .seconds(1)
         if let ca = upstream.caCertificate {
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
         }
