@@ -61,7 +61,10 @@ struct DeliveryService: Service {
                     let now = Date()
                     var nextDue: Date?
                     let free = machine.freeSlots(now: now)
-                    if free > 0 {
+                    if let blocked = await authorization.blockedUntil(now: now) {
+                        // No access token before then: every delivery would only wait again.
+                        nextDue = blocked
+                    } else if free > 0 {
                         do {
                             let found = try await store.dueDeliveries(now: now, limit: free, excluding: machine.inFlight)
                             for delivery in found.due {

@@ -53,6 +53,13 @@ enum UpstreamAuthorization: Sendable {
         }
     }
 
+    /// Until when no credential can be had (the authorization server refused, and its backoff
+    /// runs): the worker starts no delivery before then. Nil when one can be asked for now.
+    func blockedUntil(now: Date = Date()) async -> Date? {
+        if case .smart(let auth) = self { return await auth.retryTime(now: now) }
+        return nil
+    }
+
     /// The upstream answered 401 to this credential: a SMART token is dropped.
     func refused(_ credential: Credential) async {
         if case .smart(let auth) = self, let token = credential.token { await auth.invalidate(token) }
