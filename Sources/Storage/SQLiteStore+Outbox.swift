@@ -19,7 +19,7 @@ extension SQLiteStore {
     }
 
     public func markDelivered(_ sequence: Int64, at date: Date) async throws {
-        try await writing { db in
+        try await groupWriting { db in
             try db.cachedStatement(
                 sql: "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL, delivered_at = ? WHERE sequence = ?"
             )
@@ -28,7 +28,7 @@ extension SQLiteStore {
     }
 
     public func reschedule(_ sequence: Int64, attempts: Int, at date: Date, error: String) async throws {
-        try await writing { db in
+        try await groupWriting { db in
             try db.cachedStatement(sql: "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE sequence = ?").execute(arguments: [
                 attempts, date.timeIntervalSince1970, error, sequence,
             ]
@@ -37,7 +37,7 @@ extension SQLiteStore {
     }
 
     public func markDead(_ sequence: Int64, attempts: Int, error: String) async throws {
-        try await writing { db in
+        try await groupWriting { db in
             try db.cachedStatement(sql: "UPDATE outbox SET state = 'dead', attempts = ?, last_error = ? WHERE sequence = ?").execute(arguments: [
                 attempts, error, sequence,
             ])
@@ -45,7 +45,7 @@ extension SQLiteStore {
     }
 
     public func requeue(_ sequence: Int64, now: Date) async throws -> Bool {
-        try await writing { db in
+        try await groupWriting { db in
             try db.cachedStatement(
                 sql: "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE sequence = ? AND state != 'pending'"
             ).execute(arguments: [now.timeIntervalSince1970, sequence]

@@ -147,6 +147,12 @@ public final class SQLiteStore: GatewayStore {
         try await Self.reportingFailures { try await pool.write(body) }
     }
 
+    /// A small write that joins the next group commit, sharing its fsync with the requests' (the
+    /// outbox's updates: one per delivery, as many as there are requests under load).
+    func groupWriting<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.reportingFailures { try await groups.write(body) }
+    }
+
     public func assessment(id: String) async throws -> StoredAssessment? {
         try await reading { db in
             try Row.fetchOne(db.cachedStatement(sql: SQLiteStatements.assessmentByID), arguments: [id]).map(Self.assessment)
