@@ -8,7 +8,7 @@ prints p50, p90, p99 and the maximum. With --background N, wrk posts whole cases
 second beside the probe (as scripts/load-test.py --client wrk --cases --rate N does), for the
 latency under load. Both times are taken on this machine's real-time clock.
 
-  scripts/delivery-latency.py [--rate 20] [--seconds 30] [--background 0] [--binary PATH]
+  scripts/delivery-latency.py [--rate 20] [--seconds 30] [--background 0] [--concurrency N] [--binary PATH]
 """
 import argparse
 import datetime
@@ -91,6 +91,7 @@ def main():
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--background", type=float, default=0, help="cases per second from wrk beside the probe")
+    parser.add_argument("--concurrency", type=int, help="delivery.concurrency (default: the gateway's, 4)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/fhir-risk-gateway"))
     parser.add_argument("--serve-upstream", nargs=3, metavar=("PORT", "CERT", "KEY"))
     args = parser.parse_args()
@@ -105,6 +106,8 @@ def main():
                                 stdout=subprocess.PIPE, text=True)
     upstream_port = int(upstream.stdout.readline())
     extra = f"upstream: {{baseURL: 'https://127.0.0.1:{upstream_port}', caCertificate: {tls}/ca.crt}}\n"
+    if args.concurrency:
+        extra += f"delivery: {{concurrency: {args.concurrency}}}\n"
     gateway = GatewayProcess(args.binary, 18943, 18964, mutual_tls=False, prefix="gateway-latency-", extra=extra)
     background = None
     try:
