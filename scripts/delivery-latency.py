@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -70,6 +71,61 @@ def serve_upstream(port, cert, key):
     server.serve_forever()
 
 
+NGINX_CONFIG = """worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    log_format receipt '$msec $request_method $arg_identifier';
+    access_log {work}/access.log receipt;
+    client_body_temp_path {work}/body;
+    proxy_temp_path {work}/proxy;
+    fastcgi_temp_path {work}/fastcgi;
+    uwsgi_temp_path {work}/uwsgi;
+    scgi_temp_path {work}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        location / {{ client_max_body_size 10m; return 201; }}
+    }}
+}}
+"""
+
+
+class NginxUpstream:
+    """nginx (Debian's nginx-light) as the upstream: it answers every PUT 201 at a fraction of
+    the Python upstream's CPU, and logs each request's time (ms) and identifier."""
+
+    def __init__(self, port, cert, key):
+        import tempfile
+        self.work = tempfile.mkdtemp(prefix="latency-nginx-")
+        self.port = port
+        with open(os.path.join(self.work, "nginx.conf"), "w") as f:
+            f.write(NGINX_CONFIG.format(work=self.work, port=port, cert=cert, key=key))
+        self.process = subprocess.Popen(["nginx", "-c", os.path.join(self.work, "nginx.conf"), "-p", self.work],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+
+    def receipts(self):
+        """Nanoseconds of the first PUT of each identifier (the log's times are in ms)."""
+        received = {}
+        with open(os.path.join(self.work, "access.log")) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and parts[1] == "PUT":
+                    identifier = urllib.parse.unquote(parts[2]).split("|")[-1]
+                    received.setdefault(identifier, int(float(parts[0]) * 1e9))
+        return received
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
 def probe_case(n, day):
     study = {"resourceType": "ImagingStudy", "identifier": [{"system": "urn:dicom:uid", "value": f"urn:oid:1.2.826.0.9.{n}"}],
              "status": "available", "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "MR"}],
@@ -86,11 +142,35 @@ def probe_case(n, day):
         {"resource": adc, "request": {"method": "POST", "url": "Observation"}}]}).encode()
 
 
+identifiers = {}
+
+
+def nginx_records(nginx, gateway, context, answered):
+    """The receipts nginx logged, by probe patient: each patient's assessment identifier is
+    asked of the gateway once (after the probe run, so it costs the measurement nothing)."""
+    for subject in answered:
+        if subject in identifiers:
+            continue
+        connection = http.client.HTTPSConnection("127.0.0.1", gateway.port, context=context)
+        connection.request("GET", f"/fhir/RiskAssessment?subject={subject}", headers={"Accept": "application/fhir+json"})
+        bundle = json.loads(connection.getresponse().read())
+        connection.close()
+        for entry in bundle.get("entry", []):
+            resource = entry.get("resource", {})
+            if resource.get("resourceType") == "RiskAssessment":
+                identifiers[subject] = resource["identifier"][0]["value"]
+    receipts = nginx.receipts()
+    received = {subject: receipts[identifiers[subject]] for subject in answered if identifiers.get(subject) in receipts}
+    return {"received": received, "count": len(receipts)}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--background", type=float, default=0, help="cases per second from wrk beside the probe")
+    parser.add_argument("--upstream", choices=["python", "nginx"], default="python",
+                        help="nginx: Debian's nginx-light as the upstream, for loads the Python one cannot take on the same cores")
     parser.add_argument("--concurrency", type=int, help="delivery.concurrency (default: the gateway's, 4)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/fhir-risk-gateway"))
     parser.add_argument("--serve-upstream", nargs=3, metavar=("PORT", "CERT", "KEY"))
@@ -102,9 +182,17 @@ def main():
     day = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
     tls = os.path.join(ROOT, ".build/latency-tls")
     subprocess.run([os.path.join(ROOT, "scripts/dev-certificates.sh"), tls], check=True, stdout=subprocess.DEVNULL)
-    upstream = subprocess.Popen([sys.executable, __file__, "--serve-upstream", "0", f"{tls}/server.crt", f"{tls}/server.key"],
-                                stdout=subprocess.PIPE, text=True)
-    upstream_port = int(upstream.stdout.readline())
+    nginx = None
+    if args.upstream == "nginx":
+        if shutil.which("nginx") is None:
+            sys.exit("--upstream nginx needs nginx: apt-get install nginx-light")
+        upstream_port = 18990
+        nginx = NginxUpstream(upstream_port, f"{tls}/server.crt", f"{tls}/server.key")
+        upstream = nginx.process
+    else:
+        upstream = subprocess.Popen([sys.executable, __file__, "--serve-upstream", "0", f"{tls}/server.crt", f"{tls}/server.key"],
+                                    stdout=subprocess.PIPE, text=True)
+        upstream_port = int(upstream.stdout.readline())
     extra = f"upstream: {{baseURL: 'https://127.0.0.1:{upstream_port}', caCertificate: {tls}/ca.crt}}\n"
     if args.concurrency:
         extra += f"delivery: {{concurrency: {args.concurrency}}}\n"
@@ -148,8 +236,11 @@ def main():
         # Let the last deliveries arrive.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with urllib.request.urlopen(f"https://127.0.0.1:{upstream_port}/_records", context=upstream_context, timeout=5) as answer:
-                records = json.loads(answer.read())
+            if nginx:
+                records = nginx_records(nginx, gateway, context, answered)
+            else:
+                with urllib.request.urlopen(f"https://127.0.0.1:{upstream_port}/_records", context=upstream_context, timeout=5) as answer:
+                    records = json.loads(answer.read())
             if all(subject in records["received"] for subject in answered):
                 break
             time.sleep(0.2)
@@ -176,8 +267,11 @@ def main():
         if background and background.poll() is None:
             background.kill()
         gateway.stop()
-        upstream.terminate()
-        upstream.wait()
+        if nginx:
+            nginx.stop()
+        else:
+            upstream.terminate()
+            upstream.wait()
 
 
 if __name__ == "__main__":

@@ -93,7 +93,8 @@ struct OperationsPiecesTests {
         #expect(Reloader.restartOnlyChanges(from: base, to: changed).isEmpty)
         changed.server.port = 443
         changed.storagePath = "/elsewhere"
-        #expect(Reloader.restartOnlyChanges(from: base, to: changed) == ["server", "storage.path"])
+        changed.delivery.concurrency = 8
+        #expect(Reloader.restartOnlyChanges(from: base, to: changed) == ["server", "storage.path", "delivery.concurrency"])
     }
 
     @Test func theConnectionCapLeavesDescriptorsForTheRestOfTheProcess() {

@@ -89,6 +89,7 @@ struct Reloader: Sendable {
         if old.connections != new.connections { keys.append("connections (server.maxConnections, metrics.maxConnections, server.tlsHandshakeTimeoutSeconds, server.requestHeaderTimeoutSeconds)") }
         if old.storagePath != new.storagePath { keys.append("storage.path") }
         if old.upstream != new.upstream { keys.append("upstream") }
+        if old.delivery.concurrency != new.delivery.concurrency { keys.append("delivery.concurrency") }
         if old.drainSeconds != new.drainSeconds { keys.append("shutdown.drainSeconds") }
         if old.pseudonymKeyFile != new.pseudonymKeyFile { keys.append("logging.pseudonymKeyFile") }
         return keys
