@@ -111,7 +111,7 @@ extension DeliveryService {
             }
             if let header = credential.header { attempt.headers.replaceOrAdd(name: "Authorization", value: header) }
             let result = await exchange(attempt, timeoutSeconds: timeoutSeconds)
-            if case .retry(_, 401?, _) = result, credential.renewable, !freshTokenTried {
+            if case .retry(_, 401?, _) = result, authorization.renewsAfterRefusal, !freshTokenTried {
                 await authorization.refused(credential)
                 freshTokenTried = true
                 continue

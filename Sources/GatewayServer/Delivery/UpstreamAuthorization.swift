@@ -11,8 +11,6 @@ enum UpstreamAuthorization: Sendable {
     struct Credential: Sendable {
         /// The `Authorization` header's value, if any.
         var header: String?
-        /// A new one can be asked for after a 401 (a SMART access token).
-        var renewable: Bool
         fileprivate var token: String?
     }
 
@@ -37,15 +35,15 @@ enum UpstreamAuthorization: Sendable {
     func credential(now: Date = Date()) async -> Lookup {
         switch self {
         case .none:
-            return .found(Credential(header: nil, renewable: false))
+            return .found(Credential(header: nil))
         case .bearerTokenFile(let path):
-            guard let token = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
-            else { return .unusable(reason: "the bearer token file \(path) (upstream.bearerTokenFile) cannot be read or is empty") }
-            return .found(Credential(header: "Bearer \(token)", renewable: false, token: token))
+            guard let token = SmallFile.text(path)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
+            else { return .unusable(reason: "the bearer token file \(path) (upstream.bearerTokenFile) cannot be read, is empty or is over 64 KiB") }
+            return .found(Credential(header: "Bearer \(token)", token: token))
         case .smart(let auth):
             do {
                 let token = try await auth.token(now: now)
-                return .found(Credential(header: "Bearer \(token)", renewable: true, token: token))
+                return .found(Credential(header: "Bearer \(token)", token: token))
             } catch {
                 let until = await auth.retryTime(now: now) ?? now.addingTimeInterval(1)
                 return .wait(until: until, reason: error.description)
@@ -58,6 +56,12 @@ enum UpstreamAuthorization: Sendable {
     func blockedUntil(now: Date = Date()) async -> Date? {
         if case .smart(let auth) = self { return await auth.retryTime(now: now) }
         return nil
+    }
+
+    /// Whether a 401 can be answered with a new credential (a new SMART access token).
+    var renewsAfterRefusal: Bool {
+        if case .smart = self { return true }
+        return false
     }
 
     /// The upstream answered 401 to this credential: a SMART token is dropped.

@@ -45,11 +45,8 @@ struct ClientAssertionSigner: Sendable {
 
     /// Reads the PEM key at `path` (PKCS#8, PKCS#1 RSA or SEC1 EC).
     static func load(path: String, keyID: String) async throws(SigningKeyError) -> ClientAssertionSigner {
-        let pem: String
-        do {
-            pem = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw SigningKeyError(path: path, reason: "it cannot be read")
+        guard let pem = SmallFile.text(path) else {
+            throw SigningKeyError(path: path, reason: "it cannot be read, or is over 64 KiB (a PEM key is a few KiB)")
         }
         // Integer NumericDates (`exp`, `iat`), as RFC 7519 and SMART ask.
         let encoder = JSONEncoder()

@@ -71,7 +71,7 @@ actor SMARTBackendAuth {
         }
     }
 
-    /// When a refused token request may be tried again; nil when not backing off.
+    /// The time a token may be asked for again after a refusal; nil when one may be asked for now.
     func retryTime(now: Date = Date()) -> Date? {
         if case .backingOff(let until, _) = state, until > now { return until }
         return nil
