@@ -6,7 +6,10 @@ set -euo pipefail
 # python3-venv: the venv of the tests' authorization server (below).
 # systemd: only its tools (systemd-analyze, systemd-sysusers, systemd-socket-activate) for
 # make check-units; installing the package does not start it.
-packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 python3-venv openssl curl zlib1g-dev systemd jq binutils util-linux)
+# postgresql: the server binaries (/usr/lib/postgresql/<version>/bin) and psql for the PostgreSQL
+# tests, which start their own cluster with initdb and pg_ctl; the cluster the package may create
+# and its service are not used.
+packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 python3-venv openssl curl zlib1g-dev systemd jq binutils util-linux postgresql)
 
 missing=()
 for p in "${packages[@]}"; do
