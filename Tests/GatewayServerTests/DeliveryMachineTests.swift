@@ -31,9 +31,35 @@ import Testing
         #expect(machine.looked(nextDue: now, now: now) == .event, "full: a finished delivery wakes it")
         #expect(machine.state == .delivering)
         #expect(machine.inFlight == ["a", "b"])
+        machine.answered()
         machine.finished("a")
         #expect(machine.inFlight == ["b"])
         #expect(machine.freeSlots(now: now) == 1)
+    }
+
+    @Test func anAnsweredDeliveryFreesItsSlotButKeepsItsAssessmentInFlightUntilRecorded() {
+        var machine = DeliveryMachine(concurrency: 1)
+        machine.started("a")
+        #expect(machine.freeSlots(now: now) == 0)
+        machine.answered()
+        // The outcome is being committed: another exchange may start, but not of "a".
+        #expect(machine.freeSlots(now: now) == 1)
+        #expect(machine.inFlight == ["a"])
+        #expect(machine.looked(nextDue: now, now: now) == .until(now))
+        machine.finished("a")
+        #expect(machine.inFlight.isEmpty)
+        #expect(machine.looked(nextDue: nil, now: now) == .event)
+        #expect(machine.state == .idle)
+    }
+
+    @Test func drainingWaitsForAnAnsweredDeliveryToBeRecorded() {
+        var machine = DeliveryMachine(concurrency: 4)
+        machine.started("a")
+        machine.answered()
+        machine.shutdown(now: now, drainSeconds: 10)
+        #expect(machine.looked(nextDue: nil, now: now) == .until(now.addingTimeInterval(10)))
+        machine.finished("a")
+        #expect(machine.looked(nextDue: nil, now: now) == .stop)
     }
 
     @Test func drainingDeliversWhatIsDueUntilTheDeadlineThenStops() {
@@ -44,6 +70,7 @@ import Testing
         #expect(machine.state == .draining(deadline: deadline))
         // In flight: wait for it, at most until the deadline.
         #expect(machine.looked(nextDue: nil, now: now) == .until(deadline))
+        machine.answered()
         machine.finished("a")
         // Something due now: deliver it; nothing due now: stop (a retry due later waits for the next start).
         #expect(machine.looked(nextDue: now, now: now) == .until(deadline))

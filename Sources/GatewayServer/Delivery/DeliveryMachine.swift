@@ -27,11 +27,16 @@ struct DeliveryMachine: Equatable {
         case stop
     }
 
-    /// How many deliveries may be in flight at once (`delivery.concurrency`).
+    /// How many exchanges with the upstream may be under way at once (`delivery.concurrency`).
     let concurrency: Int
     private(set) var state: State = .idle
-    /// The assessments being delivered: a newer version of one of them waits until it is done.
+    /// The assessments being delivered, from the start of the exchange until its outcome is
+    /// recorded: a newer version of one of them waits until then, so it cannot overtake.
     private(set) var inFlight: Set<String> = []
+    /// How many of them are still waiting for the upstream's answer. Each holds a slot; one whose
+    /// answer came and whose outcome is being committed holds none, so the commit's wait for the
+    /// disk does not hold back the next exchange.
+    private(set) var exchanging = 0
 
     init(concurrency: Int) {
         self.concurrency = max(1, concurrency)
@@ -40,15 +45,23 @@ struct DeliveryMachine: Equatable {
     /// How many deliveries may start now.
     func freeSlots(now: Date) -> Int {
         if case .draining(let deadline) = state, now >= deadline { return 0 }
-        return concurrency - inFlight.count
+        return max(0, concurrency - exchanging)
     }
 
     mutating func started(_ assessment: String) {
         inFlight.insert(assessment)
+        exchanging += 1
         if case .draining = state { return }
         state = .delivering
     }
 
+    /// The upstream answered (or the exchange ended without an answer): its slot is free; the
+    /// assessment stays in flight until its outcome is recorded.
+    mutating func answered() {
+        exchanging = max(0, exchanging - 1)
+    }
+
+    /// The delivery's outcome is recorded.
     mutating func finished(_ assessment: String) {
         inFlight.remove(assessment)
     }

@@ -10,20 +10,29 @@ import Storage
 
 /// One delivery: the attempt, and what the outbox keeps of it.
 extension DeliveryService {
-    func deliver(_ delivery: DueDeliveries.Delivery) async {
+    /// Sends the delivery and records its outcome; `answered` is called once, when the exchange
+    /// with the upstream is over and before the outcome is committed.
+    func deliver(_ delivery: DueDeliveries.Delivery, answered: () -> Void) async {
         let item = delivery.item
+        guard let assessment = delivery.assessment else {
+            answered()
+            await recording(item) { try await store.markDead(item.sequence, attempts: item.attempts, error: "the assessment is no longer in the store") }
+            return
+        }
+        let policy = self.policy()
+        let attempt = await send(assessment, timeoutSeconds: policy.timeoutSeconds)
+        answered()
+        // Cancelled at the end of a drain: the item stays as it is, pending, for the next start.
+        if Task.isCancelled { return }
+        await recording(item) { try await record(attempt, of: item, assessment: assessment, policy: policy) }
+    }
+
+    /// Runs a write of the item's outcome; when the store fails the item stays pending and is
+    /// tried again.
+    private func recording(_ item: OutboxItem, _ write: () async throws -> Void) async {
         do {
-            guard let assessment = delivery.assessment else {
-                try await store.markDead(item.sequence, attempts: item.attempts, error: "the assessment is no longer in the store")
-                return
-            }
-            let policy = self.policy()
-            let attempt = await send(assessment, timeoutSeconds: policy.timeoutSeconds)
-            // Cancelled at the end of a drain: the item stays as it is, pending, for the next start.
-            if Task.isCancelled { return }
-            try await record(attempt, of: item, assessment: assessment, policy: policy)
+            try await write()
         } catch {
-            // The store failed: the item stays pending and is tried again.
             logger.error("delivery could not record its outcome", metadata: ["outbox.id": .stringConvertible(item.sequence), "error.type": "\(type(of: error))"])
         }
     }

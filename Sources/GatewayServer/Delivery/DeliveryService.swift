@@ -19,8 +19,10 @@ import Storage
 /// with the upstream's answer. One failing case never blocks the others.
 ///
 /// A commit that queues a delivery rings `signal`, so it goes out at once; timers serve only the
-/// retries' backoff. Up to `delivery.concurrency` deliveries are in flight at once, never two of
-/// one assessment (a newer version waits for the older one, so it cannot be overtaken). On
+/// retries' backoff. Up to `delivery.concurrency` deliveries wait for the upstream's answer at
+/// once; their outcomes are committed beside the next exchanges. Never are two versions of one
+/// assessment in flight (a newer one waits until the older one's outcome is recorded, so it cannot
+/// be overtaken). On
 /// shutdown it goes on delivering what is due for at most `delivery.drainSeconds`, so a case
 /// scored just before a stop is not left waiting for the next start; what is still in flight then
 /// is cancelled and stays pending. `DeliveryMachine` holds the states.
@@ -71,7 +73,7 @@ struct DeliveryService: Service {
                                 let assessment = delivery.item.assessmentIdentifier
                                 machine.started(assessment)
                                 group.addTask {
-                                    await deliver(delivery)
+                                    await deliver(delivery) { signal.send(.answered) }
                                     signal.send(.finished(assessment: assessment))
                                 }
                             }
@@ -102,6 +104,7 @@ struct DeliveryService: Service {
                     }
                     guard let event = await events.next() else { break }
                     switch event {
+                    case .answered: machine.answered()
                     case .finished(let assessment): machine.finished(assessment)
                     case .shutdown: machine.shutdown(now: Date(), drainSeconds: policy().drainSeconds)
                     case .timer: timer = nil

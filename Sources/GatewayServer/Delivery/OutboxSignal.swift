@@ -1,9 +1,11 @@
 import Synchronization
 
-/// What wakes the delivery worker: a commit that queued a delivery, a delivery that finished, its
-/// timer, or shutdown. One stream, read by the worker's one loop.
+/// What wakes the delivery worker: a commit that queued a delivery, an upstream's answer, a
+/// delivery whose outcome is recorded, its timer, or shutdown. One stream, read by the worker's
+/// one loop.
 enum DeliveryEvent: Sendable, Equatable {
     case queued
+    case answered
     case finished(assessment: String)
     case timer
     case shutdown
