@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libxml2's streaming reader, for the hardened FHIR XML reader.
@@ -71,6 +72,20 @@ let package = Package(
             dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // The same store on PostgreSQL through postgres-nio, for several gateways on one database.
+        .target(
+            name: "PostgresStorage",
+            dependencies: [
+                "Storage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Case processing: a request's resources stored, each patient's cases decided by the risk
         // model's CaseAssessor, versions, withdrawals and held reasons kept, in one transaction.
         // No HTTP: tested in-process against a temporary store.
@@ -89,7 +104,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "FHIRCore", "FHIRModels", "RiskModel", "Storage", "CaseProcessing", "CZlib", "SystemdSupport",
+                "FHIRCore", "FHIRModels", "RiskModel", "Storage", "PostgresStorage", "CaseProcessing", "CZlib", "SystemdSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -120,6 +135,8 @@ let package = Package(
                 "FHIRModels",
                 "RiskModel",
                 "GatewayServer",
+                "Storage",
+                "PostgresStorage",
                 "SystemdSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -156,7 +173,11 @@ let package = Package(
             dependencies: ["CaseProcessing", "RiskModel", "Storage", "FHIRCore", "FHIRModels", "TestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "PostgresStorage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [

@@ -8,7 +8,7 @@ prints p50, p90, p99 and the maximum. With --background N, wrk posts whole cases
 second beside the probe (as scripts/load-test.py --client wrk --cases --rate N does), for the
 latency under load. Both times are taken on this machine's real-time clock.
 
-  scripts/delivery-latency.py [--rate 20] [--seconds 30] [--background 0] [--concurrency N] [--binary PATH]
+  scripts/delivery-latency.py [--rate 20] [--seconds 30] [--background 0] [--concurrency N] [--binary PATH] [--postgres URL]
 """
 import argparse
 import datetime
@@ -173,6 +173,7 @@ def main():
                         help="nginx: Debian's nginx-light as the upstream, for loads the Python one cannot take on the same cores")
     parser.add_argument("--concurrency", type=int, help="delivery.concurrency (default: the gateway's, 4)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/fhir-risk-gateway"))
+    parser.add_argument("--postgres", metavar="URL", help="the store: this PostgreSQL database (postgres://user@127.0.0.1:port/db, no TLS)")
     parser.add_argument("--serve-upstream", nargs=3, metavar=("PORT", "CERT", "KEY"))
     args = parser.parse_args()
     if args.serve_upstream:
@@ -196,7 +197,7 @@ def main():
     extra = f"upstream: {{baseURL: 'https://127.0.0.1:{upstream_port}', caCertificate: {tls}/ca.crt}}\n"
     if args.concurrency:
         extra += f"delivery: {{concurrency: {args.concurrency}}}\n"
-    gateway = GatewayProcess(args.binary, 18943, 18964, mutual_tls=False, prefix="gateway-latency-", extra=extra)
+    gateway = GatewayProcess(args.binary, 18943, 18964, mutual_tls=False, prefix="gateway-latency-", extra=extra, postgres=args.postgres)
     background = None
     try:
         if args.background:

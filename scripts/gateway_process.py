@@ -13,7 +13,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class GatewayProcess:
-    def __init__(self, binary, port, metrics, mutual_tls=True, prefix="gateway-", extra=""):
+    def __init__(self, binary, port, metrics, mutual_tls=True, prefix="gateway-", extra="", postgres=None):
+        """postgres: a postgres:// URL (a database on this host): the store is that database."""
         self.port, self.metrics = port, metrics
         self.work = tempfile.mkdtemp(prefix=prefix)
         self.tls = os.path.join(self.work, "tls")
@@ -24,7 +25,7 @@ class GatewayProcess:
         with open(config, "w") as f:
             f.write(f"""server: {{host: 127.0.0.1, port: {port}}}
 tls: {{certificate: {self.tls}/server.crt, privateKey: {self.tls}/server.key{client_ca}}}
-storage: {{path: {self.store}}}
+storage: {{path: {self.store}{f", kind: postgresql, url: '{postgres}', tls: disable" if postgres else ""}}}
 metrics: {{host: 127.0.0.1, port: {metrics}}}
 model: {{path: {ROOT}/Config/models/sheng2022.yaml}}
 profiles: {{path: {ROOT}/Profiles}}

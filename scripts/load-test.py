@@ -86,6 +86,7 @@ def main():
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rate", type=float, default=0)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/fhir-risk-gateway"))
+    parser.add_argument("--postgres", metavar="URL", help="the store: this PostgreSQL database (postgres://user@127.0.0.1:port/db, no TLS)")
     parser.add_argument("--client", choices=["python", "wrk"], default="python")
     # A real case is a handful of resources per patient; with few patients each request would
     # re-correlate a patient holding hundreds of ADC Observations.
@@ -100,7 +101,7 @@ def main():
     args = parser.parse_args()
     args.day = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
 
-    gateway = GatewayProcess(args.binary, 18843, 18864, mutual_tls=args.client != "wrk", prefix="gateway-load-")
+    gateway = GatewayProcess(args.binary, 18843, 18864, mutual_tls=args.client != "wrk", prefix="gateway-load-", postgres=args.postgres)
     port, metrics, tls, work, daemon = gateway.port, gateway.metrics, gateway.tls, gateway.work, gateway.process
     try:
         if args.backlog:

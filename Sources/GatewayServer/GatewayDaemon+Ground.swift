@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresStorage
 import Storage
 import SystemdSupport
 
@@ -13,9 +14,10 @@ extension GatewayDaemon {
         var source: ListenerSource
         /// Passed by systemd (`LISTEN_FDS`) rather than bound here.
         var socketActivated: Bool
-        /// Held for the process's life: one daemon per store.
-        var storeLock: StoreLock
-        var store: SQLiteStore
+        /// Held for the process's life: one daemon per SQLite store (nil for PostgreSQL, which
+        /// any number of gateways share).
+        var storeLock: StoreLock?
+        var store: any GatewayStore
         /// The SMART Backend Services key (`upstream.auth: smartBackend`).
         var signer: ClientAssertionSigner?
 
@@ -49,22 +51,7 @@ extension GatewayDaemon {
             } else {
                 source = .bind(host: configuration.server.host, port: configuration.server.port)
             }
-            // One daemon per store: a second one on the same file is refused before it touches it.
-            let storeLock: StoreLock
-            do {
-                storeLock = try StoreLock(storePath: configuration.storagePath)
-            } catch {
-                throw fail(error.description, exitCode: 78, notifier: notifier)
-            }
-            let store: SQLiteStore
-            do {
-                store = try SQLiteStore(path: configuration.storagePath, checkpointsInBackground: true)
-                try await store.migrate()
-            } catch let mismatch as SchemaVersionError {
-                throw fail("storage.path: \(configuration.storagePath): \(mismatch)", exitCode: 78, notifier: notifier)
-            } catch {
-                throw fail("the store \(configuration.storagePath) cannot be opened: \(error)", exitCode: 1, notifier: notifier)
-            }
+            let (store, storeLock) = try await openStore(configuration, notifier: notifier, logger: logger)
             var signer: ClientAssertionSigner?
             if let smart = configuration.upstream?.smart {
                 do {
@@ -77,5 +64,48 @@ extension GatewayDaemon {
                 tls: tls, pseudonym: pseudonym, source: source, socketActivated: sockets != nil, storeLock: storeLock, store: store,
                 signer: signer)
         }
+    }
+
+    /// The store the configuration names, migrated: the SQLite file, locked for this daemon, or
+    /// the PostgreSQL database, migrated under its advisory lock (its pool runs around the
+    /// services).
+    private static func openStore(
+        _ configuration: GatewayConfiguration, notifier: SystemdNotifier, logger: Logger
+    ) async throws(StartupError) -> (any GatewayStore, StoreLock?) {
+        if let postgres = configuration.postgres {
+            let where_ = "storage.url: postgres://\(postgres.user)@\(postgres.host):\(postgres.port)/\(postgres.database)"
+            do {
+                let store = try PostgresStore(settings: postgres, leaseSeconds: Self.leaseSeconds(configuration.delivery), logger: logger)
+                try await store.migrate()
+                return (store, nil)
+            } catch let mismatch as SchemaVersionError {
+                throw fail("\(where_): \(mismatch)", exitCode: 78, notifier: notifier)
+            } catch {
+                throw fail("\(where_): the database cannot be used: \(error)", exitCode: 1, notifier: notifier)
+            }
+        }
+        // One daemon per SQLite store: a second one on the same file is refused before it touches it.
+        let storeLock: StoreLock
+        do {
+            storeLock = try StoreLock(storePath: configuration.storagePath)
+        } catch {
+            throw fail(error.description, exitCode: 78, notifier: notifier)
+        }
+        do {
+            let store = try SQLiteStore(path: configuration.storagePath, checkpointsInBackground: true)
+            try await store.migrate()
+            return (store, storeLock)
+        } catch let mismatch as SchemaVersionError {
+            throw fail("storage.path: \(configuration.storagePath): \(mismatch)", exitCode: 78, notifier: notifier)
+        } catch {
+            throw fail("the store \(configuration.storagePath) cannot be opened: \(error)", exitCode: 1, notifier: notifier)
+        }
+    }
+
+    /// How long a claimed delivery stays this gateway's on a shared store: longer than an attempt
+    /// can take (the connect timeout, the answer's timeout, a token request), so another gateway
+    /// takes it over only from one that stopped.
+    static func leaseSeconds(_ delivery: GatewayConfiguration.Delivery) -> Double {
+        2 * delivery.timeoutSeconds + 30
     }
 }

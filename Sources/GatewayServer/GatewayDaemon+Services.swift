@@ -96,7 +96,7 @@ extension GatewayDaemon {
     /// The HTTP client and the outbox worker, in the order the group starts them (so shutdown
     /// drains the outbox before it closes the client); none without an upstream.
     static func deliveryServices(
-        _ configuration: GatewayConfiguration, store: SQLiteStore, settings: LiveSettings, metrics: GatewayMetrics, ground: Ground,
+        _ configuration: GatewayConfiguration, store: any GatewayStore, settings: LiveSettings, metrics: GatewayMetrics, ground: Ground,
         outbox: OutboxSignal, notifier: SystemdNotifier, logger: Logger
     ) throws(StartupError) -> [any Service] {
         guard let upstream = configuration.upstream else { return [] }

@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import PostgresStorage
 import NIOCore
 import NIOSSL
 import RiskModel
@@ -57,6 +58,28 @@ public enum GatewayDaemon {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let ground = try await Ground.prepare(configuration, sockets: sockets, notifier: notifier, logger: logger)
         defer { withExtendedLifetime(ground.storeLock) {} }
+        guard let postgres = ground.store as? PostgresStore else {
+            return try await serve(loaded, ground: ground, reload: reload, hangups: hangups, notifier: notifier, environment: environment, started: started, logger: logger)
+        }
+        // The PostgreSQL store's connection pool runs around the services: from the first read
+        // (the last delivery's time) to the last (the outbox's count on the "stopped" line).
+        do {
+            try await postgres.withRunning {
+                try await serve(loaded, ground: ground, reload: reload, hangups: hangups, notifier: notifier, environment: environment, started: started, logger: logger)
+            }
+        } catch let failure as StartupError {
+            throw failure
+        } catch {
+            throw fail("the daemon stopped on an error: \(error)", exitCode: 1, notifier: notifier)
+        }
+    }
+
+    /// The services on the ground prepared, in one ServiceGroup, until shutdown.
+    static func serve(
+        _ loaded: Loaded, ground: Ground, reload: @escaping @Sendable () async throws(ConfigurationError) -> Loaded,
+        hangups: UnixSignalsSequence, notifier: SystemdNotifier, environment: [String: String], started: Date, logger: Logger
+    ) async throws(StartupError) {
+        let configuration = loaded.configuration
         let store = ground.store
 
         let settings = LiveSettings(.init(configuration: configuration, processor: processor(loaded), tls: ground.tls))

@@ -181,6 +181,12 @@ public protocol GatewayStore: Sendable {
     /// Puts a dead or delivered item back in the queue, due now.
     func requeue(_ sequence: Int64, now: Date) async throws -> Bool
     func outbox(state: OutboxItem.State?, since: Date?, limit: Int) async throws -> [OutboxItem]
+    /// When the last delivery went out (nil: none yet, or none since they were kept).
+    func lastDeliveredAt() async throws -> Date?
+    /// How often, in seconds, the delivery worker looks for deliveries it was not woken for: those
+    /// other gateways on the same database queued or left behind. Nil for a store no other
+    /// gateway writes.
+    var pollInterval: Double? { get }
 
     /// Counts for the status line and the metrics.
     func statistics() async throws -> StoreStatistics
@@ -193,6 +199,10 @@ public protocol GatewayStore: Sendable {
     /// is taken as new) and at most `limit` delivered or superseded outbox entries queued before
     /// `deliveriesBefore`. Resources, assessments, pending deliveries and dead letters stay.
     func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount
+}
+
+extension GatewayStore {
+    public var pollInterval: Double? { nil }
 }
 
 /// The store could not carry out an operation (disk full, an I/O error, the file read-only or

@@ -111,7 +111,7 @@ public struct SchemaVersionError: Error, Sendable, Hashable, CustomStringConvert
     /// The migrations this version does not know (newer) or has not applied (older).
     public let migrations: [String]
 
-    init(_ code: Code, migrations: [String]) {
+    public init(_ code: Code, migrations: [String]) {
         self.code = code
         self.migrations = migrations
     }

@@ -7,7 +7,8 @@ enum ConfigurationKeys {
     static let known: Set<String> = [
         "server.host", "server.port", "server.maxConnections", "server.tlsHandshakeTimeoutSeconds", "server.requestHeaderTimeoutSeconds",
         "tls.certificate", "tls.privateKey", "tls.clientCA", "tls.allowedClientNames",
-        "storage.path", "storage.retentionDays",
+        "storage.path", "storage.retentionDays", "storage.kind", "storage.url", "storage.passwordFile", "storage.tls",
+        "storage.caCertificate", "storage.poolSize",
         "upstream.baseURL", "upstream.caCertificate", "upstream.clientCertificate", "upstream.clientPrivateKey", "upstream.bearerTokenFile",
         "upstream.auth", "upstream.tokenURL", "upstream.clientID", "upstream.scope", "upstream.jwtSigningKey", "upstream.jwtKeyID",
         "metrics.host", "metrics.port", "metrics.maxConnections",

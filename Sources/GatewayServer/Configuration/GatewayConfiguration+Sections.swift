@@ -1,4 +1,5 @@
 import Foundation
+import PostgresStorage
 import RiskModel
 
 /// The configuration's sections, each read from its keys by `init(reader:)`. Every key is
@@ -11,6 +12,7 @@ extension GatewayConfiguration {
         // Under systemd the store lives in $STATE_DIRECTORY unless the file says otherwise.
         storagePath = reader.required("storage.path", default: Self.defaultStoragePath(environment: reader.environment))
         retentionDays = reader.integer("storage.retentionDays", default: 7, range: 1...3650)
+        postgres = Self.postgres(reader: reader)
         upstream = Upstream(reader: reader)
         metrics = Server(reader: reader, section: "metrics", defaultPort: 9464)
         connections = Connections(reader: reader)
@@ -215,6 +217,63 @@ extension GatewayConfiguration.Upstream {
             scope: values["upstream.scope"] ?? "system/RiskAssessment.write", jwtSigningKey: values["upstream.jwtSigningKey"] ?? "",
             jwtKeyID: values["upstream.jwtKeyID"] ?? "")
         return (auth, smart)
+    }
+}
+
+extension GatewayConfiguration {
+    /// `storage.kind`: where the gateway keeps its facts, assessments and outbox.
+    public enum StorageKind: String, Sendable, Equatable, CaseIterable {
+        /// The embedded SQLite file at `storage.path` (one gateway).
+        case sqlite
+        /// A PostgreSQL database at `storage.url`, shared by any number of gateways.
+        case postgresql
+    }
+
+    /// `storage.tls`.
+    enum StorageTLS: String, CaseIterable {
+        case verifyFull = "verify-full"
+        case disable
+    }
+
+    /// `storage.kind` and, for PostgreSQL, `storage.url`, `storage.passwordFile`, `storage.tls`,
+    /// `storage.caCertificate`, `storage.poolSize`. Nil for SQLite; a PostgreSQL key set beside
+    /// `storage.kind: sqlite` is a problem, as it would be ignored.
+    static func postgres(reader: CheckedReader) -> PostgresStoreSettings? {
+        let keys = ["storage.url", "storage.passwordFile", "storage.tls", "storage.caCertificate", "storage.poolSize"]
+        var values: [String: String] = [:]
+        for key in keys { values[key] = reader.string(key) }
+        let kind = reader.choice("storage.kind", default: StorageKind.sqlite)
+        guard kind == .postgresql else {
+            for key in keys where values[key] != nil {
+                reader.problem("\(key) applies only with storage.kind: postgresql (storage.kind is \(kind.rawValue))")
+            }
+            return nil
+        }
+        let poolSize = reader.integer("storage.poolSize", default: 10, range: 1...200)
+        let tls = reader.choice("storage.tls", default: StorageTLS.verifyFull)
+        let ca = values["storage.caCertificate"]
+        reader.checkReadable("storage.caCertificate", ca)
+        if tls == .disable, ca != nil {
+            reader.problem("storage.caCertificate applies only with storage.tls: verify-full")
+        }
+        var password: String?
+        if let file = values["storage.passwordFile"] {
+            password = SmallFile.text(file)?.trimmingCharacters(in: .whitespacesAndNewlines)
+            if password == nil { reader.problem("storage.passwordFile: the file \(file) cannot be read (or holds more than 64 KiB)") }
+        }
+        guard let url = values["storage.url"] else {
+            reader.problem("storage.url is required with storage.kind: postgresql (postgres://user@host:5432/database)")
+            return nil
+        }
+        switch PostgresStoreSettings.parse(url: url) {
+        case .failure(let problem):
+            reader.problem("storage.url \(problem)")
+            return nil
+        case .success(let address):
+            return PostgresStoreSettings(
+                host: address.host, port: address.port, user: address.user, database: address.database, password: password,
+                tls: tls == .disable ? .disable : .verifyFull(caCertificate: ca), poolSize: poolSize)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import PostgresStorage
 import RiskModel
 import SystemPackage
 
@@ -9,7 +10,10 @@ import SystemPackage
 public struct GatewayConfiguration: Sendable {
     public var server: Server
     public var tls: TLS
+    /// The SQLite file (`storage.kind: sqlite`, the default).
     public var storagePath: String
+    /// The PostgreSQL database (`storage.kind: postgresql`); nil for SQLite.
+    public var postgres: PostgresStoreSettings?
     /// How long answers are kept for resends, and delivered outbox entries for `outbox list`.
     public var retentionDays: Int
     public var upstream: Upstream?

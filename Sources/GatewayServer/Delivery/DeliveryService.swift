@@ -78,6 +78,11 @@ struct DeliveryService: Service {
                                 }
                             }
                             nextDue = found.nextDue
+                            // On a shared store, what other gateways queue (or leave behind) rings
+                            // no bell here: look again within the store's poll interval.
+                            if let poll = store.pollInterval {
+                                nextDue = min(nextDue ?? .distantFuture, now.addingTimeInterval(poll))
+                            }
                         } catch {
                             // The store failed (the log says why): look again in a second.
                             logger.error("delivery could not read the outbox", metadata: ["error.type": "\(type(of: error))"])

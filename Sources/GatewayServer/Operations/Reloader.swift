@@ -72,6 +72,7 @@ struct Reloader: Sendable {
         new.metrics = old.metrics
         new.connections = old.connections
         new.storagePath = old.storagePath
+        new.postgres = old.postgres
         new.upstream = old.upstream
         new.drainSeconds = old.drainSeconds
         new.pseudonymKeyFile = old.pseudonymKeyFile
@@ -88,6 +89,7 @@ struct Reloader: Sendable {
         if old.metrics != new.metrics { keys.append("metrics") }
         if old.connections != new.connections { keys.append("connections (server.maxConnections, metrics.maxConnections, server.tlsHandshakeTimeoutSeconds, server.requestHeaderTimeoutSeconds)") }
         if old.storagePath != new.storagePath { keys.append("storage.path") }
+        if old.postgres != new.postgres { keys.append("storage (kind, url, passwordFile, tls, caCertificate, poolSize)") }
         if old.upstream != new.upstream { keys.append("upstream") }
         if old.delivery.concurrency != new.delivery.concurrency { keys.append("delivery.concurrency") }
         if old.drainSeconds != new.drainSeconds { keys.append("shutdown.drainSeconds") }

@@ -1,0 +1,233 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+import Storage
+
+/// The gateway's store on PostgreSQL, for several gateways on one database.
+///
+/// - A request's transaction runs on one pooled connection, on a thread of the store's own pool:
+///   `StoreTransaction`'s operations are synchronous (the case processor decides as it reads), so
+///   each statement waits there for its answer, never on an event loop or the concurrency pool.
+/// - The facts of one patient are processed one at a time across every gateway: the transaction
+///   takes `pg_advisory_xact_lock` on the patient before it reads or writes their resources, and
+///   on a request's idempotency key before it looks for a stored answer, so a resend that reaches
+///   two gateways at once is answered once and then recognised.
+/// - Transactions that PostgreSQL aborts for a deadlock (two multi-patient Bundles locking in
+///   opposite orders), a serialization failure or a unique key taken meanwhile run again, up to
+///   five times; each runs whole or not at all.
+/// - A commit returns when PostgreSQL has flushed it (`synchronous_commit = on`); commits of
+///   concurrent transactions share the write-ahead log's flushes (PostgreSQL's own group commit).
+/// - The outbox is claimed with `FOR UPDATE SKIP LOCKED` and a lease (see `PostgresStore+Outbox`).
+///
+/// Runs as a Service: `run()` keeps the connection pool until shutdown.
+public final class PostgresStore: GatewayStore, Service {
+    let client: PostgresClient
+    let settings: PostgresStoreSettings
+    /// The threads on which request transactions run, one per pooled connection.
+    let threads: NIOThreadPool
+    let logger: Logger
+    /// This process, as the outbox's leases name it (host and process id).
+    let owner: String
+    /// How long a claimed delivery is this gateway's before another may take it over.
+    let leaseSeconds: Double
+
+    public init(settings: PostgresStoreSettings, leaseSeconds: Double, logger: Logger) throws {
+        self.settings = settings
+        self.leaseSeconds = leaseSeconds
+        self.logger = logger
+        owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        var configuration = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password, database: settings.database,
+            tls: try Self.clientTLS(settings.tls))
+        configuration.options.maximumConnections = settings.poolSize
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = .seconds(5)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        threads = NIOThreadPool(numberOfThreads: settings.poolSize)
+        threads.start()
+    }
+
+    deinit {
+        threads.shutdownGracefully { _ in }
+    }
+
+    /// Keeps the connection pool until shutdown (or cancellation).
+    public func run() async {
+        await client.run()
+    }
+
+    /// Runs `body` with the pool running: around the daemon's services, or a command's work.
+    public func withRunning<T>(_ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.client.run() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+
+    static func clientTLS(_ mode: PostgresStoreSettings.TLSMode) throws -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable:
+            return .disable
+        case .verifyFull(let ca):
+            return .require(try tlsConfiguration(ca))
+        }
+    }
+
+    static func tlsConfiguration(_ ca: String?) throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.certificateVerification = .fullVerification
+        if let ca { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
+        return tls
+    }
+
+    // MARK: Writes
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await Self.reportingFailures {
+            var attempt = 1
+            while true {
+                do {
+                    return try await transaction(body)
+                } catch let error as PSQLError where attempt < 5 && Self.runsAgain(error) {
+                    attempt += 1
+                }
+            }
+        }
+    }
+
+    /// One transaction on one connection, on one of the store's threads.
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            try await self.threads.runIfActive {
+                let transaction = PostgresTransaction(connection: connection, logger: logger)
+                try transaction.run("BEGIN")
+                do {
+                    let value = try body(transaction)
+                    try transaction.run("COMMIT")
+                    return value
+                } catch {
+                    _ = try? transaction.run("ROLLBACK")
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// The errors after which the same transaction may well succeed at once.
+    static func runsAgain(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        // serialization_failure, deadlock_detected, unique_violation.
+        return ["40001", "40P01", "23505"].contains(state)
+    }
+
+    /// PostgreSQL's errors leave the store as `StoreError`: the SQLSTATE and PostgreSQL's words
+    /// for a server error, or what kept the connection from working; never the SQL or its values.
+    static func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            throw storeError(error)
+        }
+    }
+
+    static func storeError(_ error: PSQLError) -> StoreError {
+        if let info = error.serverInfo {
+            let state = info[.sqlState] ?? "?"
+            return StoreError(code: 0, reason: "PostgreSQL refused: SQLSTATE \(state)")
+        }
+        if let underlying = error.underlying {
+            return StoreError(code: 0, reason: "PostgreSQL could not be reached: \(underlying)")
+        }
+        return StoreError(code: 0, reason: "PostgreSQL could not be reached: \(error.code)")
+    }
+
+    /// Runs a read on a pooled connection and collects its rows.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await Self.reportingFailures { try await client.query(query, logger: logger).collect() }
+    }
+
+    /// Runs a statement and returns how many rows it changed.
+    @discardableResult
+    func execute(_ query: PostgresQuery) async throws -> Int {
+        try await Self.reportingFailures {
+            try await client.withConnection { connection in
+                try await connection.query(query, logger: logger).get().metadata.rows ?? 0
+            }
+        }
+    }
+
+    // MARK: Reads
+
+    public func assessment(id: String) async throws -> StoredAssessment? {
+        try await rows("SELECT \(unescaped: PostgresRows.assessmentColumns) FROM assessment WHERE id = \(id)").first.map(PostgresRows.assessment)
+    }
+
+    public func assessment(identifier: String) async throws -> StoredAssessment? {
+        try await rows("SELECT \(unescaped: PostgresRows.assessmentColumns) FROM assessment WHERE identifier = \(identifier)").first.map(
+            PostgresRows.assessment)
+    }
+
+    public func assessments(subject: String) async throws -> [StoredAssessment] {
+        try await rows("SELECT \(unescaped: PostgresRows.assessmentColumns) FROM assessment WHERE subject = \(subject) ORDER BY updated_at")
+            .map(PostgresRows.assessment)
+    }
+
+    public func held(subject: String) async throws -> HeldCase? {
+        try await rows("SELECT subject, reasons, updated_at FROM held_case WHERE subject = \(subject)").first.map(PostgresRows.heldCase)
+    }
+
+    public func heldCases(limit: Int) async throws -> [HeldCase] {
+        try await rows("SELECT subject, reasons, updated_at FROM held_case ORDER BY updated_at DESC LIMIT \(limit)").map(PostgresRows.heldCase)
+    }
+
+    public func statistics() async throws -> StoreStatistics {
+        let found = try await rows(
+            """
+            SELECT (SELECT COUNT(*) FROM assessment),
+                   COUNT(*) FILTER (WHERE state = 'pending'),
+                   MIN(created_at) FILTER (WHERE state = 'pending'),
+                   COUNT(*) FILTER (WHERE state = 'dead')
+            FROM outbox WHERE state IN ('pending', 'dead')
+            """)
+        guard let row = found.first else { return StoreStatistics(assessments: 0, pending: 0, oldestPending: nil, dead: 0) }
+        let (assessments, pending, oldest, dead) = try PostgresRows.decoding { try row.decode((Int, Int, Double?, Int).self) }
+        return StoreStatistics(assessments: assessments, pending: pending, oldestPending: oldest.map(Date.init(timeIntervalSince1970:)), dead: dead)
+    }
+
+    /// Writes this gateway's heartbeat row: a committed write proves the database takes writes
+    /// (not in recovery, not read-only, disk not full).
+    public func probeWritable(now: Date) async throws {
+        try await execute(
+            """
+            INSERT INTO heartbeat (gateway, at) VALUES (\(owner), \(now.timeIntervalSince1970))
+            ON CONFLICT (gateway) DO UPDATE SET at = excluded.at
+            """)
+    }
+
+    /// PostgreSQL checkpoints by itself.
+    public func checkpoint() async throws -> CheckpointCount? { nil }
+
+    public func prune(answersBefore: Date, deliveriesBefore: Date, limit: Int) async throws -> PruneCount {
+        let answers = try await execute(
+            "DELETE FROM response WHERE key IN (SELECT key FROM response WHERE created_at < \(answersBefore.timeIntervalSince1970) LIMIT \(limit))")
+        let deliveries = try await execute(
+            """
+            DELETE FROM outbox WHERE sequence IN (SELECT sequence FROM outbox
+                WHERE state IN ('delivered', 'superseded') AND created_at < \(deliveriesBefore.timeIntervalSince1970) LIMIT \(limit))
+            """)
+        return PruneCount(answers: answers, deliveries: deliveries)
+    }
+
+    public func lastDeliveredAt() async throws -> Date? {
+        let found = try await rows("SELECT MAX(delivered_at) FROM outbox WHERE state = 'delivered'")
+        guard let row = found.first else { return nil }
+        return try PostgresRows.decoding { try row.decode(Double?.self) }.map(Date.init(timeIntervalSince1970:))
+    }
+}
