@@ -13,6 +13,9 @@ extension PostgresStore {
     /// left behind when they stopped.
     public var pollInterval: Double? { 1 }
 
+    /// A database server: its outage is not this process's, and a restart does not mend it.
+    public var isLocal: Bool { false }
+
     public func dueDeliveries(now: Date, limit: Int, excluding: Set<String>) async throws -> DueDeliveries {
         let at = now.timeIntervalSince1970
         let until = at + leaseSeconds

@@ -5,6 +5,7 @@ import NIOPosix
 import NIOSSL
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 import Storage
 
 /// The gateway's store on PostgreSQL, for several gateways on one database.
@@ -89,34 +90,74 @@ public final class PostgresStore: GatewayStore, Service {
     // MARK: Writes
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await Self.reportingFailures {
-            var attempt = 1
-            while true {
-                do {
-                    return try await transaction(body)
-                } catch let error as PSQLError where attempt < 5 && Self.runsAgain(error) {
-                    attempt += 1
-                }
+        var attempt = 1
+        while true {
+            do {
+                return try await transaction(body)
+            } catch let failure as BodyFailure {
+                // The request's own refusal (its transaction rolled back), not the store's.
+                throw failure.error
+            } catch let error as PSQLError where attempt < 5 && Self.runsAgain(error) {
+                attempt += 1
+            } catch {
+                throw Self.storeError(error)
             }
         }
+    }
+
+    /// An error `write`'s body threw, kept apart from the database's own.
+    struct BodyFailure: Error {
+        let error: any Error
     }
 
     /// One transaction on one connection, on one of the store's threads.
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         let logger = self.logger
-        return try await client.withConnection { connection in
+        return try await leasing { connection in
             try await self.threads.runIfActive {
                 let transaction = PostgresTransaction(connection: connection, logger: logger)
                 try transaction.run("BEGIN")
+                let value: T
                 do {
-                    let value = try body(transaction)
-                    try transaction.run("COMMIT")
-                    return value
+                    value = try body(transaction)
                 } catch {
                     _ = try? transaction.run("ROLLBACK")
-                    throw error
+                    // A body that failed on a database error leaves it as such (it may run again).
+                    if error is PSQLError || error is StoreError { throw error }
+                    throw BodyFailure(error: error)
+                }
+                try transaction.run("COMMIT")
+                return value
+            }
+        }
+    }
+
+    /// How long an operation waits for a connection: with the database unreachable the pool
+    /// would hold a request for about a minute; this answers it (503, Retry-After) instead.
+    public static let connectionWaitSeconds = 5.0
+
+    /// Runs `body` on a pooled connection, waiting at most `connectionWaitSeconds` for one. Once
+    /// `body` has its connection it runs to its end (a transaction is not abandoned halfway).
+    func leasing<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let leased = ManagedFlag()
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await self.client.withConnection { connection in
+                    leased.set()
+                    return try await body(connection)
                 }
             }
+            group.addTask {
+                try await Task.sleep(for: .seconds(Self.connectionWaitSeconds))
+                if leased.isSet { return nil }
+                throw StoreError(
+                    code: 0, reason: "PostgreSQL gave no connection within \(Int(Self.connectionWaitSeconds)) s (the database is unreachable or every connection is busy)")
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            throw CancellationError()
         }
     }
 
@@ -127,39 +168,49 @@ public final class PostgresStore: GatewayStore, Service {
         return ["40001", "40P01", "23505"].contains(state)
     }
 
-    /// PostgreSQL's errors leave the store as `StoreError`: the SQLSTATE and PostgreSQL's words
-    /// for a server error, or what kept the connection from working; never the SQL or its values.
+    /// Every failure of a read or an update leaves the store as `StoreError` (see `storeError`).
     static func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as PSQLError {
+        } catch {
             throw storeError(error)
         }
     }
 
-    static func storeError(_ error: PSQLError) -> StoreError {
-        if let info = error.serverInfo {
-            let state = info[.sqlState] ?? "?"
-            return StoreError(code: 0, reason: "PostgreSQL refused: SQLSTATE \(state)")
+    /// The store's failure in words: the SQLSTATE of a server error, or what kept the pool from a
+    /// connection; never the SQL or its values.
+    static func storeError(_ error: any Error) -> any Error {
+        switch error {
+        case is StoreError, is SchemaVersionError, is CancellationError:
+            return error
+        case let error as PSQLError:
+            if let state = error.serverInfo?[.sqlState] {
+                return StoreError(code: 0, reason: "PostgreSQL refused: SQLSTATE \(state)")
+            }
+            if let underlying = error.underlying {
+                return StoreError(code: 0, reason: "PostgreSQL could not be reached: \(underlying)")
+            }
+            return StoreError(code: 0, reason: "PostgreSQL could not be reached: \(error.code)")
+        default:
+            // The pool's own errors (no connection could be made for a while, the pool closed).
+            return StoreError(code: 0, reason: "PostgreSQL could not be reached: \(type(of: error))")
         }
-        if let underlying = error.underlying {
-            return StoreError(code: 0, reason: "PostgreSQL could not be reached: \(underlying)")
-        }
-        return StoreError(code: 0, reason: "PostgreSQL could not be reached: \(error.code)")
     }
 
     /// Runs a read on a pooled connection and collects its rows.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await Self.reportingFailures { try await client.query(query, logger: logger).collect() }
+        let logger = self.logger
+        return try await Self.reportingFailures {
+            try await leasing { connection in try await connection.query(query, logger: logger).get().rows }
+        }
     }
 
     /// Runs a statement and returns how many rows it changed.
     @discardableResult
     func execute(_ query: PostgresQuery) async throws -> Int {
-        try await Self.reportingFailures {
-            try await client.withConnection { connection in
-                try await connection.query(query, logger: logger).get().metadata.rows ?? 0
-            }
+        let logger = self.logger
+        return try await Self.reportingFailures {
+            try await leasing { connection in try await connection.query(query, logger: logger).get().metadata.rows ?? 0 }
         }
     }
 
@@ -230,4 +281,11 @@ public final class PostgresStore: GatewayStore, Service {
         guard let row = found.first else { return nil }
         return try PostgresRows.decoding { try row.decode(Double?.self) }.map(Date.init(timeIntervalSince1970:))
     }
+}
+
+/// Set once, read from any thread: whether an operation got its connection.
+final class ManagedFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

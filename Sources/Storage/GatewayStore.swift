@@ -187,6 +187,10 @@ public protocol GatewayStore: Sendable {
     /// other gateways on the same database queued or left behind. Nil for a store no other
     /// gateway writes.
     var pollInterval: Double? { get }
+    /// Whether the store lives in this process's own files. When such a store stops taking
+    /// writes, a restart may mend it (a wedged writer), so the watchdog stops being fed; a
+    /// database server's outage is not mended by restarting the gateway.
+    var isLocal: Bool { get }
 
     /// Counts for the status line and the metrics.
     func statistics() async throws -> StoreStatistics
@@ -203,12 +207,14 @@ public protocol GatewayStore: Sendable {
 
 extension GatewayStore {
     public var pollInterval: Double? { nil }
+    public var isLocal: Bool { true }
 }
 
 /// The store could not carry out an operation (disk full, an I/O error, the file read-only or
-/// locked too long): nothing of a failed write was kept, and the same request may succeed later.
+/// locked too long, the database server unreachable): nothing of a failed write was kept, and the
+/// same request may succeed later.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    /// The database's own error code (SQLite's extended result code).
+    /// SQLite's extended result code; 0 for PostgreSQL (its SQLSTATE is in `reason`).
     public var code: Int
     /// The database's words for it, without any SQL or values (`SQLITE_FULL`, `disk I/O error`).
     public var reason: String

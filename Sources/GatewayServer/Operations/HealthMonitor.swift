@@ -8,8 +8,8 @@ import SystemdSupport
 
 /// Looks at the daemon's health every watchdog interval (every 5 seconds without a watchdog):
 /// the store must take a write and every event loop must answer within two seconds. Only then is
-/// `WATCHDOG=1` sent, so a wedged event loop or a store that stopped taking writes leads systemd
-/// to restart the daemon. Every 5 seconds the `STATUS=` line is refreshed with the store's counts.
+/// `WATCHDOG=1` sent, so a wedged event loop or a SQLite store that stopped taking writes leads
+/// systemd to restart the daemon (a PostgreSQL outage does not: see `GatewayStore.isLocal`). Every 5 seconds the `STATUS=` line is refreshed with the store's counts.
 struct HealthMonitor: Service {
     let store: any GatewayStore
     let health: HealthState
@@ -37,7 +37,9 @@ struct HealthMonitor: Service {
                 $0.storeWritable = writable
                 $0.eventLoopsResponsive = responsive
             }
-            if writable, responsive, watchdog != nil {
+            // A database server that does not take writes is reported (/readyz, the status line,
+            // 503s), but the watchdog goes on: restarting the gateway would not mend it.
+            if writable || !store.isLocal, responsive, watchdog != nil {
                 notifier.notify("WATCHDOG=1")
             }
             if lastStatus.map({ clock.now - $0 >= statusEvery }) ?? true {
