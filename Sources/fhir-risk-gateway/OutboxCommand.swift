@@ -2,11 +2,13 @@ import ArgumentParser
 import FHIRModels
 import Foundation
 import GatewayServer
+import Logging
+import PostgresStorage
 import Storage
 
 /// `outbox list | retry SEQUENCE | dead-letters [--replay]`: works on the same store while the
-/// daemon runs (SQLite in WAL mode allows it), and needs only the store: `--store FILE`, or the
-/// configuration's `storage.path`.
+/// daemon runs (SQLite in WAL mode allows it; PostgreSQL is shared anyway), and needs only the
+/// store: `--store FILE`, or the configuration's `storage` section.
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox",
@@ -15,7 +17,7 @@ struct OutboxCommand: AsyncParsableCommand {
     )
 
     struct Options: ParsableArguments {
-        @Option(help: "The configuration file (YAML), for storage.path; nothing else in it is read.")
+        @Option(help: "The configuration file (YAML), for its storage section; nothing else in it is read.")
         var config: String?
         @Option(help: "The store (SQLite file), instead of --config.")
         var store: String?
@@ -24,31 +26,45 @@ struct OutboxCommand: AsyncParsableCommand {
             guard (config == nil) != (store == nil) else { throw ValidationError("Give --config FILE or --store FILE") }
         }
 
-        func open() async throws -> SQLiteStore {
-            let path: String
+        /// Runs `body` on the store: the SQLite file, or the PostgreSQL database with its pool
+        /// running. Never migrates: the daemon beside it may be of another version.
+        func withStore<T>(_ body: (any GatewayStore) async throws -> T) async throws -> T {
+            let location: GatewayConfiguration.StoreLocation
             if let store {
-                path = store
+                location = .sqlite(path: store)
             } else {
                 do {
-                    path = try await GatewayConfiguration.storagePath(configPath: config ?? "", environment: ProcessInfo.processInfo.environment)
+                    location = try await GatewayConfiguration.storeLocation(configPath: config ?? "", environment: ProcessInfo.processInfo.environment)
                 } catch {
                     writeToStandardError(error.description + "\n")
                     throw ExitCode(1)
                 }
             }
-            guard FileManager.default.fileExists(atPath: path) else {
-                writeToStandardError("No store at \(path): the daemon has not run with this storage.path\n")
-                throw ExitCode(1)
+            switch location {
+            case .postgresql(let settings):
+                let name = "postgres://\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"
+                let store = try PostgresStore(settings: settings, leaseSeconds: 60, logger: Logger(label: "fhir-risk-gateway.outbox"))
+                do {
+                    try await store.checkSchema()
+                } catch {
+                    writeToStandardError("\(name): \(error)\n")
+                    throw ExitCode(1)
+                }
+                return try await store.withRunning { try await body(store) }
+            case .sqlite(let path):
+                guard FileManager.default.fileExists(atPath: path) else {
+                    writeToStandardError("No store at \(path): the daemon has not run with this storage.path\n")
+                    throw ExitCode(1)
+                }
+                let store = try SQLiteStore(path: path)
+                do {
+                    try await store.checkSchema()
+                } catch {
+                    writeToStandardError("\(path): \(error)\n")
+                    throw ExitCode(1)
+                }
+                return try await body(store)
             }
-            let store = try SQLiteStore(path: path)
-            // Never migrates: the daemon beside it may be of another version.
-            do {
-                try await store.checkSchema()
-            } catch {
-                writeToStandardError("\(path): \(error)\n")
-                throw ExitCode(1)
-            }
-            return store
         }
     }
 
@@ -104,11 +120,14 @@ struct OutboxCommand: AsyncParsableCommand {
                 guard let date = Self.date(text) else { throw ValidationError("--since must be a date (2026-12-01) or a time (2026-12-01T08:00:00Z)") }
                 return date
             }
-            let store = try await options.open()
-            let items = try await store.outbox(state: filter, since: after, limit: limit)
             // The patients whose resources are held out of scoring, and why: nothing is queued
             // for them, and this is where an operator looks first.
-            let heldCases = filter == nil || held ? try await store.heldCases(limit: limit) : []
+            let (items, heldCases) = try await options.withStore { store in
+                (
+                    try await store.outbox(state: filter, since: after, limit: limit),
+                    filter == nil || held ? try await store.heldCases(limit: limit) : []
+                )
+            }
             if json {
                 let object: [String: Any] = [
                     "deliveries": items.map(OutboxCommand.json),
@@ -140,7 +159,7 @@ struct OutboxCommand: AsyncParsableCommand {
         var sequence: Int64
 
         func run() async throws {
-            guard try await options.open().requeue(sequence, now: Date()) else {
+            guard try await options.withStore({ try await $0.requeue(sequence, now: Date()) }) else {
                 writeToStandardError("No delivery \(sequence) that is not already pending\n")
                 throw ExitCode(1)
             }
@@ -155,14 +174,16 @@ struct OutboxCommand: AsyncParsableCommand {
         var replay = false
 
         func run() async throws {
-            let store = try await options.open()
-            let dead = try await store.outbox(state: .dead, since: nil, limit: 10_000)
-            var queued = 0
-            print(OutboxCommand.header)
-            for item in dead {
-                print(OutboxCommand.describe(item))
-                if replay, try await store.requeue(item.sequence, now: Date()) { queued += 1 }
+            let (dead, queued) = try await options.withStore { store in
+                let dead = try await store.outbox(state: .dead, since: nil, limit: 10_000)
+                var queued = 0
+                if replay {
+                    for item in dead where try await store.requeue(item.sequence, now: Date()) { queued += 1 }
+                }
+                return (dead, queued)
             }
+            print(OutboxCommand.header)
+            for item in dead { print(OutboxCommand.describe(item)) }
             // What was done, counted: a line per item would read as a count ("51 queued").
             if replay {
                 print("\(queued) of \(dead.count) dead letter\(dead.count == 1 ? "" : "s") queued again")

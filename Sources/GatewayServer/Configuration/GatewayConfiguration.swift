@@ -60,6 +60,22 @@ public struct GatewayConfiguration: Sendable {
         return path
     }
 
+    /// Where a store is, for the command line.
+    public enum StoreLocation: Sendable {
+        case sqlite(path: String)
+        case postgresql(PostgresStoreSettings)
+    }
+
+    /// The store the file's `storage` section names (the other sections are not read): the
+    /// command line's way to the daemon's store.
+    public static func storeLocation(configPath: String, environment: [String: String]) async throws(ConfigurationError) -> StoreLocation {
+        let reader = CheckedReader(try await Self.reader(path: configPath, environment: environment), environment: environment)
+        let postgres = Self.postgres(reader: reader)
+        if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
+        if let postgres { return .postgresql(postgres) }
+        return .sqlite(path: try await storagePath(configPath: configPath, environment: environment))
+    }
+
     /// The file at `path` under the environment's overrides.
     static func reader(path: String, environment: [String: String]) async throws(ConfigurationError) -> ConfigReader {
         do {
