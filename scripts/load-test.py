@@ -87,6 +87,8 @@ def main():
     parser.add_argument("--rate", type=float, default=0)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/fhir-risk-gateway"))
     parser.add_argument("--postgres", metavar="URL", help="the store: this PostgreSQL database (postgres://user@127.0.0.1:port/db, no TLS)")
+    parser.add_argument("--gateways", type=int, choices=[1, 2], default=1,
+                        help="2: a second gateway on the same --postgres database, with a wrk of its own (--client wrk)")
     parser.add_argument("--client", choices=["python", "wrk"], default="python")
     # A real case is a handful of resources per patient; with few patients each request would
     # re-correlate a patient holding hundreds of ADC Observations.
@@ -101,8 +103,13 @@ def main():
     args = parser.parse_args()
     args.day = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
 
+    if args.gateways == 2 and (not args.postgres or args.client != "wrk"):
+        sys.exit("--gateways 2 needs --postgres URL and --client wrk")
     gateway = GatewayProcess(args.binary, 18843, 18864, mutual_tls=args.client != "wrk", prefix="gateway-load-", postgres=args.postgres)
     port, metrics, tls, work, daemon = gateway.port, gateway.metrics, gateway.tls, gateway.work, gateway.process
+    args.second = None
+    if args.gateways == 2:
+        args.second = GatewayProcess(args.binary, 18845, 18866, mutual_tls=False, prefix="gateway-load-b-", postgres=args.postgres)
     try:
         if args.backlog:
             fill_backlog(gateway.store, args.backlog)
@@ -161,6 +168,8 @@ def main():
         print(f"latency p50 {p(0.50):.2f} ms, p99 {p(0.99):.2f} ms; gateway resident memory {int(rss) / 1024:.0f} MB")
     finally:
         gateway.stop()
+        if args.second:
+            args.second.stop()
 
 
 WRK_SCRIPT = r"""
@@ -174,23 +183,26 @@ function setup(thread)
     thread:set("thread_id", started)
 end
 local cases = os.getenv("LOAD_CASES") == "1"
+-- Distinct patients per wrk process (two gateways, each with its own wrk).
+local prefix = os.getenv("LOAD_PREFIX") or "w"
+local arc = (prefix == "w") and 2 or 3
 local day = os.getenv("LOAD_DAY") or "2026-01-01"
 function case_request(i)
     -- A transaction with a whole case of a new patient: an eligible MR study and its ADC.
     local body = string.format('{"resourceType":"Bundle","type":"transaction","entry":['
         .. '{"fullUrl":"urn:uuid:00000000-0000-4000-8000-000000000001","resource":{"resourceType":"ImagingStudy",'
-        .. '"identifier":[{"system":"urn:dicom:uid","value":"urn:oid:1.2.826.0.2.%d.%d"}],"status":"available",'
-        .. '"modality":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"MR"}],"subject":{"reference":"Patient/w%d-%d"},'
+        .. '"identifier":[{"system":"urn:dicom:uid","value":"urn:oid:1.2.826.0.%d.%d.%d"}],"status":"available",'
+        .. '"modality":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"MR"}],"subject":{"reference":"Patient/%s%d-%d"},'
         .. '"started":"%sT09:15:00Z","reasonCode":[{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"C22.1"}]}]},'
         .. '"request":{"method":"POST","url":"ImagingStudy"}},'
         .. '{"resource":{"resourceType":"Observation","status":"final",'
         .. '"code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"113041"}]},'
-        .. '"subject":{"reference":"Patient/w%d-%d"},"effectiveDateTime":"%sT09:15:00Z",'
+        .. '"subject":{"reference":"Patient/%s%d-%d"},"effectiveDateTime":"%sT09:15:00Z",'
         .. '"bodySite":{"coding":[{"system":"http://snomed.info/sct","code":"10200004"}]},'
         .. '"valueQuantity":{"value":%0.2f,"system":"http://unitsofmeasure.org","code":"10*-3.mm2/s"},'
         .. '"derivedFrom":[{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}]},'
         .. '"request":{"method":"POST","url":"Observation"}}]}',
-        thread_id, counter, thread_id, counter, day, thread_id, counter, day, 0.8 + (i % 50) / 100)
+        arc, thread_id, counter, prefix, thread_id, counter, day, prefix, thread_id, counter, day, 0.8 + (i % 50) / 100)
     return wrk.format("POST", "/fhir",
         {["Content-Type"] = "application/fhir+json", ["Prefer"] = "return=minimal"}, body)
 end
@@ -255,6 +267,11 @@ def run_wrk(args, port, work, pid):
     load = subprocess.Popen(
         ["wrk", "-t2", f"-c{args.connections}", f"-d{int(args.seconds)}s", "-s", script, f"https://127.0.0.1:{port}/"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    second = None
+    if args.second:
+        second = subprocess.Popen(
+            ["wrk", "-t2", f"-c{args.connections}", f"-d{int(args.seconds)}s", "-s", script, f"https://127.0.0.1:{args.second.port}/"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(environment, LOAD_PREFIX="v"))
     cpu = None
     if args.cpu and args.seconds >= 8:
         # The middle of the run: from a third in, for a third of it.
@@ -266,6 +283,12 @@ def run_wrk(args, port, work, pid):
     output, errors = load.communicate()
     if load.returncode != 0:
         sys.exit(f"wrk failed: {errors.strip()}")
+    if second:
+        other, _ = second.communicate()
+        fields = dict(item.split("=") for item in next(line for line in other.splitlines() if line.startswith("RESULT")).split()[1:])
+        accepted = int(fields["requests"]) - int(fields["non2xx"])
+        print(f"second gateway: accepted {accepted} ({accepted / (int(fields['duration_us']) / 1e6):.0f}/s), non-2xx {fields['non2xx']}, "
+              f"p50 {float(fields['p50']) / 1000:.2f} ms, p99 {float(fields['p99']) / 1000:.2f} ms")
     with open(f"/proc/{pid}/status") as f:
         rss = next(line for line in f if line.startswith("VmRSS")).split()[1]
     fields = dict(item.split("=") for item in next(line for line in output.splitlines() if line.startswith("RESULT")).split()[1:])
