@@ -38,20 +38,41 @@ final class DaemonHarness: @unchecked Sendable {
         didSet { try? writeConfiguration() }
     }
 
-    /// - Parameter upstream: start the test upstream now (its options), nil for no upstream.
-    init(upstream: [String]? = nil, upstreamConfigured: Bool = true, extraConfiguration: String = "") throws {
+    /// Keys written into the `storage:` section after its `path` (YAML flow mapping entries).
+    private let storageSettings: String?
+    /// The folder of the CA and client certificate the upstream trusts: this harness's, or that
+    /// of the harness that started the upstream this gateway shares.
+    private let upstreamFolder: URL
+
+    /// - Parameters:
+    ///   - upstream: start the test upstream now (its options), nil for no upstream.
+    ///   - storage: keys added to the `storage:` section, as YAML flow entries
+    ///     (`kind: postgresql, url: "postgres://…", tls: disable`); `storage.path` stays the file in
+    ///     the harness's folder (beside it the pseudonym key is kept).
+    ///   - sharedUpstream: deliver to the upstream that harness started (its port, CA and client
+    ///     certificate) instead of one of this harness's own.
+    init(
+        upstream: [String]? = nil, upstreamConfigured: Bool = true, extraConfiguration: String = "", storage: String? = nil,
+        sharedUpstream: DaemonHarness? = nil
+    ) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         apiPort = try Self.freePort()
         metricsPort = try Self.freePort()
         self.extraConfiguration = extraConfiguration
+        storageSettings = storage
+        upstreamFolder = sharedUpstream?.folder ?? folder
         try Self.run(
             "/bin/bash", [Fixtures.packageRoot.appendingPathComponent("scripts/dev-certificates.sh").path, folder.appendingPathComponent("tls").path])
         try Self.run(
             "/bin/bash",
             [Fixtures.packageRoot.appendingPathComponent("scripts/dev-certificates.sh").path, folder.appendingPathComponent("other").path])
-        if upstreamConfigured { upstreamPort = try Self.freePort() }
-        if let options = upstream { try startUpstream(options) }
+        if let sharedUpstream {
+            upstreamPort = sharedUpstream.upstreamPort
+        } else {
+            if upstreamConfigured { upstreamPort = try Self.freePort() }
+            if let options = upstream { try startUpstream(options) }
+        }
         try writeConfiguration()
     }
 
@@ -62,6 +83,9 @@ final class DaemonHarness: @unchecked Sendable {
 
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
+    /// A file of the folder whose certificates the upstream uses and trusts.
+    private func upstreamPath(_ name: String) -> String { upstreamFolder.appendingPathComponent(name).path }
+
     func writeConfiguration() throws {
         var text = """
             server: {host: 127.0.0.1, port: \(apiPort)}
@@ -70,7 +94,7 @@ final class DaemonHarness: @unchecked Sendable {
               privateKey: \(path("\(serverCertificateFolder)/server.key"))
               clientCA: \(path("tls/ca.crt"))
               allowedClientNames: [\(allowedClientNames.joined(separator: ", "))]
-            storage: {path: \(path("state/gateway.sqlite"))}
+            storage: {path: \(path("state/gateway.sqlite"))\(storageSettings.map { ", \($0)" } ?? "")}
             metrics: {host: 127.0.0.1, port: \(metricsPort)}
             model: {path: \(Fixtures.packageRoot.appendingPathComponent("Config/models/sheng2022.yaml").path)}
             profiles: {path: \(Fixtures.packageRoot.appendingPathComponent("Profiles").path)}
@@ -81,9 +105,9 @@ final class DaemonHarness: @unchecked Sendable {
             text += """
                 upstream:
                   baseURL: https://127.0.0.1:\(upstreamPort)
-                  caCertificate: \(path("tls/ca.crt"))
-                  clientCertificate: \(path("tls/client.crt"))
-                  clientPrivateKey: \(path("tls/client.key"))
+                  caCertificate: \(upstreamPath("tls/ca.crt"))
+                  clientCertificate: \(upstreamPath("tls/client.crt"))
+                  clientPrivateKey: \(upstreamPath("tls/client.key"))
 
                 """
             for line in upstreamSettings.split(separator: "\n") { text += "  \(line)\n" }
@@ -418,8 +442,8 @@ final class DaemonHarness: @unchecked Sendable {
         let (status, output) = try Self.capture(
             "/usr/bin/curl",
             [
-                "-s", "--max-time", "2", "--cacert", path("tls/ca.crt"), "--cert", path("tls/client.crt"), "--key", path("tls/client.key"),
-                "https://127.0.0.1:\(port)/_records",
+                "-s", "--max-time", "2", "--cacert", upstreamPath("tls/ca.crt"), "--cert", upstreamPath("tls/client.crt"), "--key",
+                upstreamPath("tls/client.key"), "https://127.0.0.1:\(port)/_records",
             ]
         )
         guard status == 0, let records = try JSONSerialization.jsonObject(with: output) as? [String: Any] else {
