@@ -106,7 +106,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
             stopsServe
             ? "serve would refuse to start"
             : errors > 0 ? "serve would start, but clients would fail" : warnings > 0 ? "serve would start; see the warnings" : "valid"
-        let network = noNetwork ? " (upstream not probed: --no-network)" : ""
+        let network = noNetwork ? " (upstream and database not probed: --no-network)" : ""
         // The problems on standard error, the summary on standard output.
         if !lines.isEmpty { writeToStandardError(lines.joined(separator: "\n") + "\n") }
         print("\(config): \(Self.count(errors, "error")), \(Self.count(warnings, "warning")): \(verdict)\(network)")

@@ -132,7 +132,7 @@ import Testing
         let skipped = try Self.checkConfig(harness.path("gateway.yaml"))
         #expect(skipped.status == 0)
         #expect(skipped.standardError.isEmpty, "\(skipped.standardError)")
-        #expect(skipped.output.contains("0 errors, 0 warnings: valid (upstream not probed: --no-network)"), "\(skipped.output)")
+        #expect(skipped.output.contains("0 errors, 0 warnings: valid (upstream and database not probed: --no-network)"), "\(skipped.output)")
     }
 
     @Test func unusableUpstreamTLSFilesAreAnErrorWithoutTheNetworkAsServeRefusesThem() throws {

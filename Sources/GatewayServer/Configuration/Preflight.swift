@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import NIOSSL
+import PostgresStorage
 import Storage
 
 #if canImport(Glibc)
@@ -49,7 +51,7 @@ public enum Preflight {
         if geteuid() == 0, let name = serviceUser, let user = ServiceUserAccess(name: name) {
             findings += readable(configuration, by: user, credentials: environment["CREDENTIALS_DIRECTORY"])
         }
-        if let holder = StoreLock.holder(storePath: configuration.storagePath) {
+        if configuration.postgres == nil, let holder = StoreLock.holder(storePath: configuration.storagePath) {
             findings.append(
                 Finding(
                     .warning, key: "storage.path",
@@ -71,7 +73,31 @@ public enum Preflight {
         if network, let upstream = configuration.upstream {
             findings += await UpstreamProbe.check(upstream, signer: signer, delivery: configuration.delivery)
         }
+        if network, let postgres = configuration.postgres {
+            findings += await database(postgres)
+        }
         return findings
+    }
+
+    /// Whether the PostgreSQL database answers and is at a schema this version can use (an older
+    /// one is fine: serve migrates it at start).
+    static func database(_ settings: PostgresStoreSettings) async -> [Finding] {
+        let name = "postgres://\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"
+        do {
+            let store = try PostgresStore(settings: settings, leaseSeconds: 60, logger: Logger(label: "fhir-risk-gateway.check-config"))
+            try await store.checkSchema()
+            return []
+        } catch let mismatch as SchemaVersionError where mismatch.code == .older {
+            return []
+        } catch let mismatch as SchemaVersionError {
+            return [Finding(.error, key: "storage.url", "\(name): \(mismatch)", fix: "run the version that migrated it, or restore the backup taken before the upgrade")]
+        } catch {
+            return [
+                Finding(
+                    .error, key: "storage.url", "\(name) cannot be used: \(error)",
+                    fix: "check the host, port, user, storage.passwordFile, storage.tls and storage.caCertificate, and that the database exists", stopsServe: false)
+            ]
+        }
     }
 
     /// The files the service reads itself, checked for `user`. The server's certificate and key
