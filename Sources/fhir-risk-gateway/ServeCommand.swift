@@ -76,7 +76,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
     @Option(help: "The configuration file (YAML).")
     var config: String
 
-    @Flag(help: "Skip the upstream's probes (name, connection, TLS handshake, GET /metadata).")
+    @Flag(help: "Skip the upstream's probes (name, connection, TLS handshake, GET /metadata) and the PostgreSQL store's (connection, schema).")
     var noNetwork = false
 
     @Option(help: "Run as root, check that this user (the unit's User=) can read the files the configuration names.")
