@@ -6,9 +6,9 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
-import PostgresStorage
 import NIOCore
 import NIOSSL
+import PostgresStorage
 import RiskModel
 import ServiceLifecycle
 import Storage

@@ -4,9 +4,8 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
-import ServiceLifecycle
-import Synchronization
 import Storage
+import Synchronization
 
 /// The gateway's store on PostgreSQL, for several gateways on one database.
 ///
@@ -24,8 +23,9 @@ import Storage
 ///   concurrent transactions share the write-ahead log's flushes (PostgreSQL's own group commit).
 /// - The outbox is claimed with `FOR UPDATE SKIP LOCKED` and a lease (see `PostgresStore+Outbox`).
 ///
-/// Runs as a Service: `run()` keeps the connection pool until shutdown.
-public final class PostgresStore: GatewayStore, Service {
+/// Its connection pool runs inside `withRunning` (around the daemon's services, or a command's
+/// work); migrations use a connection of their own, before the pool.
+public final class PostgresStore: GatewayStore {
     let client: PostgresClient
     let settings: PostgresStoreSettings
     /// The threads on which request transactions run, one per pooled connection.
@@ -54,11 +54,6 @@ public final class PostgresStore: GatewayStore, Service {
 
     deinit {
         threads.shutdownGracefully { _ in }
-    }
-
-    /// Keeps the connection pool until shutdown (or cancellation).
-    public func run() async {
-        await client.run()
     }
 
     /// Runs `body` with the pool running: around the daemon's services, or a command's work.
