@@ -6,8 +6,9 @@ import Storage
 /// `FOR UPDATE SKIP LOCKED` and a lease (`lease_owner`, `lease_until`): two gateways never claim
 /// the same delivery, and one killed mid-delivery leaves a lease that expires, after which another
 /// takes the delivery over. A delivery is not claimed while another row of its assessment is
-/// leased (an older version still going out, even superseded), so versions never overtake each
-/// other across gateways. Recording the outcome ends the lease.
+/// leased (an older version still going out, even superseded), nor while an older row of it is
+/// pending (queued again by `outbox retry`), so versions never overtake each other across
+/// gateways. Recording the outcome ends the lease.
 extension PostgresStore {
     /// How often a worker looks for what other gateways queued (their commits do not wake it) or
     /// left behind when they stopped.
@@ -33,6 +34,8 @@ extension PostgresStore {
                           AND NOT (o.assessment_identifier = ANY(\(excluded)))
                           AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.assessment_identifier = o.assessment_identifier
                                           AND b.sequence <> o.sequence AND b.lease_until > \(at))
+                          AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.assessment_identifier = o.assessment_identifier
+                                          AND e.state = 'pending' AND e.sequence < o.sequence)
                         ORDER BY o.next_attempt_at, o.sequence LIMIT \(limit)
                         FOR UPDATE SKIP LOCKED)
                     RETURNING \(unescaped: PostgresRows.outboxColumns))

@@ -7,9 +7,12 @@ extension SQLiteStore {
         try await reading { db in
             let rows = try Row.fetchCursor(db.cachedStatement(sql: SQLiteStatements.pendingDeliveries))
             var due: [DueDeliveries.Delivery] = []
+            // One delivery per assessment at a time: a second pending row of one (an older
+            // version queued again by `outbox retry`) waits for the first.
+            var excluding = excluding
             while let row = try rows.next() {
                 let item = Self.outboxItem(row)
-                if excluding.contains(item.assessmentIdentifier) { continue }
+                if !excluding.insert(item.assessmentIdentifier).inserted { continue }
                 if item.nextAttemptAt > now || due.count >= limit { return DueDeliveries(due: due, nextDue: item.nextAttemptAt) }
                 let assessment = (row["identifier"] as String?) == nil ? nil : Self.assessment(row)
                 due.append(DueDeliveries.Delivery(item: item, assessment: assessment))
