@@ -74,14 +74,32 @@ extension GatewayDaemon {
     ) async throws(StartupError) -> (any GatewayStore, StoreLock?) {
         if let postgres = configuration.postgres {
             let where_ = "storage.url: postgres://\(postgres.user)@\(postgres.host):\(postgres.port)/\(postgres.database)"
+            let store: PostgresStore
             do {
-                let store = try PostgresStore(settings: postgres, leaseSeconds: Self.leaseSeconds(configuration.delivery), logger: logger)
-                try await store.migrate()
-                return (store, nil)
-            } catch let mismatch as SchemaVersionError {
-                throw fail("\(where_): \(mismatch)", exitCode: 78, notifier: notifier)
+                store = try PostgresStore(settings: postgres, leaseSeconds: Self.leaseSeconds(configuration.delivery), logger: logger)
             } catch {
-                throw fail("\(where_): the database cannot be used: \(error)", exitCode: 1, notifier: notifier)
+                throw fail("storage.caCertificate: \(error)", exitCode: 78, notifier: notifier)
+            }
+            // A database that cannot be reached yet is waited for (the unit's start limit would
+            // otherwise give up on the gateway after a few restarts during a database outage);
+            // one that refuses the gateway stops the start.
+            var wait = 1.0
+            while true {
+                do {
+                    try await store.migrate()
+                    return (store, nil)
+                } catch let mismatch as SchemaVersionError {
+                    throw fail("\(where_): \(mismatch)", exitCode: 78, notifier: notifier)
+                } catch let failure as StoreError where failure.passes {
+                    logger.error(
+                        "waiting for the database", metadata: ["reason": "\(failure.reason)", "retry.seconds": .stringConvertible(Int(wait))])
+                    notifier.status("waiting for the database: \(failure.reason.prefix(150))")
+                    notifier.notify("EXTEND_TIMEOUT_USEC=\(UInt64((wait + 20) * 1_000_000))")
+                    try? await Task.sleep(for: .seconds(wait))
+                    wait = min(wait * 2, 30)
+                } catch {
+                    throw fail("\(where_): the database refuses the gateway: \(error)", exitCode: 78, notifier: notifier)
+                }
             }
         }
         // One daemon per SQLite store: a second one on the same file is refused before it touches it.

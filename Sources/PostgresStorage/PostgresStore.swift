@@ -180,7 +180,10 @@ public final class PostgresStore: GatewayStore {
             return error
         case let error as PSQLError:
             if let state = error.serverInfo?[.sqlState] {
-                return StoreError(code: 0, reason: "PostgreSQL refused: SQLSTATE \(state)")
+                // 28: authorization refused; 3D: no such database; 42: no such table or no
+                // privilege. The rest (connections, resources, a server starting) may pass.
+                let lasting = ["28", "3D", "42"].contains(String(state.prefix(2)))
+                return StoreError(code: 0, reason: "PostgreSQL refused: SQLSTATE \(state)", passes: !lasting)
             }
             if let underlying = error.underlying {
                 return StoreError(code: 0, reason: "PostgreSQL could not be reached: \(underlying)")

@@ -219,9 +219,15 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// The database's words for it, without any SQL or values (`SQLITE_FULL`, `disk I/O error`).
     public var reason: String
 
-    public init(code: Int, reason: String) {
+    /// Whether waiting may mend it (a database not reachable yet, or busy); false for what only
+    /// the configuration or the database's administrator can mend (a refused password, a
+    /// database or a privilege that does not exist).
+    public var passes: Bool
+
+    public init(code: Int, reason: String, passes: Bool = true) {
         self.code = code
         self.reason = reason
+        self.passes = passes
     }
 
     public var description: String { "the store failed (\(reason), code \(code))" }
