@@ -9,18 +9,18 @@ import Synchronization
 
 /// The gateway's store on PostgreSQL, for several gateways on one database.
 ///
-/// - A request's transaction runs on one pooled connection, on a thread of the store's own pool:
-///   `StoreTransaction`'s operations are synchronous (the case processor decides as it reads), so
-///   each statement waits there for its answer, never on an event loop or the concurrency pool.
-/// - The facts of one patient are processed one at a time across every gateway: the transaction
-///   takes `pg_advisory_xact_lock` on the patient before it reads or writes their resources, and
-///   on a request's idempotency key before it looks for a stored answer, so a resend that reaches
-///   two gateways at once is answered once and then recognised.
-/// - Transactions that PostgreSQL aborts for a deadlock (two multi-patient Bundles locking in
-///   opposite orders), a serialization failure or a unique key taken meanwhile run again, up to
-///   five times; each runs whole or not at all.
-/// - A commit returns when PostgreSQL has flushed it (`synchronous_commit = on`); commits of
-///   concurrent transactions share the write-ahead log's flushes (PostgreSQL's own group commit).
+/// - Request transactions are committed in groups (`PostgresGroupCommit`): a group runs on one
+///   pooled connection, on a thread of the store's own pool (`StoreTransaction`'s operations are
+///   synchronous: the case processor decides as it reads), where each statement waits for its
+///   answer, never on an event loop or the concurrency pool. A 2xx still means the commit is
+///   flushed (`synchronous_commit = on`), and a group shares one flush.
+/// - The facts of one patient are processed one at a time across every gateway: a request takes
+///   `pg_advisory_xact_lock` on the patient before it reads or writes their resources, and on its
+///   idempotency key before it looks for a stored answer, so a resend that reaches two gateways
+///   at once is answered once and then recognised.
+/// - A request that PostgreSQL aborts for a deadlock (two groups locking patients in opposite
+///   orders), a serialization failure or a unique key taken meanwhile runs again, up to five
+///   times; each runs whole or not at all.
 /// - The outbox is claimed with `FOR UPDATE SKIP LOCKED` and a lease (see `PostgresStore+Outbox`).
 ///
 /// Its connection pool runs inside `withRunning` (around the daemon's services, or a command's
@@ -35,6 +35,8 @@ public final class PostgresStore: GatewayStore {
     let owner: String
     /// How long a claimed delivery is this gateway's before another may take it over.
     let leaseSeconds: Double
+    /// Request transactions, committed in groups.
+    let groups: PostgresGroupCommit
 
     public init(settings: PostgresStoreSettings, leaseSeconds: Double, logger: Logger) throws {
         self.settings = settings
@@ -50,6 +52,11 @@ public final class PostgresStore: GatewayStore {
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         threads = NIOThreadPool(numberOfThreads: settings.poolSize)
         threads.start()
+        groups = PostgresGroupCommit(writers: settings.poolSize, logger: logger) { [client, threads] work in
+            try await Self.leasing(client) { connection in
+                try await threads.runIfActive { try work(connection, logger) }
+            }
+        }
     }
 
     deinit {
@@ -85,46 +92,7 @@ public final class PostgresStore: GatewayStore {
     // MARK: Writes
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        var attempt = 1
-        while true {
-            do {
-                return try await transaction(body)
-            } catch let failure as BodyFailure {
-                // The request's own refusal (its transaction rolled back), not the store's.
-                throw failure.error
-            } catch let error as PSQLError where attempt < 5 && Self.runsAgain(error) {
-                attempt += 1
-            } catch {
-                throw Self.storeError(error)
-            }
-        }
-    }
-
-    /// An error `write`'s body threw, kept apart from the database's own.
-    struct BodyFailure: Error {
-        let error: any Error
-    }
-
-    /// One transaction on one connection, on one of the store's threads.
-    private func transaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        let logger = self.logger
-        return try await leasing { connection in
-            try await self.threads.runIfActive {
-                let transaction = PostgresTransaction(connection: connection, logger: logger)
-                try transaction.run("BEGIN")
-                let value: T
-                do {
-                    value = try body(transaction)
-                } catch {
-                    _ = try? transaction.run("ROLLBACK")
-                    // A body that failed on a database error leaves it as such (it may run again).
-                    if error is PSQLError || error is StoreError { throw error }
-                    throw BodyFailure(error: error)
-                }
-                try transaction.run("COMMIT")
-                return value
-            }
-        }
+        try await groups.write(body)
     }
 
     /// How long an operation waits for a connection: with the database unreachable the pool
@@ -134,10 +102,14 @@ public final class PostgresStore: GatewayStore {
     /// Runs `body` on a pooled connection, waiting at most `connectionWaitSeconds` for one. Once
     /// `body` has its connection it runs to its end (a transaction is not abandoned halfway).
     func leasing<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await Self.leasing(client, body)
+    }
+
+    static func leasing<T: Sendable>(_ client: PostgresClient, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let leased = ManagedFlag()
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                try await self.client.withConnection { connection in
+                try await client.withConnection { connection in
                     leased.set()
                     return try await body(connection)
                 }

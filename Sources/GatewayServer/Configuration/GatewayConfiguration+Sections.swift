@@ -9,10 +9,12 @@ extension GatewayConfiguration {
     init(reader: CheckedReader) {
         server = Server(reader: reader, section: "server", defaultPort: 8443)
         tls = TLS(reader: reader)
-        // Under systemd the store lives in $STATE_DIRECTORY unless the file says otherwise.
-        storagePath = reader.required("storage.path", default: Self.defaultStoragePath(environment: reader.environment))
-        retentionDays = reader.integer("storage.retentionDays", default: 7, range: 1...3650)
         postgres = Self.postgres(reader: reader)
+        // Under systemd the store lives in $STATE_DIRECTORY unless the file says otherwise. With
+        // PostgreSQL the path only places the pseudonym key by default.
+        let defaultPath = Self.defaultStoragePath(environment: reader.environment)
+        storagePath = postgres == nil ? reader.required("storage.path", default: defaultPath) : reader.string("storage.path") ?? defaultPath ?? ""
+        retentionDays = reader.integer("storage.retentionDays", default: 7, range: 1...3650)
         upstream = Upstream(reader: reader)
         metrics = Server(reader: reader, section: "metrics", defaultPort: 9464)
         connections = Connections(reader: reader)
@@ -21,9 +23,12 @@ extension GatewayConfiguration {
         limits = Limits(reader: reader)
         delivery = Delivery(reader: reader)
         cases = CasePolicy(reader: reader)
-        pseudonymKeyFile =
-            reader.string("logging.pseudonymKeyFile")
-            ?? ((storagePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("pseudonym.key")
+        let keyFile = reader.string("logging.pseudonymKeyFile")
+        if keyFile == nil, storagePath.isEmpty {
+            reader.problem(
+                "logging.pseudonymKeyFile is required with storage.kind: postgresql outside systemd (neither storage.path nor $STATE_DIRECTORY places it)")
+        }
+        pseudonymKeyFile = keyFile ?? ((storagePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("pseudonym.key")
         drainSeconds = reader.number("shutdown.drainSeconds", default: 30)
 
         reader.checkReadable("model.path", modelPath)

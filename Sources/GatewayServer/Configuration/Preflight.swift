@@ -168,8 +168,10 @@ public enum Preflight {
 
     /// The store's folder and file, the pseudonym key and the store lock.
     static func storage(_ configuration: GatewayConfiguration) -> [Finding] {
-        var findings: [Finding] = []
         let user = effectiveUser()
+        // A PostgreSQL store has no file here: only the pseudonym key is checked.
+        if configuration.postgres != nil { return pseudonymKey(configuration, user: user) }
+        var findings: [Finding] = []
         let store = configuration.storagePath
         let folder = Self.folder(of: store)
         let fixFolder = "make it writable by \(user) (the user the gateway runs as), or set storage.path to a folder that user can write"
@@ -193,13 +195,20 @@ public enum Preflight {
                 Finding(.error, key: "storage.path", "the store \(store) cannot be read and written by \(user)", fix: "chown it to \(user)"))
             return findings
         }
+        return findings + pseudonymKey(configuration, user: user)
+    }
+
+    /// The pseudonym key readable, or its folder writable so that it can be created.
+    static func pseudonymKey(_ configuration: GatewayConfiguration, user: String) -> [Finding] {
+        var findings: [Finding] = []
         let key = configuration.pseudonymKeyFile
         if FileManager.default.fileExists(atPath: key) {
             if access(key, R_OK) != 0 {
                 findings.append(
                     Finding(.error, key: "logging.pseudonymKeyFile", "the pseudonym key \(key) cannot be read by \(user)", fix: "chown it to \(user)"))
             }
-        } else if !isDirectory(Self.folder(of: key)) || access(Self.folder(of: key), W_OK | X_OK) != 0 {
+        } else if access(nearestExistingFolder(Self.folder(of: key)), W_OK | X_OK) != 0 {
+            // The daemon creates the key, and its folder where it may.
             findings.append(
                 Finding(
                     .error, key: "logging.pseudonymKeyFile",
