@@ -8,7 +8,10 @@ import Storage
 /// takes the delivery over. A delivery is not claimed while another row of its assessment is
 /// leased (an older version still going out, even superseded), nor while an older row of it is
 /// pending (queued again by `outbox retry`), so versions never overtake each other across
-/// gateways. Recording the outcome ends the lease.
+/// gateways. Recording the outcome ends the lease. A lease of this gateway's on an assessment
+/// it does not have in flight (`excluding`) is an orphan (recording its outcome failed, the
+/// database being down): the gateway claims that delivery again at once rather than waiting
+/// for its own lease to run out.
 extension PostgresStore {
     /// How often a worker looks for what other gateways queued (their commits do not wake it) or
     /// left behind when they stopped.
@@ -30,10 +33,10 @@ extension PostgresStore {
                     WHERE sequence IN (
                         SELECT o.sequence FROM outbox o
                         WHERE o.state = 'pending' AND o.next_attempt_at <= \(at)
-                          AND (o.lease_until IS NULL OR o.lease_until <= \(at))
+                          AND (o.lease_until IS NULL OR o.lease_until <= \(at) OR o.lease_owner = \(owner))
                           AND NOT (o.assessment_identifier = ANY(\(excluded)))
                           AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.assessment_identifier = o.assessment_identifier
-                                          AND b.sequence <> o.sequence AND b.lease_until > \(at))
+                                          AND b.sequence <> o.sequence AND b.lease_until > \(at) AND b.lease_owner <> \(owner))
                           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.assessment_identifier = o.assessment_identifier
                                           AND e.state = 'pending' AND e.sequence < o.sequence)
                         ORDER BY o.next_attempt_at, o.sequence LIMIT \(limit)
@@ -54,7 +57,7 @@ extension PostgresStore {
         let next = try await rows(
             """
             SELECT MIN(GREATEST(o.next_attempt_at, COALESCE(
-                (SELECT MAX(b.lease_until) FROM outbox b WHERE b.assessment_identifier = o.assessment_identifier AND b.lease_until IS NOT NULL), 0)))
+                (SELECT MAX(b.lease_until) FROM outbox b WHERE b.assessment_identifier = o.assessment_identifier AND b.lease_owner <> \(owner)), 0)))
             FROM outbox o WHERE o.state = 'pending' AND NOT (o.assessment_identifier = ANY(\(claimedHere)))
             """)
         var nextDue = try next.first.flatMap { row in try PostgresRows.decoding { try row.decode(Double?.self) } }.map(Date.init(timeIntervalSince1970:))

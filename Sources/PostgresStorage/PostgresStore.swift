@@ -31,7 +31,8 @@ public final class PostgresStore: GatewayStore {
     /// The threads on which request transactions run, one per pooled connection.
     let threads: NIOThreadPool
     let logger: Logger
-    /// This process, as the outbox's leases name it (host and process id).
+    /// This store, as the outbox's leases name it (host, process id and a random part: each
+    /// store, and each start, is an owner of its own).
     let owner: String
     /// How long a claimed delivery is this gateway's before another may take it over.
     let leaseSeconds: Double
@@ -42,7 +43,7 @@ public final class PostgresStore: GatewayStore {
         self.settings = settings
         self.leaseSeconds = leaseSeconds
         self.logger = logger
-        owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        owner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password, database: settings.database,
             tls: try Self.clientTLS(settings.tls))

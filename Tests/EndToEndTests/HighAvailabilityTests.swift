@@ -159,7 +159,7 @@ import Testing
                     let pid = try #require(a.gatewayPID)
                     a.killGateway()
                     let claimed = try Self.rows(
-                        server, "SELECT assessment_identifier FROM outbox WHERE state = 'pending' AND lease_owner LIKE '%:\(pid)'")
+                        server, "SELECT assessment_identifier FROM outbox WHERE state = 'pending' AND lease_owner LIKE '%:\(pid):%'")
                     inFlightAtKills.formUnion(claimed.map { $0[0] })
                     let killed = Date()
                     try a.startGateway(environment: environment)
