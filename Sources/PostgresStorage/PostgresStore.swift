@@ -50,6 +50,8 @@ public final class PostgresStore: GatewayStore {
         configuration.options.maximumConnections = settings.poolSize
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = .seconds(5)
+        // A 2xx means the commit is flushed, whatever the server's default says.
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         threads = NIOThreadPool(numberOfThreads: settings.poolSize)
         threads.start()
