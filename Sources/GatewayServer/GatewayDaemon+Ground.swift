@@ -73,7 +73,7 @@ extension GatewayDaemon {
         _ configuration: GatewayConfiguration, notifier: SystemdNotifier, logger: Logger
     ) async throws(StartupError) -> (any GatewayStore, StoreLock?) {
         if let postgres = configuration.postgres {
-            let where_ = "storage.url: postgres://\(postgres.user)@\(postgres.host):\(postgres.port)/\(postgres.database)"
+            let where_ = "storage.url: \(postgres.address)"
             let store: PostgresStore
             do {
                 store = try PostgresStore(settings: postgres, leaseSeconds: Self.leaseSeconds(configuration.delivery), logger: logger)

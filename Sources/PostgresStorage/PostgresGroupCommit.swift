@@ -47,14 +47,12 @@ final class PostgresGroupCommit: Sendable {
     private let maximumGroup = 32
     /// Runs a group on a pooled connection, on one of the store's threads.
     private let commit: @Sendable (@escaping @Sendable (PostgresConnection, Logger) throws -> [Int]) async throws -> [Int]
-    private let logger: Logger
 
     init(
-        writers: Int, logger: Logger,
+        writers: Int,
         commit: @escaping @Sendable (@escaping @Sendable (PostgresConnection, Logger) throws -> [Int]) async throws -> [Int]
     ) {
         self.writers = writers
-        self.logger = logger
         self.commit = commit
     }
 

@@ -55,7 +55,7 @@ public final class PostgresStore: GatewayStore {
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         threads = NIOThreadPool(numberOfThreads: settings.poolSize)
         threads.start()
-        groups = PostgresGroupCommit(writers: settings.poolSize, logger: logger) { [client, threads] work in
+        groups = PostgresGroupCommit(writers: settings.poolSize) { [client, threads] work in
             try await Self.leasing(client) { connection in
                 try await threads.runIfActive { try work(connection, logger) }
             }

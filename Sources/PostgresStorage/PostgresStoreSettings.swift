@@ -33,6 +33,9 @@ public struct PostgresStoreSettings: Sendable, Equatable {
         self.poolSize = poolSize
     }
 
+    /// The database's address as logs and messages name it (never with a password).
+    public var address: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+
     /// Reads `postgres://user@host:port/database` (or `postgresql://`); says what is wrong with
     /// it otherwise. A password in the URL is refused: it belongs in `storage.passwordFile`.
     public static func parse(url text: String) -> Result<(host: String, port: Int, user: String, database: String), URLProblem> {

@@ -43,7 +43,7 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     private func migratePostgres(_ settings: PostgresStoreSettings) async throws {
-        let name = "postgres://\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"
+        let name = settings.address
         let started = ContinuousClock.now
         do {
             let store = try PostgresStore(settings: settings, leaseSeconds: 60, logger: Logger(label: "fhir-risk-gateway.migrate"))

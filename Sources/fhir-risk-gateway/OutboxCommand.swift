@@ -42,12 +42,11 @@ struct OutboxCommand: AsyncParsableCommand {
             }
             switch location {
             case .postgresql(let settings):
-                let name = "postgres://\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"
                 let store = try PostgresStore(settings: settings, leaseSeconds: 60, logger: Logger(label: "fhir-risk-gateway.outbox"))
                 do {
                     try await store.checkSchema()
                 } catch {
-                    writeToStandardError("\(name): \(error)\n")
+                    writeToStandardError("\(settings.address): \(error)\n")
                     throw ExitCode(1)
                 }
                 return try await store.withRunning { try await body(store) }

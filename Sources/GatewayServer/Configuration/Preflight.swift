@@ -82,7 +82,7 @@ public enum Preflight {
     /// Whether the PostgreSQL database answers and is at a schema this version can use (an older
     /// one is fine: serve migrates it at start).
     static func database(_ settings: PostgresStoreSettings) async -> [Finding] {
-        let name = "postgres://\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"
+        let name = settings.address
         do {
             let store = try PostgresStore(settings: settings, leaseSeconds: 60, logger: Logger(label: "fhir-risk-gateway.check-config"))
             try await store.checkSchema()
