@@ -49,14 +49,15 @@ public final class PostgresStore: GatewayStore {
             tls: try Self.clientTLS(settings.tls))
         configuration.options.maximumConnections = settings.poolSize
         configuration.options.minimumConnections = 0
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = .milliseconds(Int64(settings.connectionWaitSeconds * 1000))
         // A 2xx means the commit is flushed, whatever the server's default says.
         configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         threads = NIOThreadPool(numberOfThreads: settings.poolSize)
         threads.start()
+        let wait = settings.connectionWaitSeconds
         groups = PostgresGroupCommit(writers: settings.poolSize) { [client, threads] work in
-            try await Self.leasing(client) { connection in
+            try await Self.leasing(client, waiting: wait) { connection in
                 try await threads.runIfActive { try work(connection, logger) }
             }
         }
@@ -98,17 +99,16 @@ public final class PostgresStore: GatewayStore {
         try await groups.write(body)
     }
 
-    /// How long an operation waits for a connection: with the database unreachable the pool
-    /// would hold a request for about a minute; this answers it (503, Retry-After) instead.
-    public static let connectionWaitSeconds = 5.0
-
-    /// Runs `body` on a pooled connection, waiting at most `connectionWaitSeconds` for one. Once
-    /// `body` has its connection it runs to its end (a transaction is not abandoned halfway).
+    /// Runs `body` on a pooled connection, waiting at most `settings.connectionWaitSeconds` for
+    /// one. Once `body` has its connection it runs to its end (a transaction is not abandoned
+    /// halfway).
     func leasing<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await Self.leasing(client, body)
+        try await Self.leasing(client, waiting: settings.connectionWaitSeconds, body)
     }
 
-    static func leasing<T: Sendable>(_ client: PostgresClient, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    static func leasing<T: Sendable>(
+        _ client: PostgresClient, waiting seconds: Double, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let leased = ManagedFlag()
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
@@ -118,10 +118,10 @@ public final class PostgresStore: GatewayStore {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(Self.connectionWaitSeconds))
+                try await Task.sleep(for: .seconds(seconds))
                 if leased.isSet { return nil }
                 throw StoreError(
-                    code: 0, reason: "PostgreSQL gave no connection within \(Int(Self.connectionWaitSeconds)) s (the database is unreachable or every connection is busy)")
+                    code: 0, reason: "PostgreSQL gave no connection within \(Int(seconds)) s (the database is unreachable or every connection is busy)")
             }
             defer { group.cancelAll() }
             while let next = try await group.next() {

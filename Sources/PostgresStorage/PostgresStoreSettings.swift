@@ -22,8 +22,15 @@ public struct PostgresStoreSettings: Sendable, Equatable {
     public var tls: TLSMode
     /// Connections to the database at most; as many writes run at once.
     public var poolSize: Int
+    /// How long an operation waits for a connection (and a new connection for its handshake):
+    /// with the database unreachable the pool would hold a request for about a minute; this
+    /// answers it (503, Retry-After) instead. Tests on a crowded machine allow more.
+    public var connectionWaitSeconds: Double
 
-    public init(host: String, port: Int, user: String, database: String, password: String?, tls: TLSMode, poolSize: Int) {
+    public init(
+        host: String, port: Int, user: String, database: String, password: String?, tls: TLSMode, poolSize: Int,
+        connectionWaitSeconds: Double = 5
+    ) {
         self.host = host
         self.port = port
         self.user = user
@@ -31,6 +38,7 @@ public struct PostgresStoreSettings: Sendable, Equatable {
         self.password = password
         self.tls = tls
         self.poolSize = poolSize
+        self.connectionWaitSeconds = connectionWaitSeconds
     }
 
     /// The database's address as logs and messages name it (never with a password).

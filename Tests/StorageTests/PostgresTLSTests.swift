@@ -42,7 +42,7 @@ import TestSupport
         try PostgresStore(
             settings: PostgresStoreSettings(
                 host: server.host, port: server.port, user: server.user, database: server.database, password: nil,
-                tls: .verifyFull(caCertificate: ca), poolSize: 2),
+                tls: .verifyFull(caCertificate: ca), poolSize: 2, connectionWaitSeconds: 60),
             leaseSeconds: 60, logger: Logger(label: "postgres-tls-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 

@@ -812,7 +812,8 @@ extension StoreContractTests {
     static func postgresStore(_ server: PostgresServer, _ database: String, leaseSeconds: Double) throws -> PostgresStore {
         try PostgresStore(
             settings: PostgresStoreSettings(
-                host: server.host, port: server.port, user: server.user, database: database, password: nil, tls: .disable, poolSize: 4),
+                host: server.host, port: server.port, user: server.user, database: database, password: nil, tls: .disable, poolSize: 4,
+                connectionWaitSeconds: 60),
             leaseSeconds: leaseSeconds,
             logger: Logger(label: "store-contract-tests", factory: { _ in SwiftLogNoOpLogHandler() })
         )
