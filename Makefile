@@ -10,7 +10,7 @@ DESTDIR ?=
 RELEASE_BINARY := .build/release/fhir-risk-gateway
 RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product fhir-risk-gateway
 
-.PHONY: deps build release test run generate check-generated check-units check-install install bench clean
+.PHONY: deps build release test run generate profiles ig-package check-generated check-units check-install install bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -41,7 +41,21 @@ generate:
 	python3 Generator/generate_definitions.py $(SCHEMAS) $(GENERATED_DEFINITIONS)
 	python3 Generator/generate_models.py $(SCHEMAS) Sources/FHIRModels/Generated
 
-# Fails when the committed generated code differs from what the generator makes of the schemas.
+# Regenerates the snapshots of the StructureDefinitions in Profiles/ from their differentials and
+# the R4 schemas (see Profiles/README.md).
+profiles:
+	python3 Generator/generate_snapshots.py --schemas $(SCHEMAS)
+
+# The implementation guide as an NPM package for HL7's tools (.build/ig/fhir-risk-gateway.icca-<version>.tgz),
+# then unpacked again and checked.
+IG_DIR := .build/ig
+ig-package:
+	python3 Generator/generate_snapshots.py --check --schemas $(SCHEMAS)
+	python3 Generator/build_package.py --out $(IG_DIR)
+	python3 Generator/check_package.py $(IG_DIR)
+
+# Fails when the committed generated code (or a profile's snapshot) differs from what the
+# generators make of the schemas and the differentials.
 check-generated:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	python3 Generator/generate_definitions.py $(SCHEMAS) $$tmp/definitions.swift && \
@@ -50,6 +64,7 @@ check-generated:
 	  python3 Generator/generate_models.py $(SCHEMAS) $$tmp/models && \
 	  diff -rq $$tmp/models Sources/FHIRModels/Generated >/dev/null || { echo "Sources/FHIRModels/Generated is stale: run make generate"; exit 1; }; \
 	fi; echo "generated code is current"
+	@python3 Generator/generate_snapshots.py --check --schemas $(SCHEMAS)
 
 # Lints the systemd units offline (systemd-analyze verify and security, systemd-sysusers
 # --dry-run) in a temporary root, and checks that those gates can fail; see systemd/README.md.
