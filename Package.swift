@@ -52,6 +52,9 @@ let package = Package(
             dependencies: ["StrictJSON", "SafeXML"],
             swiftSettings: swiftSettings
         ),
+        // Profiles as data: StructureDefinitions, ValueSets and CodeSystems compiled from
+        // Profiles/, and an instance validated against a profile's snapshot. No I/O.
+        .target(name: "FHIRProfiles", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
         // Typed Sendable value types for the resources the gateway works with (generated).
         .target(
             name: "FHIRModels",
@@ -90,7 +93,7 @@ let package = Package(
         // No HTTP: tested in-process against a temporary store.
         .target(
             name: "CaseProcessing",
-            dependencies: ["FHIRCore", "FHIRModels", "RiskModel", "Storage"],
+            dependencies: ["FHIRCore", "FHIRModels", "FHIRProfiles", "RiskModel", "Storage"],
             swiftSettings: swiftSettings
         ),
         // systemd integration: sd_notify (path and abstract sockets) and the watchdog interval.
@@ -103,7 +106,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "FHIRCore", "FHIRModels", "RiskModel", "Storage", "PostgresStorage", "CaseProcessing", "CZlib", "SystemdSupport",
+                "FHIRCore", "FHIRModels", "FHIRProfiles", "RiskModel", "Storage", "PostgresStorage", "CaseProcessing", "CZlib", "SystemdSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -132,6 +135,7 @@ let package = Package(
             dependencies: [
                 "FHIRCore",
                 "FHIRModels",
+                "FHIRProfiles",
                 "RiskModel",
                 "GatewayServer",
                 "Storage",
@@ -158,6 +162,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FHIRProfilesTests",
+            dependencies: ["FHIRProfiles", "FHIRCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FHIRModelsTests",
             dependencies: ["FHIRCore", "FHIRModels", "StrictJSON", "TestSupport"],
             swiftSettings: swiftSettings
@@ -169,7 +178,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaseProcessingTests",
-            dependencies: ["CaseProcessing", "RiskModel", "Storage", "FHIRCore", "FHIRModels", "TestSupport"],
+            dependencies: ["CaseProcessing", "RiskModel", "Storage", "FHIRCore", "FHIRModels", "FHIRProfiles", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -180,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [
-                "GatewayServer", "RiskModel", "Storage", "FHIRCore", "SystemdSupport", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "GatewayServer", "RiskModel", "Storage", "FHIRCore", "FHIRProfiles", "SystemdSupport", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -5,4 +5,9 @@ import FHIRCore
 public struct CaseInputError: Error {
     public var status: Int
     public var issues: [FHIRIssue]
+
+    public init(status: Int, issues: [FHIRIssue]) {
+        self.status = status
+        self.issues = issues
+    }
 }

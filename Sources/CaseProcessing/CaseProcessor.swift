@@ -1,5 +1,6 @@
 import FHIRCore
 import FHIRModels
+import FHIRProfiles
 import Foundation
 import RiskModel
 import Storage
@@ -13,8 +14,12 @@ import Storage
 public final class CaseProcessor: Sendable {
     public let assessor: CaseAssessor
 
-    public init(codes: FeatureCodes, parameters: ModelParameters, policy: CasePolicy) {
+    /// The profiles every RiskAssessment made is validated against before it is stored.
+    public let conformance: ConformancePackage
+
+    public init(codes: FeatureCodes, parameters: ModelParameters, policy: CasePolicy, conformance: ConformancePackage) {
         assessor = CaseAssessor(codes: codes, parameters: parameters, policy: policy)
+        self.conformance = conformance
     }
 
     /// The resource types the gateway takes in.
@@ -156,7 +161,7 @@ public final class CaseProcessor: Sendable {
             $0.isError && $0.code != .notFound && $0.code != .incomplete && $0.expression?.hasPrefix("stored[") != true
         }
         if !refusals.isEmpty { throw CaseInputError(status: 422, issues: refusals) }
-        try transaction.setHeld(subject: subject, reasons: result.held.map(\.reason.diagnostics), now: now)
+        var held = result.held.map(\.reason.diagnostics)
 
         var changed: [ScoredCase] = []
         for decision in result.decisions {
@@ -188,6 +193,14 @@ public final class CaseProcessor: Sendable {
             meta.versionId = FHIRPrimitive(String(version))
             meta.lastUpdated = FHIRPrimitive(FHIRInstant(fhirText: FHIRInstant.text(now)))
             assessment.meta = meta
+            // What the gateway sends must conform to the profiles it claims; one that does not is
+            // a defect of the gateway: the case is held with the reason, nothing is sent.
+            if let failure = conformance.validate(assessment.node, at: "RiskAssessment").first(where: \.issue.isError) {
+                held.append(
+                    "The RiskAssessment made for this case does not conform to the profile \(failure.profile), so it was not sent "
+                        + "(a defect of the gateway: report it): \(failure.issue.expression ?? "RiskAssessment"): \(failure.issue.diagnostics)")
+                continue
+            }
             let stored = StoredAssessment(
                 identifier: decision.identifier,
                 id: id,
@@ -201,6 +214,7 @@ public final class CaseProcessor: Sendable {
             try transaction.saveAndEnqueue(stored)
             changed.append(ScoredCase(assessment: stored, change: change))
         }
+        try transaction.setHeld(subject: subject, reasons: held, now: now)
         return changed
     }
 

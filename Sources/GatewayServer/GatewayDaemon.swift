@@ -2,6 +2,7 @@ import CaseProcessing
 import AsyncHTTPClient
 import FHIRCore
 import FHIRModels
+import FHIRProfiles
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -31,11 +32,14 @@ public enum GatewayDaemon {
         public var configuration: GatewayConfiguration
         public var codes: FeatureCodes
         public var parameters: ModelParameters
+        /// The profiles of Profiles/, incoming resources are validated against.
+        public var conformance: ConformancePackage
 
-        public init(configuration: GatewayConfiguration, codes: FeatureCodes, parameters: ModelParameters) {
+        public init(configuration: GatewayConfiguration, codes: FeatureCodes, parameters: ModelParameters, conformance: ConformancePackage) {
             self.configuration = configuration
             self.codes = codes
             self.parameters = parameters
+            self.conformance = conformance
         }
     }
 
@@ -82,7 +86,7 @@ public enum GatewayDaemon {
         let configuration = loaded.configuration
         let store = ground.store
 
-        let settings = LiveSettings(.init(configuration: configuration, processor: processor(loaded), tls: ground.tls))
+        let settings = LiveSettings(.init(configuration: configuration, processor: processor(loaded), conformance: loaded.conformance, tls: ground.tls))
         let health = HealthState()
         let metrics = GatewayMetrics()
         // The last delivery survives a restart: an alert on its age must not fire on every start.
@@ -151,7 +155,7 @@ public enum GatewayDaemon {
     }
 
     static func processor(_ loaded: Loaded) -> CaseProcessor {
-        CaseProcessor(codes: loaded.codes, parameters: loaded.parameters, policy: loaded.configuration.cases)
+        CaseProcessor(codes: loaded.codes, parameters: loaded.parameters, policy: loaded.configuration.cases, conformance: loaded.conformance)
     }
 
     /// Tells systemd why (`STATUS=`) and builds the error the command exits with.

@@ -118,4 +118,6 @@ public enum ProjectCanonical {
     public static let base = "http://fhir-risk-gateway.org/fhir"
     public static let codeSystem = "\(base)/CodeSystem/fhir-risk-gateway"
     public static let riskAssessmentProfile = "\(base)/StructureDefinition/icca-early-progression-risk"
+    /// The implementation guide of Profiles/ (its ImplementationGuide resource's canonical URL).
+    public static let implementationGuide = "\(base)/ImplementationGuide/fhir-risk-gateway.icca"
 }

@@ -1,5 +1,7 @@
 import FHIRCore
+import FHIRProfiles
 import Foundation
+import GatewayServer
 import RiskModel
 
 /// Finds and reads the model file and the Profiles folder for the offline commands. The daemon
@@ -11,6 +13,7 @@ struct ModelFiles {
 
     let parameters: ModelParameters
     let codes: FeatureCodes
+    let conformance: ConformancePackage
 
     /// - Parameters:
     ///   - model: the model file; default `Config/models/sheng2022.yaml` found as `locate` says.
@@ -31,34 +34,12 @@ struct ModelFiles {
         } catch {
             throw ModelFilesError(description: "\(modelPath): \(error)")
         }
-        let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: profilesPath).filter { $0.hasSuffix(".json") && $0 != "package.json" }
-                .sorted()
+            let folder = try ProfilesFolder(path: profilesPath)
+            codes = try folder.codes()
+            conformance = try folder.conformance()
         } catch {
-            throw ModelFilesError(description: "Cannot list the Profiles folder \(profilesPath): \(error.localizedDescription)")
-        }
-        var valueSets: [FHIRNode] = []
-        let reader = FHIRReader()
-        for name in names {
-            let path = profilesPath + "/" + name
-            let bytes: [UInt8]
-            do {
-                bytes = try InputFile.read(path, limit: reader.limits.maxBytes)
-            } catch {
-                throw ModelFilesError(description: error.description)
-            }
-            let result = reader.read(bytes)
-            guard result.isValid, let resource = result.resource else {
-                let first = result.issues.first(where: \.isError).map(\.description) ?? "unreadable"
-                throw ModelFilesError(description: "\(path) is not a valid FHIR resource: \(first)")
-            }
-            if resource.type.name == "ValueSet" { valueSets.append(resource) }
-        }
-        do {
-            codes = try FeatureCodes(valueSets: valueSets)
-        } catch {
-            throw ModelFilesError(description: "\(profilesPath): \(error.description)")
+            throw ModelFilesError(description: error.description)
         }
     }
 

@@ -136,6 +136,6 @@ enum ConfigurationReading {
             }
         }
         guard let gateway, let files, problems.isEmpty else { return (nil, problems) }
-        return (GatewayDaemon.Loaded(configuration: gateway, codes: files.codes, parameters: files.parameters), [])
+        return (GatewayDaemon.Loaded(configuration: gateway, codes: files.codes, parameters: files.parameters, conformance: files.conformance), [])
     }
 }

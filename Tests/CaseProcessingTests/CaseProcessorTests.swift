@@ -1,6 +1,7 @@
 import CaseProcessing
 import FHIRCore
 import FHIRModels
+import FHIRProfiles
 import Foundation
 import RiskModel
 import Storage
@@ -27,6 +28,14 @@ import Testing
         }
     }()
 
+    static let conformance: ConformancePackage = {
+        do {
+            return try ConformancePackage(resources: Fixtures.profileFiles().compactMap { FHIRReader().read($0).resource }, compile: FHIRPathInvariants.compile)
+        } catch {
+            fatalError("the Profiles folder does not compile: \(error)")
+        }
+    }()
+
     /// A processor on a fresh store in a temporary folder (removed when the test ends).
     final class Bench: @unchecked Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("case-processing-\(UUID().uuidString)")
@@ -37,7 +46,8 @@ import Testing
 
         init(policy: CasePolicy = CasePolicy()) async throws {
             store = try SQLiteStore(path: folder.appendingPathComponent("gateway.sqlite").path)
-            processor = CaseProcessor(codes: CaseProcessorTests.codes, parameters: CaseProcessorTests.parameters, policy: policy)
+            processor = CaseProcessor(
+                codes: CaseProcessorTests.codes, parameters: CaseProcessorTests.parameters, policy: policy, conformance: CaseProcessorTests.conformance)
             try await store.migrate()
         }
 

@@ -83,7 +83,7 @@ import Testing
         #expect((header?["response"] as? [String: Any])?["code"] as? String == "fatal-error")
         #expect((header?["response"] as? [String: Any])?["identifier"] as? String == "m-bad")
         #expect(entries.contains { ($0["resource"] as? [String: Any])?["resourceType"] as? String == "OperationOutcome" })
-        #expect(response.text.contains("no unit"))
+        #expect(response.text.contains("Bundle.entry[1].resource.valueQuantity.code"), "the ADC profile refuses an ADC without a UCUM unit code")
     }
 
     static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
@@ -126,7 +126,7 @@ import Testing
         let gateway = try await InProcessGateway()
         let noUnit = try await gateway.request(.put, "/fhir/Observation/o", json: CaseFixtures.adc("o", patient: "n", study: "s", unit: nil))
         #expect(noUnit.status == .unprocessableContent, "\(noUnit.text)")
-        #expect(noUnit.text.contains("no unit"))
+        #expect(noUnit.text.contains("Observation.valueQuantity.code"), "the ADC profile refuses an ADC without a UCUM unit code")
         let broken = try await gateway.request(.post, "/fhir/Observation", json: #"{"resourceType":"Observation","status":"final""#)
         #expect(broken.status == .badRequest)
         #expect(broken.json?["resourceType"] as? String == "OperationOutcome")

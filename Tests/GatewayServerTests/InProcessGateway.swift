@@ -57,11 +57,13 @@ final class InProcessGateway: Sendable {
         let path = folder.appendingPathComponent("gateway.yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         let configuration = try await GatewayConfiguration.load(path: path, environment: [:])
-        let codes = try FeatureCodes(valueSets: Fixtures.valueSetFiles().compactMap { FHIRReader().read($0).resource })
+        let profiles = try ProfilesFolder(path: configuration.profilesPath)
         let parameters = try ModelParameters(yaml: String(contentsOfFile: configuration.modelPath, encoding: .utf8))
-        let loaded = GatewayDaemon.Loaded(configuration: configuration, codes: codes, parameters: parameters)
+        let loaded = GatewayDaemon.Loaded(
+            configuration: configuration, codes: try profiles.codes(), parameters: parameters, conformance: try profiles.conformance())
         snapshot = LiveSettings.Snapshot(
-            configuration: configuration, processor: GatewayDaemon.processor(loaded), tls: try ServerTLSMaterial.load(configuration.tls))
+            configuration: configuration, processor: GatewayDaemon.processor(loaded), conformance: loaded.conformance,
+            tls: try ServerTLSMaterial.load(configuration.tls))
         store = try SQLiteStore(path: configuration.storagePath)
         try await store.migrate()
         let metrics = GatewayMetrics()

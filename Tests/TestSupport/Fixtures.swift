@@ -36,6 +36,15 @@ public enum Fixtures {
         return names.compactMap { name in FileManager.default.contents(atPath: folder.appendingPathComponent(name).path).map(Array.init) }
     }
 
+    /// Every conformance resource of the shipped Profiles folder (its top level: StructureDefinitions,
+    /// ValueSets, CodeSystem, ImplementationGuide), as bytes.
+    public static func profileFiles() -> [[UInt8]] {
+        let folder = packageRoot.appendingPathComponent("Profiles")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") && $0 != "package.json" }
+            .sorted()
+        return names.compactMap { name in FileManager.default.contents(atPath: folder.appendingPathComponent(name).path).map(Array.init) }
+    }
+
     /// The rows of invalid/MANIFEST.tsv as column name → value.
     public static func invalidManifest() throws -> [[String: String]] {
         let text = try String(contentsOf: invalid.appendingPathComponent("MANIFEST.tsv"), encoding: .utf8)

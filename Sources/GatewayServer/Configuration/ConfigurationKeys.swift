@@ -18,6 +18,7 @@ enum ConfigurationKeys {
         "delivery.drainSeconds", "delivery.concurrency",
         "cases.eligibility", "cases.requireBodySite", "cases.baseline", "cases.maxStudyAgeDays", "cases.scoreWithoutStudy",
         "logging.pseudonymKeyFile",
+        "validation.profiles",
         "shutdown.drainSeconds",
     ]
 

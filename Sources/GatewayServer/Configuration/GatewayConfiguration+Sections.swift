@@ -21,6 +21,7 @@ extension GatewayConfiguration {
         modelPath = reader.required("model.path")
         profilesPath = reader.required("profiles.path")
         limits = Limits(reader: reader)
+        profileValidation = reader.choice("validation.profiles", default: ProfileValidation.enforce)
         delivery = Delivery(reader: reader)
         cases = CasePolicy(reader: reader)
         let keyFile = reader.string("logging.pseudonymKeyFile")
@@ -321,5 +322,18 @@ extension CasePolicy {
             maxStudyAgeDays: reader.integer("cases.maxStudyAgeDays", default: 120, range: 1...36_500),
             scoreWithoutStudy: reader.boolean("cases.scoreWithoutStudy", default: false)
         )
+    }
+}
+
+extension GatewayConfiguration {
+    /// `validation.profiles`: what happens to an incoming resource that fails a profile of
+    /// Profiles/ that applies to it.
+    public enum ProfileValidation: String, Sendable, CaseIterable {
+        /// Refused (422) with an OperationOutcome pointing at each fault; warnings counted.
+        case enforce
+        /// Accepted; every issue counted in `fhir_gateway_profile_issues_total`.
+        case warn
+        /// Not validated against profiles (base R4 validation still applies).
+        case off
     }
 }

@@ -22,6 +22,8 @@ public struct GatewayConfiguration: Sendable {
     public var modelPath: String
     public var profilesPath: String
     public var limits: Limits
+    /// What an incoming resource that fails its profile gets (`validation.profiles`).
+    public var profileValidation: ProfileValidation
     public var delivery: Delivery
     /// The clinical rules of who and what is scored (`cases.*`).
     public var cases: CasePolicy

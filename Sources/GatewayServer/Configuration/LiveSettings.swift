@@ -1,4 +1,5 @@
 import CaseProcessing
+import FHIRProfiles
 import Foundation
 import NIOConcurrencyHelpers
 import RiskModel
@@ -12,11 +13,14 @@ final class LiveSettings: Sendable {
     final class Snapshot: Sendable {
         let configuration: GatewayConfiguration
         let processor: CaseProcessor
+        /// The profiles incoming resources are validated against.
+        let conformance: ConformancePackage
         let tls: ServerTLSMaterial
 
-        init(configuration: GatewayConfiguration, processor: CaseProcessor, tls: ServerTLSMaterial) {
+        init(configuration: GatewayConfiguration, processor: CaseProcessor, conformance: ConformancePackage, tls: ServerTLSMaterial) {
             self.configuration = configuration
             self.processor = processor
+            self.conformance = conformance
             self.tls = tls
         }
     }

@@ -1,23 +1,29 @@
 import FHIRCore
 import FHIRModels
+import FHIRProfiles
 import RiskModel
 
-/// The CapabilityStatement at `/fhir/metadata`: exactly what the gateway supports, no more.
+/// The CapabilityStatement at `/fhir/metadata`: exactly what the gateway supports, no more, with
+/// the implementation guide of Profiles/ and the profiles it validates each type against.
 enum CapabilityStatementBuilder {
-    static func statement() -> CapabilityStatement {
+    static func statement(profiles conformance: ConformancePackage) -> CapabilityStatement {
+        func profiles(_ type: String) -> [FHIRPrimitive<String>] {
+            conformance.profiles.values.filter { $0.type == type }.map(\.url).sorted().map { FHIRPrimitive($0) }
+        }
         func interactions(_ codes: [String]) -> [CapabilityStatement.Interaction] {
             codes.map { CapabilityStatement.Interaction(code: FHIRPrimitive($0)) }
         }
         let input: [CapabilityStatement.Resource] = GatewayAPI.inputTypes.map { type in
             CapabilityStatement.Resource(
                 type: FHIRPrimitive(type),
+                supportedProfile: profiles(type),
                 interaction: interactions(["create", "update"]),
                 documentation: FHIRPrimitive("Accepted as input of the risk model; stored durably before the answer. Not readable back.")
             )
         }
         let output = CapabilityStatement.Resource(
             type: "RiskAssessment",
-            supportedProfile: [FHIRPrimitive(ProjectCanonical.riskAssessmentProfile)],
+            supportedProfile: profiles("RiskAssessment"),
             interaction: interactions(["read", "search-type"]),
             searchParam: [CapabilityStatement.SearchParam(name: "subject", type: "reference")],
             versioning: "versioned"
@@ -38,6 +44,7 @@ enum CapabilityStatementBuilder {
             kind: "instance",
             fhirVersion: FHIRPrimitive(GatewayVersion.fhirVersion),
             format: ["json", "xml", "application/fhir+json", "application/fhir+xml"],
+            implementationGuide: [FHIRPrimitive(ProjectCanonical.implementationGuide)],
             rest: [rest],
             name: "FHIRRiskGateway",
             title: "fhir-risk-gateway",

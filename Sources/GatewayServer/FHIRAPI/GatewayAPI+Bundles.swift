@@ -29,13 +29,14 @@ extension GatewayAPI {
                 )
             }
             if messageOnly || type == "message" {
-                return try await message(request, bytes: bytes, bundle: bundle, format: format, processor: processor)
+                return try await message(request, bytes: bytes, bundle: bundle, format: format, settings: settings)
             }
             guard ["transaction", "batch", "collection"].contains(type) else {
                 throw FHIRRequestError(
                     .badRequest, code: .notSupported, "POST /fhir takes a transaction, batch, collection or message Bundle, not '\(type)'")
             }
             let incoming = try Self.entriesWithIDs(bundle)
+            try checkProfiles(incoming, settings: settings)
             return try await commit(request, bytes: bytes, format: format, processor: processor) { transaction, now in
                 let outcome = try processor.ingest(incoming, in: transaction, now: now)
                 if type == "collection" {
@@ -64,7 +65,8 @@ extension GatewayAPI {
         }
     }
 
-    func message(_ request: Request, bytes: [UInt8], bundle: FHIRNode, format: FHIRFormat, processor: CaseProcessor) async throws -> Response {
+    func message(_ request: Request, bytes: [UInt8], bundle: FHIRNode, format: FHIRFormat, settings: LiveSettings.Snapshot) async throws -> Response {
+        let processor = settings.processor
         guard bundle.value(of: "type") == "message", let header = bundle.children(named: "entry").first?.child(named: "resource"),
             header.type.name == "MessageHeader"
         else {
@@ -80,6 +82,7 @@ extension GatewayAPI {
         let incoming = all.filter { CaseProcessor.inputTypes.contains($0.resource.type.name) }
         let key = "message|" + (header.value(of: "id") ?? Self.hash(bytes))
         do {
+            try checkProfiles(incoming, settings: settings)
             return try await commit(request, bytes: bytes, format: format, key: key, processor: processor) { transaction, now in
                 let outcome = try processor.ingest(incoming, in: transaction, now: now)
                 let answer = Self.responseMessage(to: header, code: "ok", assessments: outcome.changed, issues: [], now: now)

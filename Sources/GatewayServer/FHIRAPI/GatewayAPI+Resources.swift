@@ -22,6 +22,7 @@ extension GatewayAPI {
             assigned.setID(id)
             let incoming = assigned
             let item = CaseProcessor.Incoming(resource: incoming, path: type)
+            try checkProfiles([item], settings: settings)
             return try await commit(request, bytes: bytes, format: format, processor: processor) { transaction, now in
                 let outcome = try processor.ingest([item], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1
@@ -45,6 +46,7 @@ extension GatewayAPI {
                 )
             }
             let item = CaseProcessor.Incoming(resource: resource, path: type)
+            try checkProfiles([item], settings: settings)
             return try await commit(request, bytes: bytes, format: format, processor: processor) { transaction, now in
                 let outcome = try processor.ingest([item], in: transaction, now: now)
                 let version = outcome.stored.first?.version ?? 1

@@ -14,8 +14,6 @@ import Storage
 struct GatewayAPI: Sendable {
     /// The resource types the gateway takes in (create and update only).
     static let inputTypes = CaseProcessor.inputTypes
-    /// Built once: it describes the code, not the configuration.
-    static let capabilityStatement = CapabilityStatementBuilder.statement().node
 
     let store: any GatewayStore
     let events: GatewayEvents
@@ -24,8 +22,10 @@ struct GatewayAPI: Sendable {
     let reader = FHIRReader()
 
     func register(on router: Router<GatewayRequestContext>) {
-        router.get("/fhir/metadata") { request, _ in
-            try await respond(request) { format in FHIRHTTP.response(.ok, resource: Self.capabilityStatement, format: format) }
+        router.get("/fhir/metadata") { request, context in
+            try await respond(request) { format in
+                FHIRHTTP.response(.ok, resource: CapabilityStatementBuilder.statement(profiles: context.settings.conformance).node, format: format)
+            }
         }
         for type in Self.inputTypes {
             router.post("/fhir/\(type)") { request, context in try await create(request, type: type, settings: context.settings) }

@@ -85,6 +85,14 @@ final class GatewayMetrics: Sendable {
         ).increment()
     }
 
+    /// `profile` is a profile's id from Profiles/ or `unknown`, never text from a request.
+    func profileIssue(profile: String, severity: String) {
+        registry.makeCounter(
+            descriptor: descriptor("profile_issues", unit: "total", "Issues found validating incoming resources against their profiles, by profile and severity"),
+            labels: [("profile", profile), ("severity", severity)]
+        ).increment()
+    }
+
     func connectionsRefused(listener: String) {
         registry.makeCounter(
             descriptor: descriptor("connections_refused", unit: "total", "Connections closed as soon as accepted: the listener was at its cap"),

@@ -79,7 +79,7 @@ struct Reloader: Sendable {
         var current = loaded
         current.configuration = new
         return .success(
-            (LiveSettings.Snapshot(configuration: new, processor: GatewayDaemon.processor(current), tls: tls), restartOnly))
+            (LiveSettings.Snapshot(configuration: new, processor: GatewayDaemon.processor(current), conformance: current.conformance, tls: tls), restartOnly))
     }
 
     /// The keys whose change needs a restart, that changed.

@@ -1,0 +1,50 @@
+import FHIRCore
+
+/// Which of the package's profiles an incoming resource is validated against: every profile it
+/// claims in `meta.profile` that the package holds, and every profile of its type whose key
+/// element it carries — the code of an Observation or Condition (`code`), the modality of an
+/// ImagingStudy (`modality`) — as that element's pattern, required binding or required slice
+/// says. A resource of a type the package profiles without a key element takes the profile.
+extension ConformancePackage {
+    /// The elements, in order of preference, that say which profile of a type a resource is for.
+    static let keyElements = ["code", "modality"]
+
+    public struct Selection: Sendable {
+        public var profiles: [Profile]
+        /// The canonical URLs it claims that the package does not hold (not checked).
+        public var unknownClaims: [String]
+    }
+
+    public func selection(for resource: FHIRNode) -> Selection {
+        var chosen: [Profile] = []
+        var unknown: [String] = []
+        for claim in resource.child(named: "meta")?.children(named: "profile").compactMap(\.value) ?? [] {
+            if let profile = profile(claim) {
+                if !chosen.contains(where: { $0.url == profile.url }) { chosen.append(profile) }
+            } else {
+                unknown.append(claim)
+            }
+        }
+        for profile in profilesByType[resource.type.name] ?? [] where !chosen.contains(where: { $0.url == profile.url }) {
+            if selects(profile, resource) { chosen.append(profile) }
+        }
+        return Selection(profiles: chosen, unknownClaims: unknown)
+    }
+
+    private func selects(_ profile: Profile, _ resource: FHIRNode) -> Bool {
+        guard let key = Self.keyElements.lazy.compactMap({ name in profile.root.children.first { $0.segment == name && $0.sliceName == nil } }).first
+        else { return true }
+        let nodes = resource.children(named: key.segment)
+        if let wanted = key.fixed ?? key.pattern { return nodes.contains { ValueMatching.conforms($0, to: wanted) } }
+        if let binding = key.binding, binding.strength == .required, let valueSet = valueSets[binding.valueSet] {
+            return nodes.contains { Codings.of($0).contains { valueSet.membership(system: $0.system, code: $0.code) == .member } }
+        }
+        if let slicing = key.slicing {
+            let required = slicing.slices.filter { $0.min > 0 }
+            if !required.isEmpty {
+                return nodes.contains { node in required.contains { Slices.belongs(node, to: $0, by: slicing.discriminators, package: self) } }
+            }
+        }
+        return true
+    }
+}
