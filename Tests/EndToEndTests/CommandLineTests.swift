@@ -35,6 +35,26 @@ import Testing
         #expect(issues.first?.value(of: "severity") == "fatal")
     }
 
+    static let adcProfile = "http://fhir-risk-gateway.org/fhir/StructureDefinition/icca-adc-observation"
+
+    @Test func validateWithAProfileAcceptsItsExampleAndRefusesABrokenCopyAtTheElement() throws {
+        let example = Fixtures.packageRoot.appendingPathComponent("Profiles/examples/Observation-example-adc.json")
+        let valid = try GatewayBinary.run(["validate", example.path, "--profile", Self.adcProfile])
+        #expect(valid.status == 0, "\(valid.output)")
+        var text = try String(contentsOf: example, encoding: .utf8)
+        text = text.replacingOccurrences(of: #""code": "10*-3.mm2/s""#, with: #""code": "cm2/s""#)
+        let broken = try GatewayBinary.run(["validate", "-", "--profile", Self.adcProfile], input: Data(text.utf8))
+        #expect(broken.status == 1, "\(broken.output)")
+        let issues = try outcome(broken).resource?.children(named: "issue") ?? []
+        #expect(issues.contains { $0.value(of: "severity") == "error" && $0.value(of: "expression") == "Observation.valueQuantity.code" }, "\(broken.output)")
+    }
+
+    @Test func validateWithAnUnknownProfileExitsTwoAndListsTheProfilesHeld() throws {
+        let run = try GatewayBinary.run(["validate", "-", "--profile", "http://example.org/StructureDefinition/none"], input: Data(#"{"resourceType":"Patient"}"#.utf8))
+        #expect(run.status == 2)
+        #expect(run.standardError.contains(Self.adcProfile), "\(run.standardError)")
+    }
+
     @Test func validateReadsStandardInput() throws {
         let run = try GatewayBinary.run(["validate", "-"], input: Data(#"{"resourceType":"Patient","active":true}"#.utf8))
         #expect(run.status == 0, "\(run.output)")
