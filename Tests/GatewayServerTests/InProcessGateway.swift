@@ -6,7 +6,6 @@ import NIOCore
 import NIOEmbedded
 import RiskModel
 import Storage
-import Storage
 import TestSupport
 
 @testable import GatewayServer
@@ -33,10 +32,12 @@ final class InProcessGateway: Sendable {
     let folder: URL
     let store: SQLiteStore
     let snapshot: LiveSettings.Snapshot
+    let metrics: GatewayMetrics
     private let responder: Router<GatewayRequestContext>.Responder
     private let logger = Logger(label: "in-process-gateway")
 
-    init() async throws {
+    /// - Parameter settings: more lines of the configuration file (`validation: {profiles: warn}`).
+    init(settings: String = "") async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("in-process-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let root = Fixtures.packageRoot.path
@@ -53,6 +54,7 @@ final class InProcessGateway: Sendable {
             storage: {path: \(folder.path)/gateway.sqlite}
             model: {path: \(root)/Config/models/sheng2022.yaml}
             profiles: {path: \(root)/Profiles}
+            \(settings)
             """
         let path = folder.appendingPathComponent("gateway.yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
@@ -66,7 +68,7 @@ final class InProcessGateway: Sendable {
             tls: try ServerTLSMaterial.load(configuration.tls))
         store = try SQLiteStore(path: configuration.storagePath)
         try await store.migrate()
-        let metrics = GatewayMetrics()
+        metrics = GatewayMetrics()
         let events = GatewayEvents(
             logger: logger, metrics: metrics, pseudonym: try CasePseudonym.load(path: folder.appendingPathComponent("pseudonym.key").path))
         responder = GatewayDaemon.apiRouter(store: store, events: events, metrics: metrics, outbox: OutboxSignal(), logger: logger).buildResponder()
