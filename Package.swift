@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "fhir-risk-gateway", targets: ["fhir-risk-gateway"]),
         .library(name: "FHIRCore", targets: ["FHIRCore"]),
         .library(name: "FHIRModels", targets: ["FHIRModels"]),
+        .library(name: "FHIRPath", targets: ["FHIRPath"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,9 +53,12 @@ let package = Package(
             dependencies: ["StrictJSON", "SafeXML"],
             swiftSettings: swiftSettings
         ),
+        // FHIRPath (N1) over the element tree: lexer, parser, evaluator, for invariants and profiles.
+        .target(name: "FHIRPath", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
         // Profiles as data: StructureDefinitions, ValueSets and CodeSystems compiled from
-        // Profiles/, and an instance validated against a profile's snapshot. No I/O.
-        .target(name: "FHIRProfiles", dependencies: ["FHIRCore"], swiftSettings: swiftSettings),
+        // Profiles/, and an instance validated against a profile's snapshot (invariants in
+        // FHIRPath). No I/O.
+        .target(name: "FHIRProfiles", dependencies: ["FHIRCore", "FHIRPath"], swiftSettings: swiftSettings),
         // Typed Sendable value types for the resources the gateway works with (generated).
         .target(
             name: "FHIRModels",
@@ -135,6 +139,7 @@ let package = Package(
             dependencies: [
                 "FHIRCore",
                 "FHIRModels",
+                "FHIRPath",
                 "FHIRProfiles",
                 "RiskModel",
                 "GatewayServer",
@@ -152,6 +157,13 @@ let package = Package(
             path: "Benchmarks/FHIRCoreBenchmarks",
             swiftSettings: swiftSettings
         ),
+        // The R4 Observation invariants evaluated by the FHIRPath engine, median per evaluation.
+        .executableTarget(
+            name: "FHIRPathBenchmarks",
+            dependencies: ["FHIRCore", "FHIRPath"],
+            path: "Benchmarks/FHIRPathBenchmarks",
+            swiftSettings: swiftSettings
+        ),
         // Locates the test corpus in Tests/Fixtures; used by the test targets only.
         .target(name: "TestSupport", dependencies: ["StrictJSON", "SafeXML"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON", "TestSupport"], swiftSettings: swiftSettings),
@@ -161,6 +173,7 @@ let package = Package(
             dependencies: ["FHIRCore", "StrictJSON", "SafeXML", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "FHIRPathTests", dependencies: ["FHIRPath", "FHIRCore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FHIRProfilesTests",
             dependencies: ["FHIRProfiles", "FHIRCore", "TestSupport"],

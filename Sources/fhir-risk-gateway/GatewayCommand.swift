@@ -13,13 +13,13 @@ struct GatewayCommand: AsyncParsableCommand {
         abstract: "A FHIR R4 gateway that scores the risk of early progression of intrahepatic cholangiocarcinoma.",
         version: VersionCommand.text,
         subcommands: [
-            ServeCommand.self, CheckConfigCommand.self, OutboxCommand.self, MigrateCommand.self, ValidateCommand.self, ConvertCommand.self, ScoreCommand.self, JWKSCommand.self,
+            ServeCommand.self, CheckConfigCommand.self, OutboxCommand.self, MigrateCommand.self, ValidateCommand.self, ConvertCommand.self, FHIRPathCommand.self, ScoreCommand.self, JWKSCommand.self,
             VersionCommand.self,
         ]
     )
 
     func run() throws {
-        throw ValidationError("Missing subcommand: use serve, check-config, outbox, validate, convert, score or version (see --help)")
+        throw ValidationError("Missing subcommand: use serve, check-config, outbox, validate, convert, fhirpath, score or version (see --help)")
     }
 
     /// Exit codes: 0 success, 1 the input is invalid FHIR, 2 the input is unreadable or the command

@@ -13,6 +13,10 @@ public enum Fixtures {
 
     public static let invalid: URL = r4.appendingPathComponent("invalid")
 
+    /// `<package root>/Tests/Fixtures/fhirpath-tests`: the official FHIRPath suite for R4
+    /// (`tests-fhir-r4.xml`) and the resources its cases read (`input/`), see its README.
+    public static let fhirpathTests: URL = packageRoot.appendingPathComponent("Tests/Fixtures/fhirpath-tests")
+
     /// The package root, found from this source file's path.
     public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // TestSupport

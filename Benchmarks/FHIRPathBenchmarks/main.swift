@@ -1,0 +1,78 @@
+// The R4 Observation invariants (obs-3, obs-6, obs-7, ele-1) evaluated by the FHIRPath engine on
+// Observation examples: median time per evaluation over rounds. Build in release:
+//   swift build -c release --product FHIRPathBenchmarks && .build/release/FHIRPathBenchmarks <R4 dir>
+import FHIRCore
+import FHIRPath
+import Foundation
+
+let directory = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "Tests/Fixtures/fhir-examples/R4"
+let rounds = 21
+let repeats = 2000
+
+let invariants: [(name: String, text: String, context: String)] = [
+    ("obs-3", "low.exists() or high.exists() or text.exists()", "referenceRange"),
+    ("obs-6", "dataAbsentReason.empty() or value.empty()", "resource"),
+    ("obs-7", "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()", "resource"),
+    ("ele-1", "hasValue() or (children().count() > id.count())", "code"),
+]
+
+let names = ["Observation-example.json", "Observation-f001.json", "Observation-blood-pressure.json"]
+let reader = FHIRReader()
+var observations: [FHIRNode] = []
+for name in names {
+    guard let data = FileManager.default.contents(atPath: directory + "/" + name), let node = reader.read(Array(data)).resource else {
+        print("Cannot read \(directory)/\(name)")
+        exit(1)
+    }
+    observations.append(node)
+}
+
+/// The nodes an invariant is evaluated on: the resource, or its children of one element.
+func contexts(_ observation: FHIRNode, _ element: String) -> [FHIRNode] {
+    element == "resource" ? [observation] : observation.children(named: element)
+}
+
+func median(_ body: () throws -> Int) rethrows -> (seconds: Double, evaluations: Int) {
+    var times: [Double] = []
+    var evaluations = 0
+    for _ in 0..<rounds {
+        let start = DispatchTime.now().uptimeNanoseconds
+        evaluations = try body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return (times.sorted()[rounds / 2], evaluations)
+}
+
+print("FHIRPath invariants on \(names.joined(separator: ", ")); \(rounds) rounds of \(repeats) repeats, median")
+var totalSeconds = 0.0
+var totalPerObservation = 0.0
+for invariant in invariants {
+    let expression = try FHIRPathExpression(invariant.text)
+    var satisfied = 0
+    let (seconds, evaluations) = try median {
+        var count = 0
+        for _ in 0..<repeats {
+            for observation in observations {
+                let environment = FHIRPathEnvironment(resource: observation)
+                for node in contexts(observation, invariant.context) {
+                    if try expression.isSatisfied(by: node, environment: environment) != false { satisfied += 1 }
+                    count += 1
+                }
+            }
+        }
+        return count
+    }
+    let perEvaluation = seconds / Double(max(1, evaluations)) * 1e9
+    totalPerObservation += seconds / Double(repeats * observations.count) * 1e9
+    totalSeconds += seconds
+    let label = "\(invariant.name) (\(invariant.context))".padding(toLength: 24, withPad: " ", startingAt: 0)
+    print(label + String(format: "%9.0f ns/evaluation  (%d evaluations per round)", perEvaluation, evaluations))
+}
+print(String(format: "All four per Observation (as contexts occur): %.2f µs", totalPerObservation / 1000))
+
+// Parsing, for comparison: once per expression at start-up.
+let (parseSeconds, parses) = try median {
+    for _ in 0..<repeats { for invariant in invariants { _ = try FHIRPathExpression(invariant.text) } }
+    return repeats * invariants.count
+}
+print(String(format: "Parsing: %.2f µs per expression", parseSeconds / Double(parses) * 1e6))
