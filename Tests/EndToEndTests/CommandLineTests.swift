@@ -42,11 +42,11 @@ import Testing
         let valid = try GatewayBinary.run(["validate", example.path, "--profile", Self.adcProfile])
         #expect(valid.status == 0, "\(valid.output)")
         var text = try String(contentsOf: example, encoding: .utf8)
-        text = text.replacingOccurrences(of: #""code": "10*-3.mm2/s""#, with: #""code": "cm2/s""#)
+        text = text.replacingOccurrences(of: #""reference": "Patient/example-icca""#, with: #""reference": "Group/example-cohort""#)
         let broken = try GatewayBinary.run(["validate", "-", "--profile", Self.adcProfile], input: Data(text.utf8))
         #expect(broken.status == 1, "\(broken.output)")
         let issues = try outcome(broken).resource?.children(named: "issue") ?? []
-        #expect(issues.contains { $0.value(of: "severity") == "error" && $0.value(of: "expression") == "Observation.valueQuantity.code" }, "\(broken.output)")
+        #expect(issues.contains { $0.value(of: "severity") == "error" && $0.value(of: "expression") == "Observation.subject.reference" }, "\(broken.output)")
     }
 
     @Test func validateWithAnUnknownProfileExitsTwoAndListsTheProfilesHeld() throws {
