@@ -25,7 +25,7 @@ release: deps
 
 # The high-availability tests (two gateways, PostgreSQL, load, kill -9) run on their own after the
 # rest: beside them, on two cores, the tests that time the store's writer would be starved.
-test: build release check-generated check-units check-install
+test: build release check-generated ig-package check-units check-install
 	$(SWIFT) test --skip-build --skip HighAvailabilityTests
 	$(SWIFT) test --skip-build --filter HighAvailabilityTests
 
