@@ -153,7 +153,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "FHIRCoreBenchmarks",
-            dependencies: ["FHIRCore", "FHIRModels"],
+            dependencies: ["FHIRCore", "FHIRModels", "FHIRProfiles"],
             path: "Benchmarks/FHIRCoreBenchmarks",
             swiftSettings: swiftSettings
         ),

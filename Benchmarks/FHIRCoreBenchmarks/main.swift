@@ -3,6 +3,7 @@
 //   swift build -c release --product FHIRCoreBenchmarks && .build/release/FHIRCoreBenchmarks <R4 dir>
 import FHIRCore
 import FHIRModels
+import FHIRProfiles
 import Foundation
 import SafeXML
 import StrictJSON
@@ -143,4 +144,56 @@ if let typical = json.min(by: { abs($0.bytes.count - 2048) < abs($1.bytes.count 
     print(String(format: "  read + validate    median %6.2f µs   minimum %6.2f µs", ours[typicalRounds / 2], ours[0]))
     print(String(format: "  JSONSerialization  median %6.2f µs   minimum %6.2f µs", theirs[typicalRounds / 2], theirs[0]))
     print(String(format: "  ratio of medians %.2f× (JSONSerialization time / ours)", theirs[typicalRounds / 2] / ours[typicalRounds / 2]))
+}
+
+// The tumour ADC Observation of Profiles/examples (the gateway's main input): read + base
+// validation, against read + base validation + its profile (icca-adc-observation, invariants in
+// FHIRPath), in alternating rounds. The Profiles folder is the second argument (default Profiles).
+let profilesFolder = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "Profiles"
+let profileResources = ((try? FileManager.default.contentsOfDirectory(atPath: profilesFolder)) ?? []).filter {
+    $0.hasSuffix(".json") && $0 != "package.json"
+}.sorted().compactMap { name in
+    FileManager.default.contents(atPath: profilesFolder + "/" + name).flatMap { reader.read(Array($0)).resource }
+}
+if let conformance = try? ConformancePackage(resources: profileResources, compile: FHIRPathInvariants.compile),
+    let profile = conformance.profile("http://fhir-risk-gateway.org/fhir/StructureDefinition/icca-adc-observation"),
+    let adc = FileManager.default.contents(atPath: profilesFolder + "/examples/Observation-example-adc.json").map(Array.init)
+{
+    let many = 2_000
+    let adcRounds = 41
+    func time(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<many { body() }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(many)
+    }
+    let validator = ProfileValidator(package: conformance)
+    var base: [Double] = []
+    var profiled: [Double] = []
+    var issues = 0
+    for round in 0..<adcRounds {
+        let baseOnce = { time { _ = reader.read(adc, format: .json) } }
+        let profiledOnce = {
+            time {
+                if let node = reader.read(adc, format: .json).resource { issues += validator.validate(node, against: profile).count }
+            }
+        }
+        if round % 2 == 0 {
+            base.append(baseOnce())
+            profiled.append(profiledOnce())
+        } else {
+            profiled.append(profiledOnce())
+            base.append(baseOnce())
+        }
+    }
+    base.sort()
+    profiled.sort()
+    print("")
+    print("ADC Observation (Profiles/examples/Observation-example-adc.json, \(adc.count) bytes), \(adcRounds) alternating rounds of \(many):")
+    print(String(format: "  read + validate              median %6.2f µs   minimum %6.2f µs", base[adcRounds / 2], base[0]))
+    print(String(format: "  read + validate + profile    median %6.2f µs   minimum %6.2f µs", profiled[adcRounds / 2], profiled[0]))
+    print(String(format: "  the profile's share          %6.2f µs (median difference)", profiled[adcRounds / 2] - base[adcRounds / 2]))
+    if issues > 0 { print("  the example gave \(issues / (adcRounds * many)) profile issues per validation") }
+} else {
+    print("")
+    print("No Profiles folder with the ADC profile and its example at \(profilesFolder): the profile figure is skipped")
 }

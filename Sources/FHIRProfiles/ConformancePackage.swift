@@ -49,7 +49,7 @@ public struct ConformancePackage: Sendable {
         let types = Dictionary(definitions.compactMap { sd in sd.value(of: "url").map { ($0, sd.value(of: "type") ?? "") } }, uniquingKeysWith: { a, _ in a })
         var profiles: [String: Profile] = [:]
         for definition in definitions {
-            let profile = try ProfileCompiler(profileTypes: types, compile: compile).compile(definition)
+            let profile = try ProfileCompiler(profileTypes: types, heldValueSets: Set(valueSets.keys), compile: compile).compile(definition)
             profiles[profile.url] = profile
         }
         self.profiles = profiles

@@ -5,6 +5,9 @@ import FHIRCore
 struct ProfileCompiler {
     /// Every profile's type by URL, to know what a `targetProfile` of this package stands for.
     let profileTypes: [String: String]
+    /// The ValueSets the package holds: a binding to another (R4's own, whose required codes base
+    /// validation checks, or one the gateway has no copy of) cannot be checked here.
+    let heldValueSets: Set<String>
     let compile: InvariantCompiler
 
     private struct Entry {
@@ -33,7 +36,7 @@ struct ProfileCompiler {
         guard let first = entries.first, first.path == type else {
             throw ProfileDefinitionError("StructureDefinition \(url): the snapshot does not start with the element \(type)")
         }
-        let root = try build(0, entries: entries, childrenOf: childrenOf, profile: url)
+        let root = try build(0, entries: entries, childrenOf: childrenOf, profile: url, parentTypes: [])
         return ConformancePackage.Profile(url: url, name: name, type: type, root: root)
     }
 
@@ -45,18 +48,23 @@ struct ProfileCompiler {
         return String(id[..<dot])
     }
 
-    private func build(_ index: Int, entries: [Entry], childrenOf: [String: [Int]], profile: String) throws(ProfileDefinitionError)
-        -> ProfileElement
+    /// - Parameter parentTypes: the R4 types the instance's element holding this one may have
+    ///   (empty for the root).
+    private func build(_ index: Int, entries: [Entry], childrenOf: [String: [Int]], profile: String, parentTypes: [FHIRType])
+        throws(ProfileDefinitionError) -> ProfileElement
     {
         let entry = entries[index]
         let node = entry.node
         let lastSegment = entry.id.split(separator: ".").last.map(String.init) ?? entry.id
         // `component:adc` → element `component`, slice `adc`.
         let ownName = lastSegment.split(separator: ":", maxSplits: 1).first.map(String.init) ?? lastSegment
+        let segment = entry.path.split(separator: ".").last.map(String.init) ?? ownName
+        let typeCodes = node.children(named: "type").compactMap { $0.value(of: "code") }
+        let placement = Self.placement(segment: segment, typeCodes: typeCodes, parentTypes: parentTypes, rootType: entry.path)
         var children: [ProfileElement] = []
         var slicesOf: [String: [ProfileElement]] = [:]
         for childIndex in childrenOf[entry.id] ?? [] {
-            let child = try build(childIndex, entries: entries, childrenOf: childrenOf, profile: profile)
+            let child = try build(childIndex, entries: entries, childrenOf: childrenOf, profile: profile, parentTypes: placement.types)
             let childSegment = entries[childIndex].id.split(separator: ".").last.map(String.init) ?? ""
             if let colon = childSegment.firstIndex(of: ":") {
                 slicesOf[String(childSegment[..<colon]), default: []].append(child)
@@ -99,7 +107,8 @@ struct ProfileCompiler {
         if let node = node.child(named: "binding"), let strength = node.value(of: "strength").flatMap(ProfileElement.Binding.Strength.init),
             let valueSet = node.value(of: "valueSet")
         {
-            binding = ProfileElement.Binding(strength: strength, valueSet: valueSet.split(separator: "|").first.map(String.init) ?? valueSet)
+            let url = valueSet.split(separator: "|").first.map(String.init) ?? valueSet
+            if heldValueSets.contains(url) { binding = ProfileElement.Binding(strength: strength, valueSet: url) }
         }
         var slicing: ProfileElement.Slicing?
         if let node = node.child(named: "slicing") {
@@ -118,13 +127,33 @@ struct ProfileCompiler {
             profileTypes[url] ?? url.split(separator: "/").last.map(String.init) ?? url
         }
         return ProfileElement(
-            id: entry.id, segment: entry.path.split(separator: ".").last.map(String.init) ?? ownName,
+            id: entry.id, segment: segment, elementIndexes: placement.indexes,
             sliceName: node.value(of: "sliceName"), min: min, max: max,
             baseMin: base.flatMap { Int($0.value(of: "min") ?? "") } ?? min, baseMax: base.map { Self.maximum($0.value(of: "max")) } ?? max,
-            typeCodes: types.compactMap { $0.value(of: "code") }, targetTypes: targetTypes,
+            typeCodes: typeCodes, targetTypes: targetTypes,
             fixed: node.children.first { $0.name.hasPrefix("fixed") }, pattern: node.children.first { $0.name.hasPrefix("pattern") },
             binding: binding, invariants: invariants, slicing: slicing, children: children,
             mustSupport: node.value(of: "mustSupport") == "true")
+    }
+
+    /// Where an element sits in each R4 type its parent may have (its index among the type's
+    /// elements, which the instance's nodes carry as `elementIndex`), and the types it may have
+    /// itself: a choice's types as the profile narrows them, a backbone element's own type.
+    static func placement(segment: String, typeCodes: [String], parentTypes: [FHIRType], rootType: String)
+        -> (indexes: [ObjectIdentifier: Int], types: [FHIRType])
+    {
+        guard !parentTypes.isEmpty else { return ([:], R4Definitions.r4.type(rootType).map { [$0] } ?? []) }
+        let name = segment.hasSuffix("[x]") ? String(segment.dropLast(3)) : segment
+        var indexes: [ObjectIdentifier: Int] = [:]
+        var types: [FHIRType] = []
+        for parent in parentTypes {
+            guard let index = parent.elements.firstIndex(where: { $0.name == name }) else { continue }
+            indexes[ObjectIdentifier(parent)] = index
+            let definition = parent.elements[index]
+            let names = definition.isChoice && !typeCodes.isEmpty ? definition.typeNames.filter(typeCodes.contains) : definition.typeNames
+            for type in names.compactMap({ R4Definitions.r4.type($0) }) where !types.contains(where: { $0 === type }) { types.append(type) }
+        }
+        return (indexes, types)
     }
 
     static func maximum(_ text: String?) -> Int {
@@ -139,7 +168,7 @@ extension ProfileElement {
 
     func with(slicing: Slicing) -> ProfileElement {
         ProfileElement(
-            id: id, segment: segment, sliceName: sliceName, min: min, max: max, baseMin: baseMin, baseMax: baseMax, typeCodes: typeCodes,
+            id: id, segment: segment, elementIndexes: elementIndexes, sliceName: sliceName, min: min, max: max, baseMin: baseMin, baseMax: baseMax, typeCodes: typeCodes,
             targetTypes: targetTypes, fixed: fixed, pattern: pattern, binding: binding, invariants: invariants, slicing: slicing,
             children: children, mustSupport: mustSupport)
     }

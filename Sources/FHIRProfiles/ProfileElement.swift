@@ -7,6 +7,10 @@ final class ProfileElement: Sendable {
     let id: String
     /// The last segment of the path as the snapshot writes it: `value[x]`, `valueQuantity`, `code`.
     let segment: String
+    /// Its index among the elements of each R4 type its parent may have, by type: an instance's
+    /// children carry that index (`FHIRNode.elementIndex`), so they are found without comparing
+    /// names.
+    let elementIndexes: [ObjectIdentifier: Int]
     let sliceName: String?
     let min: Int
     /// `Int.max` for `*`.
@@ -27,6 +31,9 @@ final class ProfileElement: Sendable {
     let slicing: Slicing?
     /// The elements below, in the snapshot's order (slices of a child follow its entry).
     let children: [ProfileElement]
+    /// The elements below that have something to check (`hasChecks`): the ones the validator
+    /// walks. A snapshot repeats every element of the base; most constrain nothing more.
+    let checked: [ProfileElement]
     let mustSupport: Bool
 
     struct Binding: Sendable {
@@ -41,6 +48,14 @@ final class ProfileElement: Sendable {
             let kind: Kind
             /// `$this`, `code`, `coding.system`.
             let path: String
+            /// The path's steps: none for `$this`.
+            let steps: [String]
+
+            init(kind: Kind, path: String) {
+                self.kind = kind
+                self.path = path
+                steps = path == "$this" ? [] : path.split(separator: ".").map(String.init)
+            }
         }
         let discriminators: [Discriminator]
         /// `closed`: an element that fits no slice is an error.
@@ -50,12 +65,14 @@ final class ProfileElement: Sendable {
     }
 
     init(
-        id: String, segment: String, sliceName: String?, min: Int, max: Int, baseMin: Int, baseMax: Int, typeCodes: [String],
+        id: String, segment: String, elementIndexes: [ObjectIdentifier: Int], sliceName: String?, min: Int, max: Int, baseMin: Int, baseMax: Int, typeCodes: [String],
         targetTypes: [String], fixed: FHIRNode?, pattern: FHIRNode?, binding: Binding?, invariants: [Invariant], slicing: Slicing?,
         children: [ProfileElement], mustSupport: Bool
     ) {
         self.id = id
         self.segment = segment
+        self.elementIndexes = elementIndexes
+        choiceBase = segment.hasSuffix("[x]") ? String(segment.dropLast(3)) : nil
         self.sliceName = sliceName
         self.min = min
         self.max = max
@@ -70,22 +87,33 @@ final class ProfileElement: Sendable {
         self.slicing = slicing
         self.children = children
         self.mustSupport = mustSupport
+        checked = children.filter(\.hasChecks)
     }
 
-    /// The element name an instance's child is matched on: `value` for `value[x]`.
-    var choiceBase: String? { segment.hasSuffix("[x]") ? String(segment.dropLast(3)) : nil }
+    /// Whether validating an instance's element against this one can find anything: a value,
+    /// binding, invariant, slicing, type or target restriction, a cardinality narrower than the
+    /// base's, or such an element below.
+    var hasChecks: Bool {
+        fixed != nil || pattern != nil || binding != nil || !invariants.isEmpty || slicing != nil || !targetTypes.isEmpty
+            || (choiceBase != nil && !typeCodes.isEmpty) || min > baseMin || max < baseMax || !checked.isEmpty
+    }
 
-    /// Whether an instance's child (with its element's definition name) stands for this element:
-    /// `value[x]` takes `valueQuantity`, `valueQuantity` takes only that one.
-    func matches(childName: String, definitionName: String) -> Bool {
-        if let base = choiceBase { return definitionName == base }
-        return childName == segment
+    /// The element name an instance's child is matched on: `value` for `value[x]`; nil for an
+    /// element that is no choice.
+    let choiceBase: String?
+
+    /// Its index among the elements of `type` (the type of the instance's node holding it), or
+    /// nil when that type has no such element.
+    func elementIndex(in type: FHIRType) -> Int? {
+        if let index = elementIndexes[ObjectIdentifier(type)] { return index }
+        let name = choiceBase ?? segment
+        return type.elements.firstIndex { $0.name == name }
     }
 
     /// The descendant elements along a dotted path (`coding.system`), slices left aside.
-    func descendant(_ path: ArraySlice<Substring>) -> ProfileElement? {
+    func descendant(_ path: ArraySlice<String>) -> ProfileElement? {
         guard let first = path.first else { return self }
-        guard let child = children.first(where: { $0.sliceName == nil && ($0.segment == first || $0.choiceBase == String(first)) }) else {
+        guard let child = children.first(where: { $0.sliceName == nil && ($0.segment == first || $0.choiceBase == first) }) else {
             return nil
         }
         return child.descendant(path.dropFirst())

@@ -59,11 +59,16 @@ enum References {
         }
         if let type = context.bundleTypes[text] { return type }
         if text.hasPrefix("urn:") { return nil }
-        // `Patient/1`, `Patient/1/_history/2`, `https://host/fhir/Patient/1`.
-        var parts = text.split(separator: "/").map(String.init)
-        if parts.count >= 4, parts[parts.count - 2] == "_history" { parts.removeLast(2) }
-        guard parts.count >= 2 else { return nil }
-        let type = parts[parts.count - 2]
+        // `Patient/1`, `Patient/1/_history/2`, `https://host/fhir/Patient/1`: the segment before
+        // the id, read in place.
+        var rest = Substring(text)
+        if let slash = rest.lastIndex(of: "/") {
+            let before = rest[..<slash]
+            if let previous = before.lastIndex(of: "/"), before[before.index(after: previous)...] == "_history" { rest = before[..<previous] }
+        }
+        guard let idSlash = rest.lastIndex(of: "/") else { return nil }
+        let beforeID = rest[..<idSlash]
+        let type = String(beforeID.lastIndex(of: "/").map { beforeID[beforeID.index(after: $0)...] } ?? beforeID)
         return R4Definitions.r4.resourceType(type) != nil ? type : nil
     }
 }
@@ -81,7 +86,7 @@ enum Slices {
     private static func matches(_ node: FHIRNode, _ slice: ProfileElement, _ discriminator: ProfileElement.Slicing.Discriminator, package: ConformancePackage)
         -> Bool
     {
-        let steps = discriminator.path == "$this" ? [] : discriminator.path.split(separator: ".")
+        let steps = discriminator.steps
         let targets = navigate(node, steps[...])
         switch discriminator.kind {
         case .exists:
@@ -116,7 +121,7 @@ enum Slices {
 
     /// The nodes at a dotted path below `node` (`coding.system`), a choice element matched by its
     /// name without the type (`value`).
-    static func navigate(_ node: FHIRNode, _ steps: ArraySlice<Substring>) -> [FHIRNode] {
+    static func navigate(_ node: FHIRNode, _ steps: ArraySlice<String>) -> [FHIRNode] {
         guard let step = steps.first else { return [node] }
         let definitions = node.type.elements
         var found: [FHIRNode] = []
