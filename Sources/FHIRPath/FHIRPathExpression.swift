@@ -19,6 +19,11 @@ public struct FHIRPathEnvironment: Sendable {
     public var memberOf: (@Sendable (_ coding: (system: String?, code: String), _ valueSet: String) -> Bool?)?
     /// `conformsTo(profile)` for profiles other than the R4 base types; nil when unknown.
     public var conformsTo: (@Sendable (_ node: FHIRNode, _ profile: String) -> Bool?)?
+    /// Whether `as()` on more than one item is an error, as the FHIRPath specification says.
+    /// False by default: R4's own invariants break that rule (dom-3 applies `as(canonical)` to
+    /// `descendants()`), so `as()` then keeps the items of the type, like `ofType()`, as the HL7
+    /// validator does for R4 content.
+    public var asRequiresSingleton: Bool
 
     public init(
         resource: FHIRNode? = nil,
@@ -26,7 +31,8 @@ public struct FHIRPathEnvironment: Sendable {
         variables: [String: [FHIRPathValue]] = [:],
         now: Date? = nil,
         memberOf: (@Sendable (_ coding: (system: String?, code: String), _ valueSet: String) -> Bool?)? = nil,
-        conformsTo: (@Sendable (_ node: FHIRNode, _ profile: String) -> Bool?)? = nil
+        conformsTo: (@Sendable (_ node: FHIRNode, _ profile: String) -> Bool?)? = nil,
+        asRequiresSingleton: Bool = false
     ) {
         self.resource = resource
         self.rootResource = rootResource
@@ -34,6 +40,7 @@ public struct FHIRPathEnvironment: Sendable {
         self.now = now
         self.memberOf = memberOf
         self.conformsTo = conformsTo
+        self.asRequiresSingleton = asRequiresSingleton
     }
 }
 

@@ -148,8 +148,11 @@ extension Evaluator {
             guard let item = try singleton(target, at: expression), let type = call.type else { return [] }
             return [.boolean(try item.matches(type, exact: false, evaluator: self, at: expression))]
         case .as:
-            guard let item = try singleton(target, at: expression), let type = call.type else { return [] }
-            return try item.matches(type, exact: true, evaluator: self, at: expression) ? [item] : []
+            guard let type = call.type else { return [] }
+            if environment.asRequiresSingleton { _ = try singleton(target, at: expression) }
+            var out: [FHIRPathValue] = []
+            for item in target where try item.matches(type, exact: true, evaluator: self, at: expression) { out.append(item) }
+            return out
 
         // MARK: Tree
         case .children:
@@ -251,9 +254,10 @@ extension Evaluator {
                 let b = rhs.element.keys[k]
                 var order: Int
                 switch (a, b) {
+                // An empty key sorts after every value (and so first when descending).
                 case (nil, nil): order = 0
-                case (nil, _): order = -1
-                case (_, nil): order = 1
+                case (nil, _): order = 1
+                case (_, nil): order = -1
                 case (let a?, let b?):
                     do throws(FHIRPathError) {
                         order = try compare(a, b, at: expression) ?? 0
