@@ -8,11 +8,11 @@ extension Evaluator {
         // Boolean operators evaluate the right side only when it can change the answer.
         switch op {
         case .and, .or, .xor, .implies:
-            let a = try boolean(try evaluate(lhs, input: input, scope: scope), at: lhs)
+            let a = try booleanValue(lhs, input: input, scope: scope)
             if op == .and, a == false { return [.boolean(false)] }
             if op == .or, a == true { return [.boolean(true)] }
             if op == .implies, a == false { return [.boolean(true)] }
-            let b = try boolean(try evaluate(rhs, input: input, scope: scope), at: rhs)
+            let b = try booleanValue(rhs, input: input, scope: scope)
             let result: Bool? =
                 switch op {
                 case .and: b == false ? false : (a == true && b == true ? true : nil)

@@ -149,7 +149,7 @@ extension Evaluator {
             return [.boolean(try item.matches(type, exact: false, evaluator: self, at: expression))]
         case .as:
             guard let type = call.type else { return [] }
-            if environment.asRequiresSingleton { _ = try singleton(target, at: expression) }
+            if environment.pointee.asRequiresSingleton { _ = try singleton(target, at: expression) }
             var out: [FHIRPathValue] = []
             for item in target where try item.matches(type, exact: true, evaluator: self, at: expression) { out.append(item) }
             return out
@@ -212,7 +212,7 @@ extension Evaluator {
     }
 
     private func clock(_ function: Function) -> FHIRPathValue {
-        let date = environment.now ?? Date()
+        let date = environment.pointee.now ?? Date()
         var value = FHIRPathTemporal(kind: .dateTime, precision: .millisecond)
         value.setLocalMilliseconds(Int((date.timeIntervalSince1970 * 1000).rounded(.down)))
         value.timeZoneOffset = 0
@@ -317,7 +317,7 @@ extension Evaluator {
 
     private func memberOf(_ target: [FHIRPathValue], valueSet: String?, at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
         guard let valueSet, let item = try singleton(target, at: expression) else { return [] }
-        guard let check = environment.memberOf else {
+        guard let check = environment.pointee.memberOf else {
             throw error("memberOf() needs a terminology check: give FHIRPathEnvironment.memberOf", at: expression)
         }
         var codings: [(system: String?, code: String)] = []
@@ -348,7 +348,7 @@ extension Evaluator {
         if profile.hasPrefix(base), definitions.type(String(profile.dropFirst(base.count))) != nil {
             return .boolean(isType(node.type, named: String(profile.dropFirst(base.count))))
         }
-        if let check = environment.conformsTo, let verdict = check(node, profile) { return .boolean(verdict) }
+        if let check = environment.pointee.conformsTo, let verdict = check(node, profile) { return .boolean(verdict) }
         throw error("conformsTo() does not know the profile \(profile): give FHIRPathEnvironment.conformsTo", at: expression)
     }
 }
