@@ -309,6 +309,10 @@ extension Evaluator {
             throw error("A date or time cannot be moved by a quantity in '\(quantity.unit)'", at: expression)
         }
         let whole = NSDecimalNumber(decimal: Self.round(quantity.value, 0, mode: quantity.value < 0 ? .up : .down)).intValue
+        // Far beyond any calendar, and small enough that no sum below can overflow.
+        guard Swift.abs(whole) <= 1_000_000_000 else {
+            throw error("A duration of \(quantity) is too large to add to a date or time", at: expression)
+        }
         let amount = negate ? -whole : whole
         var result = value
         switch unit {

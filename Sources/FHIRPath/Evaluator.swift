@@ -14,6 +14,9 @@ struct Scope {
 struct Evaluator {
     /// The most items `repeat()` and `descendants()` may produce, far above any real resource.
     static let maxItems = 1_000_000
+    /// The most System values `repeat()` may produce: each new one is compared with all before
+    /// it, so `1.repeat($this + 1)` must stop early.
+    static let maxRepeatValues = 1000
 
     let text: String
     /// The focus and the environment, borrowed for one evaluation (see

@@ -129,14 +129,14 @@ struct UCUMUnit: Sendable, Hashable {
     /// One prefixed atom with an optional exponent (`cm2`, `10*-3`, `mg`).
     private static func term(_ text: String) -> (Decimal, [String: Int])? {
         if text.hasPrefix("10*") || text.hasPrefix("10^") {
-            guard let exponent = Int(text.dropFirst(3)) else { return nil }
+            guard let exponent = Int(text.dropFirst(3)), abs(exponent) <= 30 else { return nil }
             return (power10(exponent), [:])
         }
         var atom = Substring(text)
         var exponent = 1
         if let last = atom.lastIndex(where: { !($0.isNumber || $0 == "-" || $0 == "+") }), last < atom.index(before: atom.endIndex), !atom.hasSuffix("]") {
             let digits = atom[atom.index(after: last)...]
-            guard let value = Int(digits) else { return nil }
+            guard let value = Int(digits), abs(value) <= 8 else { return nil }
             exponent = value
             atom = atom[...last]
         }

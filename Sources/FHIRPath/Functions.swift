@@ -70,18 +70,25 @@ extension Evaluator {
             return out
         case .repeat:
             var out: [FHIRPathValue] = []
+            var systemValues = 0
             var pending = target
             while !pending.isEmpty {
                 var next: [FHIRPathValue] = []
                 for (i, item) in pending.enumerated() {
                     for produced in try lambda(0, item: item, index: i) {
-                        // Nodes of a tree cannot repeat; System values can (`repeat('a')`).
-                        if !produced.isNode, out.contains(where: { Self.equals($0, produced) == true }) { continue }
+                        // Nodes of a tree cannot repeat, and a tree is finite; System values can
+                        // repeat (`repeat('a')`) or go on forever (`repeat($this + 1)`).
+                        if !produced.isNode {
+                            if out.contains(where: { Self.equals($0, produced) == true }) { continue }
+                            systemValues += 1
+                        }
                         out.append(produced)
                         next.append(produced)
                     }
                 }
-                guard out.count <= Self.maxItems else { throw error("repeat() produced more than \(Self.maxItems) items", at: expression) }
+                guard systemValues <= Self.maxRepeatValues, out.count <= Self.maxItems else {
+                    throw error("repeat() produced more than \(systemValues > Self.maxRepeatValues ? Self.maxRepeatValues : Self.maxItems) items", at: expression)
+                }
                 pending = next
             }
             return out
