@@ -85,6 +85,25 @@ for invariant in invariants {
 }
 print(String(format: "All four per Observation (as contexts occur): %.2f µs", totalPerObservation / 1000))
 
+// ele-1 applies to every element: evaluated on each element of each Observation.
+do {
+    let expression = try FHIRPathExpression(invariants[3].text)
+    var targets: [(node: FHIRNode, environment: FHIRPathEnvironment)] = []
+    func collect(_ node: FHIRNode, _ observation: FHIRNode) {
+        if !node.isResource { targets.append((node, FHIRPathEnvironment(resource: observation))) }
+        for child in node.children { collect(child, observation) }
+    }
+    for observation in observations { collect(observation, observation) }
+    let (seconds, evaluations) = try median {
+        for _ in 0..<(repeats / 10) {
+            for target in targets where try expression.isSatisfied(by: target.node, environment: target.environment) == false { exit(1) }
+        }
+        return repeats / 10 * targets.count
+    }
+    let perObservation = seconds / Double(repeats / 10 * observations.count) * 1e6
+    print(String(format: "ele-1 on every element: %.0f ns/evaluation, %.1f elements and %.2f µs per Observation", seconds / Double(evaluations) * 1e9, Double(targets.count) / Double(observations.count), perObservation))
+}
+
 // Parsing, for comparison: once per expression at start-up.
 let (parseSeconds, parses) = try median {
     for _ in 0..<repeats { for invariant in invariants { _ = try FHIRPathExpression(invariant.text) } }

@@ -65,8 +65,8 @@ extension Evaluator {
                 if let base, Self.givesBoolean(base) { return try booleanValue(base, input: input, scope: scope).map { !$0 } }
             case .hasValue:
                 let target = try base.map { (b) throws(FHIRPathError) in try evaluate(b, input: input, scope: scope) } ?? input
-                guard target.count == 1, let item = target.first else { return false }
-                if case .node(let node) = item { return node.type.isPrimitive && node.value != nil }
+                guard target.count == 1 else { return false }
+                if case .node(let node) = target[0] { return node.type.isPrimitive && node.value != nil }
                 return true
             default:
                 break

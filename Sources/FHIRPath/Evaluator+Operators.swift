@@ -179,6 +179,8 @@ extension Evaluator {
     /// Orders two items: -1, 0, 1, nil when unknown (dates of different precision, incomparable
     /// units); an execution error when the types cannot be compared at all.
     func compare(_ a: FHIRPathValue, _ b: FHIRPathValue, at expression: Expression) throws(FHIRPathError) -> Int? {
+        // Counts compared with counts, the commonest comparison in invariants.
+        if case .integer(let p) = a, case .integer(let q) = b { return p == q ? 0 : (p < q ? -1 : 1) }
         if Self.isQuantity(a) || Self.isQuantity(b) {
             guard let x = a.quantityValue, let y = b.quantityValue else {
                 throw error("A \(a.suiteType) cannot be compared with a \(b.suiteType)", at: expression)
