@@ -60,7 +60,7 @@ import Testing
         var problems: [String] = []
         for name in Fixtures.examples("json") {
             guard let root = FHIRReader().read(try Fixtures.bytes(name)).resource else { continue }
-            try Self.walk(root, resource: root) { node, resource in
+            Self.walk(root, resource: root) { node, resource in
                 for (context, key, expression) in compiled {
                     let applies = context == "Element" ? !node.isResource : Evaluator.isType(node.type, named: context)
                     guard applies else { continue }
