@@ -2,24 +2,6 @@ import FHIRCore
 import Foundation
 
 extension Evaluator {
-    /// Dispatches the functions not handled in `invoke`.
-    func invokeOther(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
-        switch call.function {
-        case .indexOf, .substring, .startsWith, .endsWith, .contains, .upper, .lower, .replace, .matches, .matchesFull, .replaceMatches,
-            .length, .toChars, .trim, .split, .join, .encode, .decode, .escape, .unescape:
-            return try invokeString(call, on: target, argument: argument, at: expression)
-        case .abs, .ceiling, .exp, .floor, .ln, .log, .power, .round, .sqrt, .truncate:
-            return try invokeMath(call, on: target, argument: argument, at: expression)
-        case .toBoolean, .convertsToBoolean, .toInteger, .convertsToInteger, .toDecimal, .convertsToDecimal, .toString, .convertsToString,
-            .toDate, .convertsToDate, .toDateTime, .convertsToDateTime, .toTime, .convertsToTime, .toQuantity, .convertsToQuantity:
-            return try invokeConversion(call, on: target, argument: argument, at: expression)
-        case .lowBoundary, .highBoundary, .precision, .comparable:
-            return try invokeBoundary(call, on: target, argument: argument, at: expression)
-        default:
-            throw error("\(call.function.rawValue)() is not available here", at: expression)
-        }
-    }
-
     /// The decimals written for a decimal: from the literal or the node's text, since a Decimal
     /// drops trailing zeros (`12.500` has 3).
     private func writtenScale(of item: FHIRPathValue, invocant expression: Expression) -> Int {
@@ -36,7 +18,7 @@ extension Evaluator {
 
     /// `lowBoundary()`, `highBoundary()`, `precision()` and `comparable()` (FHIRPath 2.1): the
     /// range a value of limited precision stands for.
-    private func invokeBoundary(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+    func invokeBoundary(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
         guard let item = try singleton(target, at: expression) else { return [] }
         let value = item.systemValue ?? item
         if call.function == .comparable {

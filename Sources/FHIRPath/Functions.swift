@@ -206,6 +206,24 @@ extension Evaluator {
         }
     }
 
+    /// Dispatches the functions not handled in `invoke`.
+    func invokeOther(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+        switch call.function {
+        case .indexOf, .substring, .startsWith, .endsWith, .contains, .upper, .lower, .replace, .matches, .matchesFull, .replaceMatches,
+            .length, .toChars, .trim, .split, .join, .encode, .decode, .escape, .unescape:
+            return try invokeString(call, on: target, argument: argument, at: expression)
+        case .abs, .ceiling, .exp, .floor, .ln, .log, .power, .round, .sqrt, .truncate:
+            return try invokeMath(call, on: target, argument: argument, at: expression)
+        case .toBoolean, .convertsToBoolean, .toInteger, .convertsToInteger, .toDecimal, .convertsToDecimal, .toString, .convertsToString,
+            .toDate, .convertsToDate, .toDateTime, .convertsToDateTime, .toTime, .convertsToTime, .toQuantity, .convertsToQuantity:
+            return try invokeConversion(call, on: target, argument: argument, at: expression)
+        case .lowBoundary, .highBoundary, .precision, .comparable:
+            return try invokeBoundary(call, on: target, argument: argument, at: expression)
+        default:
+            throw error("\(call.function.rawValue)() is not available here", at: expression)
+        }
+    }
+
     func integerArgument(_ values: [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> Int? {
         guard let item = try singleton(values, at: expression) else { return nil }
         guard case .integer(let n) = item.systemValue ?? item else { throw error("Expected an integer argument, not a \(item.suiteType)", at: expression) }
