@@ -101,7 +101,10 @@ do {
         return repeats / 10 * targets.count
     }
     let perObservation = seconds / Double(repeats / 10 * observations.count) * 1e6
-    print(String(format: "ele-1 on every element: %.0f ns/evaluation, %.1f elements and %.2f µs per Observation", seconds / Double(evaluations) * 1e9, Double(targets.count) / Double(observations.count), perObservation))
+    print(
+        String(
+            format: "ele-1 on every element: %.0f ns/evaluation, %.1f elements and %.2f µs per Observation", seconds / Double(evaluations) * 1e9,
+            Double(targets.count) / Double(observations.count), perObservation))
 }
 
 // Parsing, for comparison: once per expression at start-up.

@@ -50,11 +50,21 @@ struct Expression: Sendable {
 }
 
 enum BinaryOperator: String, Sendable {
-    case multiply = "*", divide = "/", div, mod
-    case add = "+", subtract = "-", concatenate = "&"
+    case multiply = "*"
+    case divide = "/"
+    case div, mod
+    case add = "+"
+    case subtract = "-"
+    case concatenate = "&"
     case union = "|"
-    case less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
-    case equal = "=", equivalent = "~", notEqual = "!=", notEquivalent = "!~"
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+    case equal = "="
+    case equivalent = "~"
+    case notEqual = "!="
+    case notEquivalent = "!~"
     case `in`, contains
     case and, or, xor, implies
 }

@@ -215,7 +215,8 @@ extension Evaluator {
             switch op {
             case .add, .subtract, .multiply:
                 let (value, overflow) =
-                    op == .add ? p.addingReportingOverflow(q) : op == .subtract ? p.subtractingReportingOverflow(q) : p.multipliedReportingOverflow(by: q)
+                    op == .add
+                    ? p.addingReportingOverflow(q) : op == .subtract ? p.subtractingReportingOverflow(q) : p.multipliedReportingOverflow(by: q)
                 guard !overflow, value >= Int(Int32.min), value <= Int(Int32.max) else {
                     throw error("The integer result is out of the 32-bit range", at: expression)
                 }
@@ -266,7 +267,9 @@ extension Evaluator {
         }
     }
 
-    private func quantityArithmetic(_ op: BinaryOperator, _ p: FHIRPathQuantity, _ q: FHIRPathQuantity, at expression: Expression) throws(FHIRPathError) -> FHIRPathQuantity? {
+    private func quantityArithmetic(_ op: BinaryOperator, _ p: FHIRPathQuantity, _ q: FHIRPathQuantity, at expression: Expression)
+        throws(FHIRPathError) -> FHIRPathQuantity?
+    {
         switch op {
         case .add, .subtract:
             if p.comparableUnit == q.comparableUnit {
@@ -294,7 +297,9 @@ extension Evaluator {
     /// A date, date-time or time moved by a duration: calendar keywords and the UCUM units of
     /// definite length (`'wk'`, `'d'`, `'h'`, `'min'`, `'s'`, `'ms'`); UCUM `'a'` and `'mo'` are
     /// refused because their length is not a calendar year or month. Fractions are dropped.
-    func adding(_ quantity: FHIRPathQuantity, to value: FHIRPathTemporal, negate: Bool, at expression: Expression) throws(FHIRPathError) -> FHIRPathTemporal {
+    func adding(_ quantity: FHIRPathQuantity, to value: FHIRPathTemporal, negate: Bool, at expression: Expression) throws(FHIRPathError)
+        -> FHIRPathTemporal
+    {
         let unit: String
         switch quantity.calendarUnit ?? quantity.unit {
         case "year": unit = "year"

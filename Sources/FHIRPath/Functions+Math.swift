@@ -2,7 +2,9 @@ import Foundation
 
 extension Evaluator {
     /// The math functions on one number (or a quantity for `abs()`); empty in, empty out.
-    func invokeMath(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+    func invokeMath(
+        _ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression
+    ) throws(FHIRPathError) -> [FHIRPathValue] {
         guard let item = try singleton(target, at: expression) else { return [] }
         let value = item.systemValue ?? item
         if call.function == .abs {

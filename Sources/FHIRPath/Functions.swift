@@ -5,7 +5,9 @@ extension Evaluator {
     /// Calls a function on `target` (its invocant's result, or the input when it has none).
     /// Arguments that are lambdas are evaluated per item of `target`; others once, in the scope the
     /// call appears in.
-    func invoke(_ call: FunctionCall, on target: [FHIRPathValue], hasInvocant: Bool, input: [FHIRPathValue], scope: Scope, at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+    func invoke(_ call: FunctionCall, on target: [FHIRPathValue], hasInvocant: Bool, input: [FHIRPathValue], scope: Scope, at expression: Expression)
+        throws(FHIRPathError) -> [FHIRPathValue]
+    {
         let arguments = call.arguments
         /// A non-lambda argument's value.
         func argument(_ i: Int) throws(FHIRPathError) -> [FHIRPathValue] {
@@ -87,7 +89,9 @@ extension Evaluator {
                     }
                 }
                 guard systemValues <= Self.maxRepeatValues, out.count <= Self.maxItems else {
-                    throw error("repeat() produced more than \(systemValues > Self.maxRepeatValues ? Self.maxRepeatValues : Self.maxItems) items", at: expression)
+                    throw error(
+                        "repeat() produced more than \(systemValues > Self.maxRepeatValues ? Self.maxRepeatValues : Self.maxItems) items",
+                        at: expression)
                 }
                 pending = next
             }
@@ -207,7 +211,9 @@ extension Evaluator {
     }
 
     /// Dispatches the functions not handled in `invoke`.
-    func invokeOther(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+    func invokeOther(
+        _ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression
+    ) throws(FHIRPathError) -> [FHIRPathValue] {
         switch call.function {
         case .indexOf, .substring, .startsWith, .endsWith, .contains, .upper, .lower, .replace, .matches, .matchesFull, .replaceMatches,
             .length, .toChars, .trim, .split, .join, .encode, .decode, .escape, .unescape:
@@ -226,13 +232,17 @@ extension Evaluator {
 
     func integerArgument(_ values: [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> Int? {
         guard let item = try singleton(values, at: expression) else { return nil }
-        guard case .integer(let n) = item.systemValue ?? item else { throw error("Expected an integer argument, not a \(item.suiteType)", at: expression) }
+        guard case .integer(let n) = item.systemValue ?? item else {
+            throw error("Expected an integer argument, not a \(item.suiteType)", at: expression)
+        }
         return n
     }
 
     func stringArgument(_ values: [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> String? {
         guard let item = try singleton(values, at: expression) else { return nil }
-        guard case .string(let s) = item.systemValue ?? item else { throw error("Expected a string argument, not a \(item.suiteType)", at: expression) }
+        guard case .string(let s) = item.systemValue ?? item else {
+            throw error("Expected a string argument, not a \(item.suiteType)", at: expression)
+        }
         return s
     }
 

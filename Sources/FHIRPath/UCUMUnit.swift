@@ -66,7 +66,9 @@ struct UCUMUnit: Sendable, Hashable {
         }
         var atom = Substring(text)
         var exponent = 1
-        if let last = atom.lastIndex(where: { !($0.isNumber || $0 == "-" || $0 == "+") }), last < atom.index(before: atom.endIndex), !atom.hasSuffix("]") {
+        if let last = atom.lastIndex(where: { !($0.isNumber || $0 == "-" || $0 == "+") }), last < atom.index(before: atom.endIndex),
+            !atom.hasSuffix("]")
+        {
             let digits = atom[atom.index(after: last)...]
             guard let value = Int(digits), abs(value) <= 8 else { return nil }
             exponent = value
@@ -97,7 +99,9 @@ struct UCUMUnit: Sendable, Hashable {
     var code: String {
         let names = dimensions.keys.sorted()
         let up = names.filter { (dimensions[$0] ?? 0) > 0 }.map { name in (dimensions[name] ?? 1) == 1 ? name : name + String(dimensions[name] ?? 1) }
-        let down = names.filter { (dimensions[$0] ?? 0) < 0 }.map { name in (dimensions[name] ?? -1) == -1 ? name : name + String(-(dimensions[name] ?? -1)) }
+        let down = names.filter { (dimensions[$0] ?? 0) < 0 }.map { name in
+            (dimensions[name] ?? -1) == -1 ? name : name + String(-(dimensions[name] ?? -1))
+        }
         let numerator = up.isEmpty ? "1" : up.joined(separator: ".")
         return down.isEmpty ? numerator : numerator + "/" + down.joined(separator: "/")
     }

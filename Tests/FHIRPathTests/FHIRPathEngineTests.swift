@@ -17,7 +17,9 @@ import Testing
         return FHIRReader().read(Array(json.utf8), validate: false).resource ?? FHIRNode(resourceType: "Observation")!
     }()
 
-    func evaluate(_ text: String, on focus: FHIRNode = observation, environment: FHIRPathEnvironment = FHIRPathEnvironment()) throws(FHIRPathError) -> [FHIRPathValue] {
+    func evaluate(_ text: String, on focus: FHIRNode = observation, environment: FHIRPathEnvironment = FHIRPathEnvironment()) throws(FHIRPathError)
+        -> [FHIRPathValue]
+    {
         try FHIRPathExpression(text).evaluate(focus, environment: environment)
     }
 
@@ -101,7 +103,9 @@ import Testing
     // MARK: Logic
 
     @Test func andOrXorImpliesFollowThreeValuedLogic() throws {
-        let t = "true", f = "false", e = "{}"
+        let t = "true"
+        let f = "false"
+        let e = "{}"
         let table: [(String, Bool?)] = [
             ("\(t) and \(e)", nil), ("\(f) and \(e)", false), ("\(e) and \(e)", nil),
             ("\(t) or \(e)", true), ("\(f) or \(e)", nil), ("\(e) or \(e)", nil),

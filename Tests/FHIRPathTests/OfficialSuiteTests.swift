@@ -3,11 +3,11 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import FHIRPath
+
 #if canImport(FoundationXML)
     import FoundationXML
 #endif
-
-@testable import FHIRPath
 
 /// The official FHIRPath suite for R4 (`Tests/Fixtures/fhirpath-tests/tests-fhir-r4.xml`, 937
 /// cases), run as it is. A case passes when:
