@@ -31,14 +31,40 @@ struct Expression: Sendable {
     let kind: Kind
     /// UTF-8 offset of the expression's first token, for messages.
     let offset: Int
+    /// The height of the tree below and including this node, which bounds the recursion of
+    /// evaluation (`1 + 1 + … + 1` builds a deep tree without any parenthesis).
+    let depth: Int
+
+    init(kind: Kind, offset: Int) {
+        self.kind = kind
+        self.offset = offset
+        var below = 0
+        switch kind {
+        case .literal, .empty, .identifier, .this, .index, .total, .variable: below = 0
+        case .member(let base, _), .negate(let base), .isType(let base, _), .asType(let base, _): below = base.depth
+        case .function(let base, let call): below = max(base?.depth ?? 0, call.arguments.map(\.depth).max() ?? 0)
+        case .indexer(let a, let b), .binary(_, let a, let b): below = max(a.depth, b.depth)
+        }
+        self.depth = below + 1
+    }
 }
 
 enum BinaryOperator: String, Sendable {
-    case multiply = "*", divide = "/", div, mod
-    case add = "+", subtract = "-", concatenate = "&"
+    case multiply = "*"
+    case divide = "/"
+    case div, mod
+    case add = "+"
+    case subtract = "-"
+    case concatenate = "&"
     case union = "|"
-    case less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
-    case equal = "=", equivalent = "~", notEqual = "!=", notEquivalent = "!~"
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+    case equal = "="
+    case equivalent = "~"
+    case notEqual = "!="
+    case notEquivalent = "!~"
     case `in`, contains
     case and, or, xor, implies
 }

@@ -8,11 +8,11 @@ extension Evaluator {
         // Boolean operators evaluate the right side only when it can change the answer.
         switch op {
         case .and, .or, .xor, .implies:
-            let a = try boolean(try evaluate(lhs, input: input, scope: scope), at: lhs)
+            let a = try booleanValue(lhs, input: input, scope: scope)
             if op == .and, a == false { return [.boolean(false)] }
             if op == .or, a == true { return [.boolean(true)] }
             if op == .implies, a == false { return [.boolean(true)] }
-            let b = try boolean(try evaluate(rhs, input: input, scope: scope), at: rhs)
+            let b = try booleanValue(rhs, input: input, scope: scope)
             let result: Bool? =
                 switch op {
                 case .and: b == false ? false : (a == true && b == true ? true : nil)
@@ -179,6 +179,8 @@ extension Evaluator {
     /// Orders two items: -1, 0, 1, nil when unknown (dates of different precision, incomparable
     /// units); an execution error when the types cannot be compared at all.
     func compare(_ a: FHIRPathValue, _ b: FHIRPathValue, at expression: Expression) throws(FHIRPathError) -> Int? {
+        // Counts compared with counts, the commonest comparison in invariants.
+        if case .integer(let p) = a, case .integer(let q) = b { return p == q ? 0 : (p < q ? -1 : 1) }
         if Self.isQuantity(a) || Self.isQuantity(b) {
             guard let x = a.quantityValue, let y = b.quantityValue else {
                 throw error("A \(a.suiteType) cannot be compared with a \(b.suiteType)", at: expression)
@@ -213,7 +215,8 @@ extension Evaluator {
             switch op {
             case .add, .subtract, .multiply:
                 let (value, overflow) =
-                    op == .add ? p.addingReportingOverflow(q) : op == .subtract ? p.subtractingReportingOverflow(q) : p.multipliedReportingOverflow(by: q)
+                    op == .add
+                    ? p.addingReportingOverflow(q) : op == .subtract ? p.subtractingReportingOverflow(q) : p.multipliedReportingOverflow(by: q)
                 guard !overflow, value >= Int(Int32.min), value <= Int(Int32.max) else {
                     throw error("The integer result is out of the 32-bit range", at: expression)
                 }
@@ -264,7 +267,9 @@ extension Evaluator {
         }
     }
 
-    private func quantityArithmetic(_ op: BinaryOperator, _ p: FHIRPathQuantity, _ q: FHIRPathQuantity, at expression: Expression) throws(FHIRPathError) -> FHIRPathQuantity? {
+    private func quantityArithmetic(_ op: BinaryOperator, _ p: FHIRPathQuantity, _ q: FHIRPathQuantity, at expression: Expression)
+        throws(FHIRPathError) -> FHIRPathQuantity?
+    {
         switch op {
         case .add, .subtract:
             if p.comparableUnit == q.comparableUnit {
@@ -292,7 +297,9 @@ extension Evaluator {
     /// A date, date-time or time moved by a duration: calendar keywords and the UCUM units of
     /// definite length (`'wk'`, `'d'`, `'h'`, `'min'`, `'s'`, `'ms'`); UCUM `'a'` and `'mo'` are
     /// refused because their length is not a calendar year or month. Fractions are dropped.
-    func adding(_ quantity: FHIRPathQuantity, to value: FHIRPathTemporal, negate: Bool, at expression: Expression) throws(FHIRPathError) -> FHIRPathTemporal {
+    func adding(_ quantity: FHIRPathQuantity, to value: FHIRPathTemporal, negate: Bool, at expression: Expression) throws(FHIRPathError)
+        -> FHIRPathTemporal
+    {
         let unit: String
         switch quantity.calendarUnit ?? quantity.unit {
         case "year": unit = "year"
@@ -309,6 +316,10 @@ extension Evaluator {
             throw error("A date or time cannot be moved by a quantity in '\(quantity.unit)'", at: expression)
         }
         let whole = NSDecimalNumber(decimal: Self.round(quantity.value, 0, mode: quantity.value < 0 ? .up : .down)).intValue
+        // Far beyond any calendar, and small enough that no sum below can overflow.
+        guard Swift.abs(whole) <= 1_000_000_000 else {
+            throw error("A duration of \(quantity) is too large to add to a date or time", at: expression)
+        }
         let amount = negate ? -whole : whole
         var result = value
         switch unit {

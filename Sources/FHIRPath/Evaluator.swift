@@ -14,14 +14,31 @@ struct Scope {
 struct Evaluator {
     /// The most items `repeat()` and `descendants()` may produce, far above any real resource.
     static let maxItems = 1_000_000
+    /// The most System values `repeat()` may produce: each new one is compared with all before
+    /// it, so `1.repeat($this + 1)` must stop early.
+    static let maxRepeatValues = 1000
 
     let text: String
-    let focus: FHIRNode
-    let environment: FHIRPathEnvironment
-    let definitions = R4Definitions.r4
+    /// The focus and the environment, borrowed for one evaluation (see
+    /// `FHIRPathExpression.withEvaluator`): copying them into every evaluation cost about a third
+    /// of a short invariant's time.
+    private let focusPointer: UnsafePointer<FHIRNode>
+    private let environmentPointer: UnsafePointer<FHIRPathEnvironment>
 
-    var resource: FHIRNode { environment.resource ?? focus }
-    var rootResource: FHIRNode { environment.rootResource ?? environment.resource ?? focus }
+    init(text: String, focus: UnsafePointer<FHIRNode>, environment: UnsafePointer<FHIRPathEnvironment>) {
+        self.text = text
+        self.focusPointer = focus
+        self.environmentPointer = environment
+    }
+
+    var focus: FHIRNode { focusPointer.pointee }
+    /// Read field by field (`environment.pointee.now`), never copied whole.
+    var environment: UnsafePointer<FHIRPathEnvironment> { environmentPointer }
+    /// The R4 types, read through the shared instance rather than copied into each evaluator.
+    var definitions: R4Definitions { R4Definitions.r4 }
+
+    var resource: FHIRNode { environmentPointer.pointee.resource ?? focus }
+    var rootResource: FHIRNode { environmentPointer.pointee.rootResource ?? environmentPointer.pointee.resource ?? focus }
 
     func error(_ message: String, at expression: Expression) -> FHIRPathError {
         FHIRPathError(.execution, message, at: expression.offset, in: text)
@@ -61,6 +78,11 @@ struct Evaluator {
             }
             return out
         case .function(let base, let call):
+            // exists(), empty() and count() only need the number of items.
+            if call.arguments.isEmpty, call.function == .exists || call.function == .empty || call.function == .count {
+                let n = try base.map { (b) throws(FHIRPathError) in try count(b, input: input, scope: scope) } ?? input.count
+                return [call.function == .count ? .integer(n) : .boolean(call.function == .exists ? n > 0 : n == 0)]
+            }
             let target = try base.map { (b) throws(FHIRPathError) in try evaluate(b, input: input, scope: scope) } ?? input
             return try invoke(call, on: target, hasInvocant: base != nil, input: input, scope: scope, at: expression)
         case .this:
@@ -105,6 +127,42 @@ struct Evaluator {
         }
     }
 
+    // MARK: Counting
+
+    /// The number of items `expression` gives, without building the collection when it is a path
+    /// of element names or `children()` (what `exists()`, `empty()` and `count()` ask of most
+    /// invariants: `low.exists()`, `children().count()`).
+    func count(_ expression: Expression, input: [FHIRPathValue], scope: Scope) throws(FHIRPathError) -> Int {
+        switch expression.kind {
+        case .identifier(let name):
+            guard let first = name.utf8.first, first >= UInt8(ascii: "a"), first <= UInt8(ascii: "z") else { break }
+            var total = 0
+            for case .node(let node) in input { total += countChildren(of: node, named: name) }
+            return total
+        case .member(let base, let name):
+            if case .function(_, let call) = base.kind, call.function == .type { break }
+            let values = try evaluate(base, input: input, scope: scope)
+            var total = 0
+            for case .node(let node) in values { total += countChildren(of: node, named: name) }
+            return total
+        case .function(let base, let call) where call.function == .children:
+            let values = try base.map { (b) throws(FHIRPathError) in try evaluate(b, input: input, scope: scope) } ?? input
+            var total = 0
+            for case .node(let node) in values { total += node.children.count }
+            return total
+        default:
+            break
+        }
+        return try evaluate(expression, input: input, scope: scope).count
+    }
+
+    private func countChildren(of node: FHIRNode, named name: String) -> Int {
+        guard let index = elementIndex(of: node.type, named: name) else { return 0 }
+        var total = 0
+        for i in node.children.indices where node.children[i].elementIndex == index { total += 1 }
+        return total
+    }
+
     // MARK: Navigation
 
     /// Appends the children of `node` for the element `name` (for a choice element, its base name:
@@ -124,13 +182,15 @@ struct Evaluator {
 
     /// Whether `type` is the type `name` or derives from it (`Age` is a `Quantity`, every resource
     /// is a `Resource`).
-    func isType(_ type: FHIRType, named name: String) -> Bool {
+    func isType(_ type: FHIRType, named name: String) -> Bool { Self.isType(type, named: name) }
+
+    static func isType(_ type: FHIRType, named name: String) -> Bool {
         var current: FHIRType? = type
         var steps = 0
         while let t = current, steps < 16 {
             if t.name == name { return true }
             guard let base = t.baseName else { return false }
-            current = definitions.type(base)
+            current = R4Definitions.r4.type(base)
             steps += 1
         }
         return false
@@ -147,7 +207,7 @@ struct Evaluator {
         case "sct": return [.string("http://snomed.info/sct")]
         case "loinc": return [.string("http://loinc.org")]
         default:
-            if let value = environment.variables[name] { return value }
+            if let value = environment.pointee.variables[name] { return value }
             if name.hasPrefix("vs-") { return [.string("http://hl7.org/fhir/ValueSet/" + name.dropFirst(3))] }
             if name.hasPrefix("ext-") { return [.string("http://hl7.org/fhir/StructureDefinition/" + name.dropFirst(4))] }
             throw error("Unknown variable %\(name): give it in FHIRPathEnvironment.variables", at: expression)
@@ -168,8 +228,11 @@ struct Evaluator {
     /// itself, one item of another type is true, more than one item is an error.
     func boolean(_ values: [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> Bool? {
         guard let item = try singleton(values, at: expression) else { return nil }
-        if case .boolean(let value) = item.systemValue ?? item { return value }
-        return true
+        switch item {
+        case .boolean(let value): return value
+        case .node(let node) where node.type.primitive == .boolean: return node.value == "true"
+        default: return true
+        }
     }
 
     /// `values` without repeated items (by equality), first occurrences kept.

@@ -19,6 +19,11 @@ public struct FHIRPathEnvironment: Sendable {
     public var memberOf: (@Sendable (_ coding: (system: String?, code: String), _ valueSet: String) -> Bool?)?
     /// `conformsTo(profile)` for profiles other than the R4 base types; nil when unknown.
     public var conformsTo: (@Sendable (_ node: FHIRNode, _ profile: String) -> Bool?)?
+    /// Whether `as()` on more than one item is an error, as the FHIRPath specification says.
+    /// False by default: R4's own invariants break that rule (dom-3 applies `as(canonical)` to
+    /// `descendants()`), so `as()` then keeps the items of the type, like `ofType()`, as the HL7
+    /// validator does for R4 content.
+    public var asRequiresSingleton: Bool
 
     public init(
         resource: FHIRNode? = nil,
@@ -26,7 +31,8 @@ public struct FHIRPathEnvironment: Sendable {
         variables: [String: [FHIRPathValue]] = [:],
         now: Date? = nil,
         memberOf: (@Sendable (_ coding: (system: String?, code: String), _ valueSet: String) -> Bool?)? = nil,
-        conformsTo: (@Sendable (_ node: FHIRNode, _ profile: String) -> Bool?)? = nil
+        conformsTo: (@Sendable (_ node: FHIRNode, _ profile: String) -> Bool?)? = nil,
+        asRequiresSingleton: Bool = false
     ) {
         self.resource = resource
         self.rootResource = rootResource
@@ -34,6 +40,7 @@ public struct FHIRPathEnvironment: Sendable {
         self.now = now
         self.memberOf = memberOf
         self.conformsTo = conformsTo
+        self.asRequiresSingleton = asRequiresSingleton
     }
 }
 
@@ -52,6 +59,11 @@ public struct FHIRPathExpression: Sendable {
 
     final class Checks: Sendable {
         let verdicts = Mutex<[ObjectIdentifier: FHIRPathError?]>([:])
+        /// Types that passed, read without the lock: a small direct-mapped table of type
+        /// addresses (an invariant such as ele-1 meets many types, each many times).
+        let passed = InlineArray<32, Atomic<UInt>> { _ in Atomic<UInt>(0) }
+
+        func slot(_ bits: UInt) -> Int { Int((bits >> 4) & 31) }
     }
 
     /// Parses the expression; throws a `syntax` error for malformed text (or more than 4 KB, or
@@ -69,13 +81,32 @@ public struct FHIRPathExpression: Sendable {
     /// type does not have) and an `execution` error when evaluation fails on this input.
     public func evaluate(_ focus: FHIRNode, environment: FHIRPathEnvironment = FHIRPathEnvironment()) throws(FHIRPathError) -> [FHIRPathValue] {
         try check(against: focus.type)
-        let evaluator = Evaluator(text: text, focus: focus, environment: environment)
-        let input = [FHIRPathValue.node(focus)]
-        return try evaluator.evaluate(root, input: input, scope: Scope(this: input))
+        return try withEvaluator(focus, environment) { (evaluator) throws(FHIRPathError) in
+            let input = [FHIRPathValue.node(focus)]
+            return try evaluator.evaluate(root, input: input, scope: Scope(this: input))
+        }
+    }
+
+    /// Runs `body` with an evaluator that borrows the focus and the environment.
+    private func withEvaluator<Result>(
+        _ focus: FHIRNode, _ environment: FHIRPathEnvironment, _ body: (Evaluator) throws(FHIRPathError) -> Result
+    ) throws(FHIRPathError) -> Result {
+        try withUnsafePointer(to: focus) { (focusPointer) throws(FHIRPathError) in
+            try withUnsafePointer(to: environment) { (environmentPointer) throws(FHIRPathError) in
+                try body(Evaluator(text: text, focus: focusPointer, environment: environmentPointer))
+            }
+        }
     }
 
     /// An invariant's verdict: true/false, nil for an empty result; an error for a non-boolean result.
     public func isSatisfied(by focus: FHIRNode, environment: FHIRPathEnvironment = FHIRPathEnvironment()) throws(FHIRPathError) -> Bool? {
+        if Evaluator.givesBoolean(root) {
+            try check(against: focus.type)
+            return try withEvaluator(focus, environment) { (evaluator) throws(FHIRPathError) in
+                let input = [FHIRPathValue.node(focus)]
+                return try evaluator.booleanValue(root, input: input, scope: Scope(this: input))
+            }
+        }
         let result = try evaluate(focus, environment: environment)
         guard let first = result.first else { return nil }
         guard result.count == 1 else {
@@ -90,8 +121,11 @@ public struct FHIRPathExpression: Sendable {
 
     private func check(against type: FHIRType) throws(FHIRPathError) {
         let key = ObjectIdentifier(type)
+        let bits = UInt(bitPattern: key)
+        if checks.passed[checks.slot(bits)].load(ordering: .relaxed) == bits { return }
         if let known = checks.verdicts.withLock({ $0[key] }) {
             if let error = known { throw error }
+            checks.passed[checks.slot(bits)].store(bits, ordering: .relaxed)
             return
         }
         var verdict: FHIRPathError?
@@ -103,5 +137,6 @@ public struct FHIRPathExpression: Sendable {
         }
         checks.verdicts.withLock { $0[key] = verdict }
         if let verdict { throw verdict }
+        checks.passed[checks.slot(bits)].store(bits, ordering: .relaxed)
     }
 }

@@ -73,7 +73,11 @@ extension FHIRPathValue {
     static func system(_ text: String, kind: PrimitiveKind) -> FHIRPathValue? {
         switch kind {
         case .boolean: return text == "true" ? .boolean(true) : text == "false" ? .boolean(false) : nil
-        case .integer, .positiveInt, .unsignedInt: return Int(text).map { .integer($0) }
+        case .integer, .positiveInt, .unsignedInt:
+            // FHIR integers are 32-bit; a larger value is not an Integer (and cannot overflow
+            // arithmetic on 64-bit Int).
+            guard let n = Int(text), n >= Int(Int32.min), n <= Int(Int32.max) else { return nil }
+            return .integer(n)
         case .decimal: return Decimal(string: text, locale: nil).map { .decimal($0) }
         case .date: return FHIRPathTemporal.date(text).map { .date($0) }
         case .dateTime, .instant:

@@ -2,24 +2,6 @@ import FHIRCore
 import Foundation
 
 extension Evaluator {
-    /// Dispatches the functions not handled in `invoke`.
-    func invokeOther(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
-        switch call.function {
-        case .indexOf, .substring, .startsWith, .endsWith, .contains, .upper, .lower, .replace, .matches, .matchesFull, .replaceMatches,
-            .length, .toChars, .trim, .split, .join, .encode, .decode, .escape, .unescape:
-            return try invokeString(call, on: target, argument: argument, at: expression)
-        case .abs, .ceiling, .exp, .floor, .ln, .log, .power, .round, .sqrt, .truncate:
-            return try invokeMath(call, on: target, argument: argument, at: expression)
-        case .toBoolean, .convertsToBoolean, .toInteger, .convertsToInteger, .toDecimal, .convertsToDecimal, .toString, .convertsToString,
-            .toDate, .convertsToDate, .toDateTime, .convertsToDateTime, .toTime, .convertsToTime, .toQuantity, .convertsToQuantity:
-            return try invokeConversion(call, on: target, argument: argument, at: expression)
-        case .lowBoundary, .highBoundary, .precision, .comparable:
-            return try invokeBoundary(call, on: target, argument: argument, at: expression)
-        default:
-            throw error("\(call.function.rawValue)() is not available here", at: expression)
-        }
-    }
-
     /// The decimals written for a decimal: from the literal or the node's text, since a Decimal
     /// drops trailing zeros (`12.500` has 3).
     private func writtenScale(of item: FHIRPathValue, invocant expression: Expression) -> Int {
@@ -36,11 +18,15 @@ extension Evaluator {
 
     /// `lowBoundary()`, `highBoundary()`, `precision()` and `comparable()` (FHIRPath 2.1): the
     /// range a value of limited precision stands for.
-    private func invokeBoundary(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+    func invokeBoundary(
+        _ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression
+    ) throws(FHIRPathError) -> [FHIRPathValue] {
         guard let item = try singleton(target, at: expression) else { return [] }
         let value = item.systemValue ?? item
         if call.function == .comparable {
-            guard let a = item.quantityValue, let other = try singleton(try argument(0), at: call.arguments[0]), let b = other.quantityValue else { return [] }
+            guard let a = item.quantityValue, let other = try singleton(try argument(0), at: call.arguments[0]), let b = other.quantityValue else {
+                return []
+            }
             if a.comparableUnit == b.comparableUnit { return [.boolean(true)] }
             guard let ca = a.canonical, let cb = b.canonical else { return [.boolean(false)] }
             return [.boolean(ca.unit.dimensions == cb.unit.dimensions)]
@@ -69,7 +55,9 @@ extension Evaluator {
         default:
             guard let q = item.quantityValue else { return [] }
             let scale = writtenScale(of: item, invocant: expression)
-            return Self.boundary(q.value, scale: scale, precision: requested ?? 8, low: low).map { [.quantity(FHIRPathQuantity(value: $0, unit: q.unit))] } ?? []
+            return Self.boundary(q.value, scale: scale, precision: requested ?? 8, low: low).map {
+                [.quantity(FHIRPathQuantity(value: $0, unit: q.unit))]
+            } ?? []
         }
     }
 
@@ -105,7 +93,9 @@ extension Evaluator {
         let precisions: [(Int, FHIRPathTemporal.Precision)] =
             t.kind == .time
             ? [(2, .hour), (4, .minute), (6, .second), (9, .millisecond)]
-            : t.kind == .date ? [(4, .year), (6, .month), (8, .day)] : [(4, .year), (6, .month), (8, .day), (10, .hour), (12, .minute), (14, .second), (17, .millisecond)]
+            : t.kind == .date
+                ? [(4, .year), (6, .month), (8, .day)]
+                : [(4, .year), (6, .month), (8, .day), (10, .hour), (12, .minute), (14, .second), (17, .millisecond)]
         let digits = requested ?? (precisions.last?.0 ?? 17)
         guard let target = precisions.first(where: { $0.0 == digits })?.1 else { return nil }
         // An hour alone is read as hh:00.

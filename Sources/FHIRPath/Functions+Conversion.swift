@@ -3,7 +3,9 @@ import Foundation
 extension Evaluator {
     /// `toX()` and `convertsToX()` on one item: a value that does not convert gives empty (or
     /// false).
-    func invokeConversion(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+    func invokeConversion(
+        _ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression
+    ) throws(FHIRPathError) -> [FHIRPathValue] {
         guard let item = try singleton(target, at: expression) else { return [] }
         let value = item.systemValue ?? item
         let converted: FHIRPathValue?

@@ -2,7 +2,9 @@ import Foundation
 
 extension Evaluator {
     /// The math functions on one number (or a quantity for `abs()`); empty in, empty out.
-    func invokeMath(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+    func invokeMath(
+        _ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression
+    ) throws(FHIRPathError) -> [FHIRPathValue] {
         guard let item = try singleton(target, at: expression) else { return [] }
         let value = item.systemValue ?? item
         if call.function == .abs {
@@ -34,11 +36,24 @@ extension Evaluator {
             guard let exponentItem = try singleton(try argument(0), at: call.arguments[0]) else { return [] }
             let exponent = exponentItem.systemValue ?? exponentItem
             if case .integer(let base) = value, case .integer(let e) = exponent, e >= 0 {
+                // By squaring: at most 2 × 32 multiplications whatever the exponent.
                 var result = 1
-                for _ in 0..<e {
-                    let (next, overflow) = result.multipliedReportingOverflow(by: base)
-                    guard !overflow else { throw error("power() overflows the integer range", at: expression) }
-                    result = next
+                var factor = base
+                var remaining = e
+                while remaining > 0 {
+                    if remaining & 1 == 1 {
+                        let (next, overflow) = result.multipliedReportingOverflow(by: factor)
+                        guard !overflow, next >= Int(Int32.min), next <= Int(Int32.max) else {
+                            throw error("power() overflows the 32-bit integer range", at: expression)
+                        }
+                        result = next
+                    }
+                    remaining >>= 1
+                    if remaining > 0 {
+                        let (square, overflow) = factor.multipliedReportingOverflow(by: factor)
+                        // A factor beyond the range only matters if it is used again.
+                        factor = overflow ? Int(Int32.max) + 1 : square
+                    }
                 }
                 return [.integer(result)]
             }

@@ -2,12 +2,16 @@ import Foundation
 
 extension Evaluator {
     /// The functions on one string: the input must be one item (empty gives empty) and a string.
-    func invokeString(_ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+    func invokeString(
+        _ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression
+    ) throws(FHIRPathError) -> [FHIRPathValue] {
         let function = call.function
         if function == .join {
             var parts: [String] = []
             for item in target {
-                guard case .string(let s) = item.systemValue ?? item else { throw error("join() needs strings, not a \(item.suiteType)", at: expression) }
+                guard case .string(let s) = item.systemValue ?? item else {
+                    throw error("join() needs strings, not a \(item.suiteType)", at: expression)
+                }
                 parts.append(s)
             }
             let separator = call.arguments.isEmpty ? "" : try stringArgument(try argument(0), at: call.arguments[0]) ?? ""

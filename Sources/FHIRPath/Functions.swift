@@ -5,7 +5,9 @@ extension Evaluator {
     /// Calls a function on `target` (its invocant's result, or the input when it has none).
     /// Arguments that are lambdas are evaluated per item of `target`; others once, in the scope the
     /// call appears in.
-    func invoke(_ call: FunctionCall, on target: [FHIRPathValue], hasInvocant: Bool, input: [FHIRPathValue], scope: Scope, at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
+    func invoke(_ call: FunctionCall, on target: [FHIRPathValue], hasInvocant: Bool, input: [FHIRPathValue], scope: Scope, at expression: Expression)
+        throws(FHIRPathError) -> [FHIRPathValue]
+    {
         let arguments = call.arguments
         /// A non-lambda argument's value.
         func argument(_ i: Int) throws(FHIRPathError) -> [FHIRPathValue] {
@@ -70,18 +72,27 @@ extension Evaluator {
             return out
         case .repeat:
             var out: [FHIRPathValue] = []
+            var systemValues = 0
             var pending = target
             while !pending.isEmpty {
                 var next: [FHIRPathValue] = []
                 for (i, item) in pending.enumerated() {
                     for produced in try lambda(0, item: item, index: i) {
-                        // Nodes of a tree cannot repeat; System values can (`repeat('a')`).
-                        if !produced.isNode, out.contains(where: { Self.equals($0, produced) == true }) { continue }
+                        // Nodes of a tree cannot repeat, and a tree is finite; System values can
+                        // repeat (`repeat('a')`) or go on forever (`repeat($this + 1)`).
+                        if !produced.isNode {
+                            if out.contains(where: { Self.equals($0, produced) == true }) { continue }
+                            systemValues += 1
+                        }
                         out.append(produced)
                         next.append(produced)
                     }
                 }
-                guard out.count <= Self.maxItems else { throw error("repeat() produced more than \(Self.maxItems) items", at: expression) }
+                guard systemValues <= Self.maxRepeatValues, out.count <= Self.maxItems else {
+                    throw error(
+                        "repeat() produced more than \(systemValues > Self.maxRepeatValues ? Self.maxRepeatValues : Self.maxItems) items",
+                        at: expression)
+                }
                 pending = next
             }
             return out
@@ -148,8 +159,11 @@ extension Evaluator {
             guard let item = try singleton(target, at: expression), let type = call.type else { return [] }
             return [.boolean(try item.matches(type, exact: false, evaluator: self, at: expression))]
         case .as:
-            guard let item = try singleton(target, at: expression), let type = call.type else { return [] }
-            return try item.matches(type, exact: true, evaluator: self, at: expression) ? [item] : []
+            guard let type = call.type else { return [] }
+            if environment.pointee.asRequiresSingleton { _ = try singleton(target, at: expression) }
+            var out: [FHIRPathValue] = []
+            for item in target where try item.matches(type, exact: true, evaluator: self, at: expression) { out.append(item) }
+            return out
 
         // MARK: Tree
         case .children:
@@ -196,20 +210,44 @@ extension Evaluator {
         }
     }
 
+    /// Dispatches the functions not handled in `invoke`.
+    func invokeOther(
+        _ call: FunctionCall, on target: [FHIRPathValue], argument: (Int) throws(FHIRPathError) -> [FHIRPathValue], at expression: Expression
+    ) throws(FHIRPathError) -> [FHIRPathValue] {
+        switch call.function {
+        case .indexOf, .substring, .startsWith, .endsWith, .contains, .upper, .lower, .replace, .matches, .matchesFull, .replaceMatches,
+            .length, .toChars, .trim, .split, .join, .encode, .decode, .escape, .unescape:
+            return try invokeString(call, on: target, argument: argument, at: expression)
+        case .abs, .ceiling, .exp, .floor, .ln, .log, .power, .round, .sqrt, .truncate:
+            return try invokeMath(call, on: target, argument: argument, at: expression)
+        case .toBoolean, .convertsToBoolean, .toInteger, .convertsToInteger, .toDecimal, .convertsToDecimal, .toString, .convertsToString,
+            .toDate, .convertsToDate, .toDateTime, .convertsToDateTime, .toTime, .convertsToTime, .toQuantity, .convertsToQuantity:
+            return try invokeConversion(call, on: target, argument: argument, at: expression)
+        case .lowBoundary, .highBoundary, .precision, .comparable:
+            return try invokeBoundary(call, on: target, argument: argument, at: expression)
+        default:
+            throw error("\(call.function.rawValue)() is not available here", at: expression)
+        }
+    }
+
     func integerArgument(_ values: [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> Int? {
         guard let item = try singleton(values, at: expression) else { return nil }
-        guard case .integer(let n) = item.systemValue ?? item else { throw error("Expected an integer argument, not a \(item.suiteType)", at: expression) }
+        guard case .integer(let n) = item.systemValue ?? item else {
+            throw error("Expected an integer argument, not a \(item.suiteType)", at: expression)
+        }
         return n
     }
 
     func stringArgument(_ values: [FHIRPathValue], at expression: Expression) throws(FHIRPathError) -> String? {
         guard let item = try singleton(values, at: expression) else { return nil }
-        guard case .string(let s) = item.systemValue ?? item else { throw error("Expected a string argument, not a \(item.suiteType)", at: expression) }
+        guard case .string(let s) = item.systemValue ?? item else {
+            throw error("Expected a string argument, not a \(item.suiteType)", at: expression)
+        }
         return s
     }
 
     private func clock(_ function: Function) -> FHIRPathValue {
-        let date = environment.now ?? Date()
+        let date = environment.pointee.now ?? Date()
         var value = FHIRPathTemporal(kind: .dateTime, precision: .millisecond)
         value.setLocalMilliseconds(Int((date.timeIntervalSince1970 * 1000).rounded(.down)))
         value.timeZoneOffset = 0
@@ -251,9 +289,10 @@ extension Evaluator {
                 let b = rhs.element.keys[k]
                 var order: Int
                 switch (a, b) {
+                // An empty key sorts after every value (and so first when descending).
                 case (nil, nil): order = 0
-                case (nil, _): order = -1
-                case (_, nil): order = 1
+                case (nil, _): order = 1
+                case (_, nil): order = -1
                 case (let a?, let b?):
                     do throws(FHIRPathError) {
                         order = try compare(a, b, at: expression) ?? 0
@@ -313,7 +352,7 @@ extension Evaluator {
 
     private func memberOf(_ target: [FHIRPathValue], valueSet: String?, at expression: Expression) throws(FHIRPathError) -> [FHIRPathValue] {
         guard let valueSet, let item = try singleton(target, at: expression) else { return [] }
-        guard let check = environment.memberOf else {
+        guard let check = environment.pointee.memberOf else {
             throw error("memberOf() needs a terminology check: give FHIRPathEnvironment.memberOf", at: expression)
         }
         var codings: [(system: String?, code: String)] = []
@@ -344,7 +383,7 @@ extension Evaluator {
         if profile.hasPrefix(base), definitions.type(String(profile.dropFirst(base.count))) != nil {
             return .boolean(isType(node.type, named: String(profile.dropFirst(base.count))))
         }
-        if let check = environment.conformsTo, let verdict = check(node, profile) { return .boolean(verdict) }
+        if let check = environment.pointee.conformsTo, let verdict = check(node, profile) { return .boolean(verdict) }
         throw error("conformsTo() does not know the profile \(profile): give FHIRPathEnvironment.conformsTo", at: expression)
     }
 }

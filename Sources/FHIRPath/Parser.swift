@@ -28,6 +28,15 @@ struct Parser {
         return expression
     }
 
+    /// A node, refused when the tree would be deeper than the limit.
+    private func node(_ kind: Expression.Kind, at offset: Int) throws(FHIRPathError) -> Expression {
+        let expression = Expression(kind: kind, offset: offset)
+        guard expression.depth <= Self.maxDepth else {
+            throw error("The expression is nested more than \(Self.maxDepth) levels deep", at: offset)
+        }
+        return expression
+    }
+
     // MARK: Tokens
 
     private var current: Token { tokens[min(position, tokens.count - 1)] }
@@ -92,12 +101,12 @@ struct Parser {
             advance()
             if symbol == "is" || symbol == "as" {
                 let type = try parseTypeSpecifier()
-                left = Expression(kind: symbol == "is" ? .isType(left, type) : .asType(left, type), offset: offset)
+                left = try node(symbol == "is" ? .isType(left, type) : .asType(left, type), at: offset)
                 continue
             }
             guard let op = BinaryOperator(rawValue: symbol) else { throw error("Unknown operator \(symbol)", at: offset) }
             let right = try parseBinary(level: level + 1)
-            left = Expression(kind: .binary(op, left, right), offset: offset)
+            left = try node(.binary(op, left, right), at: offset)
         }
         return left
     }
@@ -135,15 +144,15 @@ struct Parser {
         // A negative number is a literal, so that `-5` is an Integer and `(-5.5 'mg')` a Quantity.
         if case .literal(let value, let scale) = operand.kind {
             switch value {
-            case .integer(let n): return Expression(kind: .literal(.integer(-n), scale: 0), offset: offset)
-            case .decimal(let d): return Expression(kind: .literal(.decimal(-d), scale: scale), offset: offset)
+            case .integer(let n): return try node(.literal(.integer(-n), scale: 0), at: offset)
+            case .decimal(let d): return try node(.literal(.decimal(-d), scale: scale), at: offset)
             case .quantity(var q):
                 q.value = -q.value
-                return Expression(kind: .literal(.quantity(q), scale: scale), offset: offset)
+                return try node(.literal(.quantity(q), scale: scale), at: offset)
             default: break
             }
         }
-        return Expression(kind: .negate(operand), offset: offset)
+        return try node(.negate(operand), at: offset)
     }
 
     private mutating func parsePostfix() throws(FHIRPathError) -> Expression {
@@ -158,9 +167,9 @@ struct Parser {
                 advance()
                 if isSymbol("("), case .identifier = tokens[position - 1].kind {
                     let call = try parseCall(name, at: offset)
-                    expression = Expression(kind: .function(expression, call), offset: offset)
+                    expression = try node(.function(expression, call), at: offset)
                 } else {
-                    expression = Expression(kind: .member(expression, name), offset: offset)
+                    expression = try node(.member(expression, name), at: offset)
                 }
             } else if isSymbol("[") {
                 let offset = current.offset
@@ -169,7 +178,7 @@ struct Parser {
                 let index = try parseBinary(level: 0)
                 depth -= 1
                 try expect("]")
-                expression = Expression(kind: .indexer(expression, index), offset: offset)
+                expression = try node(.indexer(expression, index), at: offset)
             } else {
                 return expression
             }
@@ -187,22 +196,22 @@ struct Parser {
             // A quantity: a number followed by a UCUM unit in quotes or a calendar keyword.
             if case .string(let unit) = current.kind {
                 advance()
-                return Expression(kind: .literal(.quantity(FHIRPathQuantity(value: decimal, unit: unit)), scale: scale), offset: offset)
+                return try node(.literal(.quantity(FHIRPathQuantity(value: decimal, unit: unit)), scale: scale), at: offset)
             }
             if case .identifier(let word) = current.kind, FHIRPathQuantity.calendarKeywords[word] != nil {
                 advance()
-                return Expression(kind: .literal(.quantity(FHIRPathQuantity(value: decimal, unit: word)), scale: scale), offset: offset)
+                return try node(.literal(.quantity(FHIRPathQuantity(value: decimal, unit: word)), scale: scale), at: offset)
             }
             if !text.contains(".") {
                 guard let integer = Int(text), integer <= Int(Int32.max) + 1 else {
                     throw error("The integer \(text) is out of range (FHIRPath integers are 32-bit)", at: offset)
                 }
-                return Expression(kind: .literal(.integer(integer), scale: 0), offset: offset)
+                return try node(.literal(.integer(integer), scale: 0), at: offset)
             }
-            return Expression(kind: .literal(.decimal(decimal), scale: scale), offset: offset)
+            return try node(.literal(.decimal(decimal), scale: scale), at: offset)
         case .string(let value):
             advance()
-            return Expression(kind: .literal(.string(value), scale: 0), offset: offset)
+            return try node(.literal(.string(value), scale: 0), at: offset)
         case .temporal(let text):
             advance()
             let value: FHIRPathValue?
@@ -214,13 +223,13 @@ struct Parser {
                 value = FHIRPathTemporal.date(text).map { .date($0) }
             }
             guard let value else { throw error("@\(text) is not a valid date or time", at: offset) }
-            return Expression(kind: .literal(value, scale: 0), offset: offset)
+            return try node(.literal(value, scale: 0), at: offset)
         case .externalConstant(let name):
             advance()
-            return Expression(kind: .variable(name), offset: offset)
+            return try node(.variable(name), at: offset)
         case .special(let name):
             advance()
-            return Expression(kind: name == "this" ? .this : name == "index" ? .index : .total, offset: offset)
+            return try node(name == "this" ? .this : name == "index" ? .index : .total, at: offset)
         case .symbol("("):
             advance()
             try enter()
@@ -231,19 +240,19 @@ struct Parser {
         case .symbol("{"):
             advance()
             try expect("}")
-            return Expression(kind: .empty, offset: offset)
+            return try node(.empty, at: offset)
         case .identifier(let name):
             advance()
             if name == "true" || name == "false" {
-                return Expression(kind: .literal(.boolean(name == "true"), scale: 0), offset: offset)
+                return try node(.literal(.boolean(name == "true"), scale: 0), at: offset)
             }
             if isSymbol("(") {
-                return Expression(kind: .function(nil, try parseCall(name, at: offset)), offset: offset)
+                return try node(.function(nil, try parseCall(name, at: offset)), at: offset)
             }
-            return Expression(kind: .identifier(name), offset: offset)
+            return try node(.identifier(name), at: offset)
         case .delimitedIdentifier(let name):
             advance()
-            return Expression(kind: .identifier(name), offset: offset)
+            return try node(.identifier(name), at: offset)
         default:
             throw error("Expected a value, a name or '(' but found \(describe(token))", at: offset)
         }

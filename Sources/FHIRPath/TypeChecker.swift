@@ -60,7 +60,9 @@ struct TypeChecker {
         if result.isEmpty {
             let list = known.map(\.name).sorted().joined(separator: ", ")
             var message = "\(list) has no element '\(name)'"
-            if let choice = known.lazy.compactMap({ type in type.elements.first { $0.isChoice && name.hasPrefix($0.name) && name.count > $0.name.count } }).first {
+            if let choice = known.lazy.compactMap({ type in
+                type.elements.first { $0.isChoice && name.hasPrefix($0.name) && name.count > $0.name.count }
+            }).first {
                 message += "; the choice element is '\(choice.name)' (use \(choice.name).ofType(\(name.dropFirst(choice.name.count))))"
             }
             throw error(message, at: expression)
@@ -102,7 +104,8 @@ struct TypeChecker {
             if let first = name.first, first.isUppercase {
                 if isTypeName(name, of: context) { return context }
                 if case .types(let names) = context, let known = concrete(names), !known.isEmpty, definitions.type(name) != nil {
-                    throw error("The expression starts at \(name) but its context is \(known.map(\.name).sorted().joined(separator: ", "))", at: expression)
+                    throw error(
+                        "The expression starts at \(name) but its context is \(known.map(\.name).sorted().joined(separator: ", "))", at: expression)
                 }
             }
             return try element(name, of: context, at: expression)
@@ -156,7 +159,9 @@ struct TypeChecker {
         }
     }
 
-    private mutating func checkCall(_ call: FunctionCall, input: Types, context: Types, this: Types, at expression: Expression) throws(FHIRPathError) -> Types {
+    private mutating func checkCall(_ call: FunctionCall, input: Types, context: Types, this: Types, at expression: Expression) throws(FHIRPathError)
+        -> Types
+    {
         let arguments = call.arguments
         var argumentTypes: [Types] = []
         if call.function.takesLambda {

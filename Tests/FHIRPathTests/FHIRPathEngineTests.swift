@@ -17,7 +17,9 @@ import Testing
         return FHIRReader().read(Array(json.utf8), validate: false).resource ?? FHIRNode(resourceType: "Observation")!
     }()
 
-    func evaluate(_ text: String, on focus: FHIRNode = observation, environment: FHIRPathEnvironment = FHIRPathEnvironment()) throws(FHIRPathError) -> [FHIRPathValue] {
+    func evaluate(_ text: String, on focus: FHIRNode = observation, environment: FHIRPathEnvironment = FHIRPathEnvironment()) throws(FHIRPathError)
+        -> [FHIRPathValue]
+    {
         try FHIRPathExpression(text).evaluate(focus, environment: environment)
     }
 
@@ -101,7 +103,9 @@ import Testing
     // MARK: Logic
 
     @Test func andOrXorImpliesFollowThreeValuedLogic() throws {
-        let t = "true", f = "false", e = "{}"
+        let t = "true"
+        let f = "false"
+        let e = "{}"
         let table: [(String, Bool?)] = [
             ("\(t) and \(e)", nil), ("\(f) and \(e)", false), ("\(e) and \(e)", nil),
             ("\(t) or \(e)", true), ("\(f) or \(e)", nil), ("\(e) or \(e)", nil),
@@ -162,5 +166,43 @@ import Testing
             for _ in 0..<8 { group.addTask { try expression.evaluate(Self.observation) } }
             for try await result in group { #expect(result.first?.suiteValue == "8480-6") }
         }
+    }
+}
+
+/// Inputs that must be refused or bounded rather than crash or hang.
+@Suite struct FHIRPathHardeningTests {
+    let patient = FHIRNode(resourceType: "Patient")!
+
+    func evaluate(_ text: String) throws(FHIRPathError) -> [FHIRPathValue] {
+        try FHIRPathExpression(text).evaluate(patient)
+    }
+
+    @Test func aLongOperatorChainIsRefusedAsTooDeep() {
+        let chain = Array(repeating: "1", count: 1000).joined(separator: " + ")
+        do {
+            _ = try FHIRPathExpression(chain)
+            Issue.record("expected a refusal")
+        } catch {
+            #expect(error.message.contains("nested more than 128"))
+        }
+        let path = Array(repeating: "name", count: 1000).joined(separator: ".")
+        #expect(throws: FHIRPathError.self) { try FHIRPathExpression(path) }
+    }
+
+    @Test func arithmeticOverflowIsAnErrorNotATrap() {
+        #expect(throws: FHIRPathError.self) { try evaluate("2147483647 + 1") }
+        #expect(throws: FHIRPathError.self) { try evaluate("2.power(40)") }
+        #expect(throws: FHIRPathError.self) { try evaluate("@2020-01-01 + 10000000000 years") }
+        #expect((try? evaluate("1.power(2147483647)")) == [.integer(1)])
+        #expect((try? evaluate("(-2147483647 - 1) div -1")) == [.integer(2_147_483_648)])
+    }
+
+    @Test func anEndlessRepeatStops() {
+        #expect(throws: FHIRPathError.self) { try evaluate("1.repeat($this + 1)") }
+    }
+
+    @Test func absurdUnitsAreUnknownNotSlow() throws {
+        #expect(try evaluate("1 'm999999999' = 1 'm'").isEmpty)
+        #expect(try evaluate("1 '10*999999999' = 1 '1'").isEmpty)
     }
 }

@@ -3,11 +3,11 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import FHIRPath
+
 #if canImport(FoundationXML)
     import FoundationXML
 #endif
-
-@testable import FHIRPath
 
 /// The official FHIRPath suite for R4 (`Tests/Fixtures/fhirpath-tests/tests-fhir-r4.xml`, 937
 /// cases), run as it is. A case passes when:
@@ -15,12 +15,20 @@ import Testing
 ///   error is counted and printed separately, but passes);
 /// - otherwise, the result (as a boolean, `!isEmpty`, when `predicate="true"`) has the outputs in
 ///   order (in any order with `ordered="false"`), each of the output's type when one is given and
-///   of its value: decimals by numeric value, everything else by `suiteValue` text.
+///   of its value: decimals (and a quantity's value) by numeric value, since a Decimal does not
+///   keep trailing zeros (`1.58650000`); everything else by `suiteValue` text.
 ///
-/// Cases that do not pass, by group, with the reason:
-/// - testDollar (1): `testDollarOrderNotAllowed` asks for a semantic error when `skip()` follows
-///   `children()` (unordered) with `checkOrderedFunctions`; the engine does not track ordering.
-/// - (the run prints the rest; see the README of the FHIRPath engine for the current list)
+/// The file has 937 `<test>` elements; two sit inside an XML comment (the disabled
+/// `testDollarResource` group), so 935 cases run. 933 pass. The two that do not, with the reason:
+/// - testDollar (4/5): `testDollarOrderNotAllowed` (`Patient.children().skip(1)`, with
+///   `checkOrderedFunctions="true"`) wants a semantic error for `skip()` after the unordered
+///   `children()`; the engine does not track whether a collection is ordered.
+/// - miscEngineTests (1/2): `testPrimitiveExtensions` reads `patient-name-extensions.json`, whose
+///   `_given` array has one item against two in `given`; R4 JSON requires them to match one for
+///   one, so the project's strict reader refuses both arrays and the expression sees no `given`.
+/// Two cases are refused with another kind of error than the suite names (they pass):
+/// `@T14:34:28Z.is(Time)` and `@T14:34:28+10:00.is(Time)` are syntax errors here (a time literal
+/// has no time zone in the grammar), where the suite says execution.
 @Suite struct OfficialSuiteTests {
     struct Case {
         var group: String
@@ -75,6 +83,11 @@ import Testing
         if case .decimal(let value) = actual.systemValue ?? actual {
             return Decimal(string: expected.value, locale: nil) == value
         }
+        if case .quantity(let quantity) = actual, let space = expected.value.firstIndex(of: " ") {
+            let unit = expected.value[expected.value.index(after: space)...]
+            return Decimal(string: String(expected.value[..<space]), locale: nil) == quantity.value
+                && (unit == "'\(quantity.unit)'" || unit == quantity.unit)
+        }
         return actual.suiteValue == expected.value
     }
 
@@ -87,7 +100,8 @@ import Testing
     static func run(_ test: Case, on focus: FHIRNode) -> Verdict {
         do {
             let expression = try FHIRPathExpression(test.expression)
-            var result = try expression.evaluate(focus)
+            // The suite holds the specification's rule that as() takes one item.
+            var result = try expression.evaluate(focus, environment: FHIRPathEnvironment(asRequiresSingleton: true))
             if test.invalid != nil { return .failed("expected a \(test.invalid ?? "") error, got \(result.map { $0.suiteValue ?? "?" })") }
             if test.predicate { result = [.boolean(!result.isEmpty)] }
             guard result.count == test.outputs.count else {
