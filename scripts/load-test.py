@@ -90,6 +90,8 @@ def main():
     parser.add_argument("--gateways", type=int, choices=[1, 2], default=1,
                         help="2: a second gateway on the same --postgres database, with a wrk of its own (--client wrk)")
     parser.add_argument("--client", choices=["python", "wrk"], default="python")
+    parser.add_argument("--profiles", choices=["enforce", "warn", "off"], default="enforce",
+                        help="validation.profiles of the gateway(s): enforce (the default) validates every resource against its profile")
     # A real case is a handful of resources per patient; with few patients each request would
     # re-correlate a patient holding hundreds of ADC Observations.
     parser.add_argument("--patients", type=int, default=20000)
@@ -105,11 +107,12 @@ def main():
 
     if args.gateways == 2 and (not args.postgres or args.client != "wrk"):
         sys.exit("--gateways 2 needs --postgres URL and --client wrk")
-    gateway = GatewayProcess(args.binary, 18843, 18864, mutual_tls=args.client != "wrk", prefix="gateway-load-", postgres=args.postgres)
+    extra = f"validation: {{profiles: {args.profiles}}}"
+    gateway = GatewayProcess(args.binary, 18843, 18864, mutual_tls=args.client != "wrk", prefix="gateway-load-", postgres=args.postgres, extra=extra)
     port, metrics, tls, work, daemon = gateway.port, gateway.metrics, gateway.tls, gateway.work, gateway.process
     args.second = None
     if args.gateways == 2:
-        args.second = GatewayProcess(args.binary, 18845, 18866, mutual_tls=False, prefix="gateway-load-b-", postgres=args.postgres)
+        args.second = GatewayProcess(args.binary, 18845, 18866, mutual_tls=False, prefix="gateway-load-b-", postgres=args.postgres, extra=extra)
     try:
         if args.backlog:
             fill_backlog(gateway.store, args.backlog)
