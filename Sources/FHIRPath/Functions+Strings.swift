@@ -91,10 +91,14 @@ extension Evaluator {
         }
     }
 
-    /// A regular expression in which `.` also matches line breaks, as FHIRPath requires.
+    /// A regular expression in which `.` also matches line breaks, as FHIRPath requires; compiled
+    /// once per pattern (`RegexCache`), since compiling costs far more than matching.
     private func compile(_ pattern: String, at expression: Expression) throws(FHIRPathError) -> Regex<AnyRegexOutput> {
+        if let compiled = RegexCache.shared.regex(for: pattern) { return compiled.regex }
         do {
-            return try Regex(pattern).dotMatchesNewlines()
+            let compiled = RegexCache.Compiled(try Regex(pattern).dotMatchesNewlines())
+            RegexCache.shared.keep(compiled, for: pattern)
+            return compiled.regex
         } catch {
             throw self.error("The regular expression '\(pattern)' is not valid", at: expression)
         }
