@@ -141,6 +141,7 @@ let package = Package(
                 "FHIRModels",
                 "FHIRPath",
                 "FHIRProfiles",
+                "StrictJSON",
                 "RiskModel",
                 "GatewayServer",
                 "Storage",

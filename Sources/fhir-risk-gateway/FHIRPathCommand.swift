@@ -1,6 +1,7 @@
 import ArgumentParser
 import FHIRCore
 import FHIRPath
+import StrictJSON
 
 /// `fhirpath EXPRESSION [FILE]`: evaluates a FHIRPath expression against a FHIR resource in JSON or
 /// XML (standard input when FILE is omitted or `-`) and prints the result as a JSON array of
@@ -69,24 +70,10 @@ struct FHIRPathCommand: ParsableCommand {
         }
     }
 
+    /// A JSON string, escaped as StrictJSON's writer does.
     static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        JSONText.appendQuoted(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
