@@ -64,7 +64,20 @@ public final class CaseProcessor: Sendable {
         public var stored: [(type: String, id: String, version: Int, resource: FHIRNode, json: [UInt8])]
         /// Assessments that got a new version (and were queued for delivery).
         public var scored: [ScoredCase]
+        /// Assessments made but not stored or sent: they did not conform to their profile.
+        public var withheld: [Withheld] = []
         public var changed: [StoredAssessment] { scored.map(\.assessment) }
+    }
+
+    /// A RiskAssessment the gateway made that does not conform to a profile it claims: a defect
+    /// of the gateway. Its case is held with the reason; the log and the metrics say so.
+    public struct Withheld: Sendable {
+        /// The case's assessment identity (`urn:uuid:…`), pseudonymised before it is logged.
+        public var identifier: String
+        /// The profile's id.
+        public var profile: String
+        /// The FHIRPath of the first element at fault (never a value).
+        public var path: String
     }
 
     /// A new version of a case's RiskAssessment, with what the log and the metrics may say of it.
@@ -106,16 +119,20 @@ public final class CaseProcessor: Sendable {
             if let subject = item.subject, type != "Patient", !subjects.contains(subject) { subjects.append(subject) }
         }
 
-        var scored: [ScoredCase] = []
+        var outcome = Outcome(stored: stored, scored: [])
         for subject in subjects {
-            scored += try decide(subject: subject, incoming: incoming, in: transaction, now: now)
+            let decided = try decide(subject: subject, incoming: incoming, in: transaction, now: now)
+            outcome.scored += decided.scored
+            outcome.withheld += decided.withheld
         }
-        return Outcome(stored: stored, scored: scored)
+        return outcome
     }
 
     /// Decides every case of a patient from what the store holds, stores the assessments whose
     /// content changed as new versions (queued for delivery), and records why the rest is held.
-    func decide(subject: String, incoming: [Incoming], in transaction: any StoreTransaction, now: Date) throws -> [ScoredCase] {
+    func decide(subject: String, incoming: [Incoming], in transaction: any StoreTransaction, now: Date) throws
+        -> (scored: [ScoredCase], withheld: [Withheld])
+    {
         let reader = FHIRReader()
         var entries: [CaseResources.Entry] = []
         // What this request brought is stored exactly as its tree and typed model: use them, not a re-read.
@@ -164,6 +181,7 @@ public final class CaseProcessor: Sendable {
         var held = result.held.map(\.reason.diagnostics)
 
         var changed: [ScoredCase] = []
+        var withheld: [Withheld] = []
         for decision in result.decisions {
             var assessment = decision.assessment
             let earlier = previous[decision.identifier]
@@ -196,6 +214,7 @@ public final class CaseProcessor: Sendable {
             // What the gateway sends must conform to the profiles it claims; one that does not is
             // a defect of the gateway: the case is held with the reason, nothing is sent.
             if let failure = conformance.validate(assessment.node, at: "RiskAssessment").first(where: \.issue.isError) {
+                withheld.append(Withheld(identifier: decision.identifier, profile: failure.profile, path: failure.issue.expression ?? "RiskAssessment"))
                 held.append(
                     "The RiskAssessment made for this case does not conform to the profile \(failure.profile), so it was not sent "
                         + "(a defect of the gateway: report it): \(failure.issue.expression ?? "RiskAssessment"): \(failure.issue.diagnostics)")
@@ -215,7 +234,7 @@ public final class CaseProcessor: Sendable {
             changed.append(ScoredCase(assessment: stored, change: change))
         }
         try transaction.setHeld(subject: subject, reasons: held, now: now)
-        return changed
+        return (changed, withheld)
     }
 
     /// The logical id of an assessment: its identifier's UUID.

@@ -44,10 +44,10 @@ import Testing
         /// The requests arrive a day after the study.
         var now = Date(timeIntervalSince1970: 1_772_532_000)
 
-        init(policy: CasePolicy = CasePolicy()) async throws {
+        init(policy: CasePolicy = CasePolicy(), conformance: ConformancePackage = CaseProcessorTests.conformance) async throws {
             store = try SQLiteStore(path: folder.appendingPathComponent("gateway.sqlite").path)
             processor = CaseProcessor(
-                codes: CaseProcessorTests.codes, parameters: CaseProcessorTests.parameters, policy: policy, conformance: CaseProcessorTests.conformance)
+                codes: CaseProcessorTests.codes, parameters: CaseProcessorTests.parameters, policy: policy, conformance: conformance)
             try await store.migrate()
         }
 

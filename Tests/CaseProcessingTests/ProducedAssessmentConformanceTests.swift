@@ -3,6 +3,7 @@ import FHIRCore
 import FHIRProfiles
 import Foundation
 import Storage
+import TestSupport
 import Testing
 
 /// Every RiskAssessment the gateway makes conforms to its own profile: across the whole range of
@@ -51,5 +52,37 @@ import Testing
         _ = try await bench.send(CaseProcessorTests.adc("1.3", code: "999999"))
         #expect(try await bench.assessments().first?.version ?? 0 >= 3)
         try await Self.expectConforming(bench, "versions")
+    }
+
+    /// The shipped profiles, with the RiskAssessment profile's `code` made required: the gateway
+    /// writes no `RiskAssessment.code`, so what it makes no longer conforms.
+    static func stricterConformance() throws -> ConformancePackage {
+        var resources: [FHIRNode] = []
+        for bytes in Fixtures.profileFiles() {
+            var json = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+            if json["url"] as? String == Self.profile {
+                var snapshot = json["snapshot"] as? [String: Any] ?? [:]
+                var elements = snapshot["element"] as? [[String: Any]] ?? []
+                let index = try #require(elements.firstIndex { $0["id"] as? String == "RiskAssessment.code" })
+                elements[index]["min"] = 1
+                snapshot["element"] = elements
+                json["snapshot"] = snapshot
+            }
+            resources.append(try #require(FHIRReader().read(Array(try JSONSerialization.data(withJSONObject: json))).resource))
+        }
+        return try ConformancePackage(resources: resources, compile: FHIRPathInvariants.compile)
+    }
+
+    @Test func anAssessmentThatDoesNotConformIsWithheldAndItsCaseHeld() async throws {
+        let bench = try await Bench(conformance: try Self.stricterConformance())
+        let outcome = try await bench.send(CaseProcessorTests.condition, CaseProcessorTests.study(), CaseProcessorTests.adc())
+        #expect(outcome.scored.isEmpty)
+        let withheld = try #require(outcome.withheld.first)
+        #expect(withheld.profile == "icca-early-progression-risk" && withheld.path == "RiskAssessment.code")
+        #expect(withheld.identifier.hasPrefix("urn:uuid:"))
+        #expect(try await bench.assessments().isEmpty)
+        #expect(try await bench.pending().isEmpty)
+        let reasons = try await bench.store.held(subject: "Patient/p1")?.reasons ?? []
+        #expect(reasons.contains { $0.contains("does not conform to the profile icca-early-progression-risk") }, "\(reasons)")
     }
 }

@@ -64,6 +64,8 @@ extension GatewayAPI {
         var resource: FHIRNode?
         var location: String?
         var scored: [CaseProcessor.ScoredCase]
+        /// Assessments made but withheld: they did not conform to their profile.
+        var withheld: [CaseProcessor.Withheld] = []
         /// `resource` already written as JSON (as stored), to answer a JSON request without
         /// writing it again.
         var json: [UInt8]? = nil
@@ -81,8 +83,9 @@ extension GatewayAPI {
         _ body: @escaping @Sendable (any StoreTransaction, Date) throws -> Committed
     ) async throws -> Response {
         let key = key ?? "\(request.method.rawValue) \(request.uri.path)|\(format.rawValue)|" + Self.hash(bytes)
-        let (stored, scored): (StoredResponse, [CaseProcessor.ScoredCase]) = try await store.write { transaction in
-            if let previous = try transaction.response(forKey: key) { return (previous, []) }
+        let (stored, scored, withheld): (StoredResponse, [CaseProcessor.ScoredCase], [CaseProcessor.Withheld]) = try await store.write {
+            transaction in
+            if let previous = try transaction.response(forKey: key) { return (previous, [], []) }
             let committed = try body(transaction, Date())
             let answer = StoredResponse(
                 status: committed.status,
@@ -91,11 +94,12 @@ extension GatewayAPI {
                 location: committed.location
             )
             try transaction.saveResponse(answer, forKey: key)
-            return (answer, committed.scored)
+            return (answer, committed.scored, committed.withheld)
         }
         // Every scored or withdrawn case queued a delivery of its assessment.
         if !scored.isEmpty { outbox.queued() }
         for scoredCase in scored { events.caseScored(scoredCase, model: processor.assessor.parameters.name) }
+        for assessment in withheld { events.assessmentWithheld(assessment) }
         return Self.render(stored, request: request, format: format)
     }
 

@@ -47,7 +47,7 @@ extension GatewayAPI {
                             severity: .information, code: .informational,
                             diagnostics: "Stored as \(stored.type)/\(stored.id)/_history/\(stored.version)", expression: "Bundle.entry[\(i)]")
                     }
-                    return Committed(status: 200, resource: .operationOutcome(issues), location: nil, scored: outcome.scored)
+                    return Committed(status: 200, resource: .operationOutcome(issues), location: nil, scored: outcome.scored, withheld: outcome.withheld)
                 }
                 var response = Bundle(type: FHIRPrimitive(type == "batch" ? "batch-response" : "transaction-response"))
                 for stored in outcome.stored {
@@ -60,7 +60,7 @@ extension GatewayAPI {
                         )
                     )
                 }
-                return Committed(status: 200, resource: response.node, location: nil, scored: outcome.scored)
+                return Committed(status: 200, resource: response.node, location: nil, scored: outcome.scored, withheld: outcome.withheld)
             }
         }
     }
@@ -86,7 +86,7 @@ extension GatewayAPI {
             return try await commit(request, bytes: bytes, format: format, key: key, processor: processor) { transaction, now in
                 let outcome = try processor.ingest(incoming, in: transaction, now: now)
                 let answer = Self.responseMessage(to: header, code: "ok", assessments: outcome.changed, issues: [], now: now)
-                return Committed(status: 200, resource: answer, location: nil, scored: outcome.scored)
+                return Committed(status: 200, resource: answer, location: nil, scored: outcome.scored, withheld: outcome.withheld)
             }
         } catch let refusal as CaseInputError {
             // The content was refused: a response message saying so, with the reasons; nothing was stored.

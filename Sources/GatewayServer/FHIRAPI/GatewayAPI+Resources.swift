@@ -28,6 +28,7 @@ extension GatewayAPI {
                 let version = outcome.stored.first?.version ?? 1
                 return Committed(
                     status: 201, resource: incoming, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored,
+                    withheld: outcome.withheld,
                     json: outcome.stored.first?.json)
             }
         }
@@ -52,6 +53,7 @@ extension GatewayAPI {
                 let version = outcome.stored.first?.version ?? 1
                 return Committed(
                     status: version == 1 ? 201 : 200, resource: resource, location: "\(type)/\(id)/_history/\(version)", scored: outcome.scored,
+                    withheld: outcome.withheld,
                     json: outcome.stored.first?.json)
             }
         }

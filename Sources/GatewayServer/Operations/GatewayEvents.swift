@@ -44,6 +44,20 @@ struct GatewayEvents: Sendable {
         }
     }
 
+    /// A RiskAssessment made but not stored or sent, since it does not conform to its profile: a
+    /// defect of the gateway, said at error level with the case's pseudonym and the element.
+    func assessmentWithheld(_ withheld: CaseProcessor.Withheld) {
+        metrics.assessmentWithheld(profile: withheld.profile)
+        logger.error(
+            "assessment withheld: it does not conform to its profile (a defect of the gateway); the case is held",
+            metadata: [
+                "case": "\(pseudonym.id(for: withheld.identifier))",
+                "profile": "\(withheld.profile)",
+                "outcome.path": "\(withheld.path)",
+            ]
+        )
+    }
+
     func tlsHandshakeFailed(peer: SocketAddress?, failure: TLSHandshakeFailure) {
         metrics.tlsFailures(failure.category).increment()
         // A connection closed before it said anything (a load balancer's TCP check) is not news.

@@ -93,6 +93,14 @@ final class GatewayMetrics: Sendable {
         ).increment()
     }
 
+    func assessmentWithheld(profile: String) {
+        registry.makeCounter(
+            descriptor: descriptor(
+                "assessments_withheld", unit: "total", "RiskAssessments made but not stored or sent: they did not conform to their profile (a defect)"),
+            labels: [("profile", profile)]
+        ).increment()
+    }
+
     func connectionsRefused(listener: String) {
         registry.makeCounter(
             descriptor: descriptor("connections_refused", unit: "total", "Connections closed as soon as accepted: the listener was at its cap"),
