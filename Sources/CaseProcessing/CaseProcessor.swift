@@ -213,7 +213,8 @@ public final class CaseProcessor: Sendable {
             assessment.meta = meta
             // What the gateway sends must conform to the profiles it claims; one that does not is
             // a defect of the gateway: the case is held with the reason, nothing is sent.
-            if let failure = conformance.validate(assessment.node, at: "RiskAssessment").first(where: \.issue.isError) {
+            let node = assessment.node
+            if let failure = conformance.validate(node, at: "RiskAssessment").first(where: \.issue.isError) {
                 withheld.append(Withheld(identifier: decision.identifier, profile: failure.profile, path: failure.issue.expression ?? "RiskAssessment"))
                 held.append(
                     "The RiskAssessment made for this case does not conform to the profile \(failure.profile), so it was not sent "
@@ -226,7 +227,7 @@ public final class CaseProcessor: Sendable {
                 version: version,
                 subject: subject,
                 status: assessment.status.value ?? "final",
-                json: FHIRJSONWriter().write(assessment.node),
+                json: FHIRJSONWriter().write(node),
                 updatedAt: now,
                 caseKey: decision.caseKey.isEmpty ? earlier?.caseKey : decision.caseKey
             )

@@ -11,7 +11,7 @@ extension ConformancePackage {
 
     /// Validates a resource against every profile that applies to it (`selection(for:)`).
     /// - Parameter path: its FHIRPath in the request (`Bundle.entry[1].resource`).
-    public func validate(_ resource: FHIRNode, at path: String, context: ProfileValidator.Context = .init()) -> [Finding] {
+    public func validate(_ resource: FHIRNode, at path: String) -> [Finding] {
         let selection = selection(for: resource)
         var findings = selection.unknownClaims.map { claim in
             Finding(
@@ -23,7 +23,7 @@ extension ConformancePackage {
         }
         let validator = ProfileValidator(package: self)
         for profile in selection.profiles {
-            findings += validator.validate(resource, against: profile, at: path, context: context).map { Finding(profile: profile.name, issue: $0) }
+            findings += validator.validate(resource, against: profile, at: path).map { Finding(profile: profile.name, issue: $0) }
         }
         return findings
     }

@@ -132,8 +132,7 @@ struct ProfileCompiler {
             baseMin: base.flatMap { Int($0.value(of: "min") ?? "") } ?? min, baseMax: base.map { Self.maximum($0.value(of: "max")) } ?? max,
             typeCodes: typeCodes, targetTypes: targetTypes,
             fixed: node.children.first { $0.name.hasPrefix("fixed") }, pattern: node.children.first { $0.name.hasPrefix("pattern") },
-            binding: binding, invariants: invariants, slicing: slicing, children: children,
-            mustSupport: node.value(of: "mustSupport") == "true")
+            binding: binding, invariants: invariants, slicing: slicing, children: children)
     }
 
     /// Where an element sits in each R4 type its parent may have (its index among the type's
@@ -170,6 +169,6 @@ extension ProfileElement {
         ProfileElement(
             id: id, segment: segment, elementIndexes: elementIndexes, sliceName: sliceName, min: min, max: max, baseMin: baseMin, baseMax: baseMax, typeCodes: typeCodes,
             targetTypes: targetTypes, fixed: fixed, pattern: pattern, binding: binding, invariants: invariants, slicing: slicing,
-            children: children, mustSupport: mustSupport)
+            children: children)
     }
 }

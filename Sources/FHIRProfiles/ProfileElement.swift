@@ -34,7 +34,6 @@ final class ProfileElement: Sendable {
     /// The elements below that have something to check (`hasChecks`): the ones the validator
     /// walks. A snapshot repeats every element of the base; most constrain nothing more.
     let checked: [ProfileElement]
-    let mustSupport: Bool
 
     struct Binding: Sendable {
         enum Strength: String, Sendable { case required, extensible, preferred, example }
@@ -67,7 +66,7 @@ final class ProfileElement: Sendable {
     init(
         id: String, segment: String, elementIndexes: [ObjectIdentifier: Int], sliceName: String?, min: Int, max: Int, baseMin: Int, baseMax: Int, typeCodes: [String],
         targetTypes: [String], fixed: FHIRNode?, pattern: FHIRNode?, binding: Binding?, invariants: [Invariant], slicing: Slicing?,
-        children: [ProfileElement], mustSupport: Bool
+        children: [ProfileElement]
     ) {
         self.id = id
         self.segment = segment
@@ -86,7 +85,6 @@ final class ProfileElement: Sendable {
         self.invariants = invariants
         self.slicing = slicing
         self.children = children
-        self.mustSupport = mustSupport
         checked = children.filter(\.hasChecks)
     }
 

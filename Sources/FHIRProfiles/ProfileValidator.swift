@@ -12,21 +12,11 @@ public struct ProfileValidator: Sendable {
         self.package = package
     }
 
-    /// What the validator knows of the instance's surroundings.
-    public struct Context: Sendable {
-        /// The resource type of each entry of the Bundle the instance came in, by `fullUrl`, so a
-        /// `urn:uuid:` reference's target type is known.
-        public var bundleTypes: [String: String]
-
-        public init(bundleTypes: [String: String] = [:]) {
-            self.bundleTypes = bundleTypes
-        }
-    }
 
     /// - Parameters:
     ///   - path: the instance's FHIRPath in the document (`Bundle.entry[2].resource`); its
     ///     resource type when nil.
-    public func validate(_ resource: FHIRNode, against profile: ConformancePackage.Profile, at path: String? = nil, context: Context = Context())
+    public func validate(_ resource: FHIRNode, against profile: ConformancePackage.Profile, at path: String? = nil)
         -> [FHIRIssue]
     {
         guard resource.type.name == profile.type else {
@@ -37,7 +27,7 @@ public struct ProfileValidator: Sendable {
                     expression: path ?? resource.type.name)
             ]
         }
-        var walk = Walk(package: package, profile: profile, resource: resource, context: context)
+        var walk = Walk(package: package, profile: profile, resource: resource)
         var trail = PathTrail(root: path ?? resource.type.name)
         walk.visit(resource, element: profile.root, trail: &trail)
         return walk.issues
@@ -47,7 +37,6 @@ public struct ProfileValidator: Sendable {
         let package: ConformancePackage
         let profile: ConformancePackage.Profile
         let resource: FHIRNode
-        let context: Context
         var issues: [FHIRIssue] = []
 
         mutating func report(_ severity: FHIRIssue.Severity, _ code: FHIRIssue.Code, _ path: String, _ text: String) {
@@ -194,7 +183,7 @@ public struct ProfileValidator: Sendable {
         }
 
         mutating func checkTarget(_ node: FHIRNode, element: ProfileElement, trail: PathTrail) {
-            guard let type = References.targetType(node, in: resource, context: context) else { return }
+            guard let type = References.targetType(node, in: resource) else { return }
             if !element.targetTypes.contains(type) && !element.targetTypes.contains("Resource") {
                 report(.error, .structure, trail.appending("reference"), "The reference points at a \(type); only \(element.targetTypes.joined(separator: ", ")) allowed")
             }

@@ -51,13 +51,14 @@ enum Codings {
 
 /// The resource type a Reference points at, when it can be told.
 enum References {
-    static func targetType(_ reference: FHIRNode, in resource: FHIRNode, context: ProfileValidator.Context) -> String? {
+    /// References between a Bundle's entries are rewritten to `Type/id` before validation, so a
+    /// `urn:` reference here points outside the request and its type is not known.
+    static func targetType(_ reference: FHIRNode, in resource: FHIRNode) -> String? {
         guard let text = reference.value(of: "reference") else { return reference.value(of: "type") }
         if text.hasPrefix("#") {
             let id = text.dropFirst()
             return resource.children(named: "contained").first { $0.value(of: "id") == String(id) }?.type.name
         }
-        if let type = context.bundleTypes[text] { return type }
         if text.hasPrefix("urn:") { return nil }
         // `Patient/1`, `Patient/1/_history/2`, `https://host/fhir/Patient/1`: the segment before
         // the id, read in place.

@@ -34,18 +34,16 @@ public enum Fixtures {
     }
 
     /// The shipped ValueSets of recognised codes (`Profiles/ValueSet-*.json`), as bytes.
-    public static func valueSetFiles() -> [[UInt8]] {
-        let folder = packageRoot.appendingPathComponent("Profiles")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("ValueSet-") }.sorted()
-        return names.compactMap { name in FileManager.default.contents(atPath: folder.appendingPathComponent(name).path).map(Array.init) }
-    }
+    public static func valueSetFiles() -> [[UInt8]] { profilesFolderFiles { $0.hasPrefix("ValueSet-") } }
 
     /// Every conformance resource of the shipped Profiles folder (its top level: StructureDefinitions,
     /// ValueSets, CodeSystem, ImplementationGuide), as bytes.
-    public static func profileFiles() -> [[UInt8]] {
+    public static func profileFiles() -> [[UInt8]] { profilesFolderFiles { $0.hasSuffix(".json") && $0 != "package.json" } }
+
+    /// The files at the top of the shipped Profiles folder whose names `include` takes, in name order.
+    static func profilesFolderFiles(_ include: (String) -> Bool) -> [[UInt8]] {
         let folder = packageRoot.appendingPathComponent("Profiles")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") && $0 != "package.json" }
-            .sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter(include).sorted()
         return names.compactMap { name in FileManager.default.contents(atPath: folder.appendingPathComponent(name).path).map(Array.init) }
     }
 

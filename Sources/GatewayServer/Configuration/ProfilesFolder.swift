@@ -25,9 +25,10 @@ public struct ProfilesFolder: Sendable {
         var resources: [FHIRNode] = []
         for name in names {
             let file = path + "/" + name
-            guard let bytes = FileManager.default.contents(atPath: file) else { throw ProfilesFolderError("\(file) cannot be read") }
-            guard bytes.count <= Self.maxFileBytes else { throw ProfilesFolderError("\(file) is larger than \(Self.maxFileBytes) bytes") }
-            let result = reader.read(Array(bytes))
+            guard let bytes = SmallFile.bytes(file, limit: Self.maxFileBytes) else {
+                throw ProfilesFolderError("\(file) cannot be read, or is larger than \(Self.maxFileBytes) bytes")
+            }
+            let result = reader.read(bytes)
             guard result.isValid, let resource = result.resource else {
                 let first = result.issues.first(where: \.isError).map(\.description) ?? "unreadable"
                 throw ProfilesFolderError("\(file) is not a valid FHIR resource: \(first)")
