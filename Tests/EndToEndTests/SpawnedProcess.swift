@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -17,7 +18,9 @@ extension Process: ChildProcess {}
 /// A child started with posix_spawn and reaped with waitpid. The gateway is started this way, not
 /// with Foundation's Process: Process learns of a child's exit when a socket it passes to the
 /// child closes, and a launcher that closes inherited descriptors before exec
-/// (`systemd-socket-activate`) makes it reap a live process and wedge every later Process.
+/// (`systemd-socket-activate`) makes it reap a live process and wedge every later Process. The
+/// child inherits no descriptor beyond 0–2 (`SpawnActions`): a gateway started while another
+/// thread's curl writes into a pipe must not hold that pipe open.
 final class SpawnedProcess: ChildProcess {
     let processIdentifier: Int32
     private var status: Int32?
@@ -31,6 +34,7 @@ final class SpawnedProcess: ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        SpawnActions.closeInheritedDescriptors(&actions)
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {

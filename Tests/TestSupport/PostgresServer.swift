@@ -451,13 +451,8 @@ public final class PostgresServer: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        // glibc's _np actions (2.29 and 2.34) are not in Swift's Glibc module: looked up by name.
-        if let closeFrom = glibcFunction("posix_spawn_file_actions_addclosefrom_np", as: AddCloseFrom.self) {
-            _ = closeFrom(&actions, 3)
-        }
-        if let changeDirectory = glibcFunction("posix_spawn_file_actions_addchdir_np", as: AddChangeDirectory.self) {
-            _ = changeDirectory(&actions, directory.path)
-        }
+        SpawnActions.closeInheritedDescriptors(&actions)
+        SpawnActions.changeDirectory(&actions, to: directory.path)
         // The test runner's threads block most signals, and a spawned child inherits the mask:
         // start it with none blocked and every signal at its default action.
         var attributes = posix_spawnattr_t()
@@ -503,15 +498,6 @@ public final class PostgresServer: Sendable {
             FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
         }
         return CommandResult(status: status, standardOutput: contents(outputPath), standardError: contents(errorPath))
-    }
-
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
-    private typealias AddChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
-
-    private static func glibcFunction<Function>(_ name: String, as type: Function.Type) -> Function? {
-        // A nil handle is RTLD_DEFAULT: the symbol wherever the process has it.
-        guard let symbol = dlsym(nil, name) else { return nil }
-        return unsafeBitCast(symbol, to: type)
     }
 }
 
