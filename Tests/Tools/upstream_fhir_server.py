@@ -4,10 +4,14 @@ as conditional updates (PUT /RiskAssessment?identifier=system|value), checks eac
 official R4 JSON schema, and keeps them by identifier, recording every request.
 
   upstream_fhir_server.py --port P --cert C --key K --schema fhir.schema.json [--client-ca CA]
-                          [--fail-first N] [--reject-subject Patient/x] [--token T] [--answer-delay S]
+                          [--fail-first N] [--fail-rate F] [--reject-subject Patient/x] [--token T] [--answer-delay S]
                           [--auth-server https://127.0.0.1:PORT --auth-ca CA]
 
-GET /_records answers the record as JSON: {"requests": [...], "resources": {identifier: resource}}.
+GET /_records answers the record as JSON: {"requests": [...], "resources": {identifier: resource}};
+each PUT's record carries the SHA-256 of its body ("sha256"), so that a resend of one version can
+be told from a new one. --fail-rate F answers that fraction of PUTs (at random, after --fail-first)
+503 or 500, as an upstream that fails now and then; GET /_records?summary=1 leaves out the
+requests and resources and gives their counts by answer (for long runs).
 With --auth-server (a SMART authorization server, Tests/Tools/smart_auth_server.py, trusted with
 --auth-ca) it serves GET /.well-known/smart-configuration (token_endpoint = that URL + /token) and
 checks every PUT's bearer token with the server's /introspect: missing, unknown, expired or revoked
@@ -15,7 +19,9 @@ tokens and tokens without RiskAssessment write scope are answered 401 (the recor
 Binds 127.0.0.1 only. Writes its port to stdout when ready.
 """
 import argparse
+import hashlib
 import json
+import random
 import signal
 import ssl
 import threading
@@ -71,6 +77,8 @@ def main():
     parser.add_argument("--schema", required=True)
     parser.add_argument("--client-ca")
     parser.add_argument("--fail-first", type=int, default=0)
+    parser.add_argument("--fail-rate", type=float, default=0,
+                        help="the fraction of PUTs (0 to 1) answered 503 or 500 at random")
     parser.add_argument("--reject-subject")
     parser.add_argument("--token")
     parser.add_argument("--answer-delay", type=float, default=0,
@@ -109,6 +117,14 @@ def main():
             if self.path == "/_records":
                 with lock:
                     self.answer(200, {"requests": state["requests"], "resources": state["resources"]}, "application/json")
+            elif self.path == "/_records?summary=1":
+                with lock:
+                    answers = {}
+                    for record in state["requests"]:
+                        key = str(record.get("answer"))
+                        answers[key] = answers.get(key, 0) + 1
+                    self.answer(200, {"requests": len(state["requests"]), "answers": answers,
+                                      "resources": len(state["resources"])}, "application/json")
             elif self.path == "/.well-known/smart-configuration" and auth_server:
                 # Discovery needs no authorization.
                 with lock:
@@ -127,7 +143,8 @@ def main():
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             record = {"method": "PUT", "path": url.path, "identifier": query.get("identifier", [""])[0],
-                      "contentType": self.headers.get("Content-Type"), "authorization": self.headers.get("Authorization")}
+                      "contentType": self.headers.get("Content-Type"), "authorization": self.headers.get("Authorization"),
+                      "sha256": hashlib.sha256(body).hexdigest()}
             with lock:
                 state["requests"].append(record)
             if args.answer_delay:
@@ -137,6 +154,11 @@ def main():
                     state["failures_left"] -= 1
                     record["answer"] = 503
                     self.outcome(503, "temporarily unavailable (test)")
+                    return
+                if args.fail_rate and random.random() < args.fail_rate:
+                    status = random.choice((500, 503))
+                    record["answer"] = status
+                    self.outcome(status, "failed at random (test)")
                     return
             if args.token and self.headers.get("Authorization") != f"Bearer {args.token}":
                 record["answer"] = 401
