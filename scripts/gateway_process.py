@@ -71,11 +71,12 @@ profiles: {{path: {ROOT}/Profiles}}
             time.sleep(0.05)
         raise TimeoutError(f"the gateway was not ready within {timeout:g} s (last /readyz: {last})")
 
-    def metric(self, name):
-        """The sum of a metric's samples (all label sets) from /metrics, or None if absent."""
+    def metric(self, name, having=""):
+        """The sum of a metric's samples from /metrics (those whose labels contain `having`, such
+        as 'result="delivered"'; all when empty), or None if there is none."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics}/metrics", timeout=5) as answer:
             values = [float(line.split()[-1]) for line in answer.read().decode().splitlines()
-                      if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{")]
+                      if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{") and having in line]
         return sum(values) if values else None
 
     def kill(self):
