@@ -27,7 +27,9 @@ stops, and the store is read (read-only, Python's sqlite3) beside the upstream's
                             an acknowledged case without its RiskAssessment
   outbox                    deliveries left pending or dead
   upstream state            per assessment identifier one resource, equal to the store's latest
-                            version (the upstream's conditional update keeps one per identifier)
+                            version (the upstream's conditional update keeps one per identifier),
+                            and one per case (a duplicate delivery at the upstream's state would be
+                            a second RiskAssessment of one patient)
   versions delivered        per identifier, the distinct bodies the upstream accepted, in order,
                             against the versions the store marked delivered (a version superseded
                             by a newer one before it went out is never sent: the newest carries it)
@@ -36,7 +38,8 @@ stops, and the store is read (read-only, Python's sqlite3) beside the upstream's
                             before it recorded the delivery, and sent it again on its next start:
                             the at-least-once window README.md describes); otherwise unexplained
 
-Exit 1 on a lost write, a delivery left pending or dead, an upstream state that is not the store's,
+Exit 1 on a lost write, a delivery left pending or dead, an upstream state that is not the store's
+or holds a case twice,
 a version never delivered, or a PUT repeated without a kill (with --strict-puts, also one repeated
 after a kill). Everything it starts is stopped by its process id, also on Ctrl-C or an error.
 """
@@ -241,6 +244,13 @@ def check(args, load, store_path, records, kill_marks):
     upstream_resources = {local(k): v for k, v in records["resources"].items()}
     state_wrong = [i for i, (_, _, resource) in assessments.items() if upstream_resources.get(i) != stripped(resource)]
     extra = [i for i in upstream_resources if i not in assessments]
+    per_subject = {}
+    for resource in upstream_resources.values():
+        subject = resource.get("subject", {}).get("reference")
+        per_subject[subject] = per_subject.get(subject, 0) + 1
+    duplicates = sum(count - 1 for count in per_subject.values() if count > 1)
+    if duplicates:
+        failures.append(f"{duplicates} RiskAssessments more than one per case at the upstream")
     rows.append(("upstream resources (one per identifier)", len(upstream_resources)))
     rows.append(("upstream state not the store's latest", len(state_wrong) + len(extra)))
     if state_wrong or extra:
@@ -267,7 +277,7 @@ def check(args, load, store_path, records, kill_marks):
                  f"{sum(len(v) for v in delivered_versions.values())} / {versions_seen}"))
     rows.append(("versions never received or miscounted", len(missing)))
     rows.append(("PUTs accepted by the upstream", puts))
-    rows.append(("duplicate deliveries at the upstream's state", len(state_wrong) + len(extra)))
+    rows.append(("duplicate deliveries at the upstream's state (a case held twice)", duplicates))
     rows.append(("PUTs of one version repeated after a kill (at-least-once window)", len(after_kill)))
     rows.append(("PUTs of one version repeated without a kill", len(unexplained)))
     failures += missing
@@ -359,7 +369,7 @@ def main():
             print(f"  non-2xx ×{count}: {reason}")
         lost = next(value for name, value in rows if name == "acknowledged writes lost")
         repeated = next(value for name, value in rows if name.startswith("PUTs of one version repeated without"))
-        state = next(value for name, value in rows if name == "duplicate deliveries at the upstream's state")
+        state = next(value for name, value in rows if name.startswith("duplicate deliveries at the upstream's state"))
         print(f"\n{len(restarts)} kills, {lost} acknowledged writes lost, {state} duplicate deliveries at the upstream "
               f"({repeated} PUTs repeated without a kill, "
               f"{next(v for n, v in rows if n.startswith('PUTs of one version repeated after'))} after a kill)")
