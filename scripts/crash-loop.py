@@ -4,6 +4,7 @@ of creates and updates, start it again each time, and check that nothing acknowl
 nothing was delivered twice.
 
   scripts/crash-loop.py [--kills 20] [--seed N] [--rate 40] [--connections 4] [--binary PATH]
+  scripts/crash-loop.py --self-check    # the comparison below finds faults planted in a store
 
 The daemon (the SQLite store, mutual TLS, scripts/gateway_process.py) delivers to the tests' HTTPS
 FHIR upstream (Tests/Tools/upstream_fhir_server.py, scripts/upstream_process.py), which records
@@ -50,6 +51,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import sqlite3
 import ssl
 import statistics
@@ -288,6 +290,50 @@ def check(args, load, store_path, records, kill_marks):
     return rows, failures
 
 
+def self_check():
+    """The comparison can fail: a store with a lost update, an acknowledged resource and case
+    missing, and an upstream with a second assessment of one case and a version PUT twice without
+    a kill between, each must come out as a failure (and the PUT with a kill between must not)."""
+    import tempfile
+    import types
+    work = tempfile.mkdtemp(prefix="crash-loop-check-")
+    path = os.path.join(work, "store.sqlite")
+    try:
+        db = sqlite3.connect(path)
+        db.executescript("""CREATE TABLE resource (type TEXT, id TEXT, version INTEGER, json BLOB);
+            CREATE TABLE assessment (identifier TEXT, subject TEXT, version INTEGER, json BLOB);
+            CREATE TABLE outbox (sequence INTEGER PRIMARY KEY, assessment_identifier TEXT, assessment_version INTEGER, state TEXT);""")
+        assessment = {"resourceType": "RiskAssessment", "id": "a", "meta": {"versionId": "2"}, "status": "amended",
+                      "subject": {"reference": "Patient/cl-0"}}
+        with db:
+            db.execute("INSERT INTO resource VALUES ('ImagingStudy', 'cl-s-0', 1, '{}')")
+            db.execute("INSERT INTO resource VALUES ('Observation', 'cl-a-0', 2, ?)", (json.dumps({"valueQuantity": {"value": 0.7}}),))
+            db.execute("INSERT INTO assessment VALUES ('u1', 'Patient/cl-0', 2, ?)", (json.dumps(assessment),))
+            db.execute("INSERT INTO outbox VALUES (1, 'u1', 1, 'delivered'), (2, 'u1', 2, 'delivered')")
+        db.close()
+        load = types.SimpleNamespace(
+            acknowledged={("ImagingStudy", "cl-s-0"): 0, ("Observation", "cl-a-0"): 2, ("ImagingStudy", "cl-s-1"): 0},
+            sent={("ImagingStudy", "cl-s-0"): [None], ("Observation", "cl-a-0"): [0.6, 0.7, 0.8], ("ImagingStudy", "cl-s-1"): [None]},
+            cases=[0, 1])
+        upstream = stripped(assessment)
+        records = {"requests": [{"method": "PUT", "identifier": "s|u1", "answer": 201, "sha256": "v1"},
+                                {"method": "PUT", "identifier": "s|u1", "answer": 200, "sha256": "v2"},
+                                {"method": "PUT", "identifier": "s|u1", "answer": 200, "sha256": "v2"}],
+                   "resources": {"s|u1": upstream, "s|u9": upstream}}
+        args = types.SimpleNamespace(strict_puts=False)
+        _, failures = check(args, load, path, records, kill_marks=[])
+        expected = ["holds 0.7", "ImagingStudy/cl-s-1 acknowledged", "case cl-1 acknowledged", "more than one per case",
+                    "unknown identifiers", "PUT again without a kill"]
+        missed = [text for text in expected if not any(text in failure for failure in failures)]
+        _, with_kill = check(args, load, path, records, kill_marks=[2])
+        if any("PUT again" in failure for failure in with_kill):
+            missed.append("a PUT repeated with a kill between was taken for one without")
+        print("self-check: " + ("each planted fault is found" if not missed else f"NOT FOUND: {missed}"))
+        return 1 if missed else 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20)
@@ -305,7 +351,10 @@ def main():
     parser.add_argument("--metrics-port", type=int, default=19064)
     parser.add_argument("--keep", action="store_true", help="keep the store and the daemon's log (their folder is printed)")
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/fhir-risk-gateway"))
+    parser.add_argument("--self-check", action="store_true", help="only check that the comparison finds planted faults")
     args = parser.parse_args()
+    if args.self_check:
+        return self_check()
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1, 1_000_000)
     rng = random.Random(args.seed)
