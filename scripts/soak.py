@@ -36,7 +36,8 @@ caches, connection pools and the WAL reach their working size):
   WAL              at most 64 MiB at every sample (past 16,384 pages the daemon cuts it back)
   outbox depth     at most 10 seconds' worth of cases at every sample (the deliveries keep up)
   dead letters     none
-Prints a table, the rule with its figures, and a one-line verdict; exit 1 if not flat.
+Prints a table, the rule with its figures, and a one-line verdict; exit 1 if not flat, 2 if the run
+gave fewer than 5 samples in its second half (too short to judge).
 """
 import argparse
 import datetime
@@ -274,6 +275,9 @@ def main():
         for name, ok, text in checks:
             print(f"  {name:<16} {'flat' if ok else 'NOT FLAT'}: {text}")
         failed = [name for name, ok, _ in checks if not ok]
+        if len(half) < 5:
+            print(f"verdict: none, the run is too short ({len(half)} samples in the second half, at least 5 are needed)")
+            return 2
         print(f"verdict: {'flat' if not failed else 'not flat: ' + ', '.join(failed)} over {samples[-1]['seconds'] / 60:.1f} min at "
               f"{achieved:.0f} cases/s ({samples[-1]['scored'] - first['scored']:.0f} cases, "
               f"{samples[-1]['retries'] - first['retries']:.0f} retried deliveries)")
