@@ -8,7 +8,8 @@ nothing was delivered twice.
 
 The daemon (the SQLite store, mutual TLS, scripts/gateway_process.py) delivers to the tests' HTTPS
 FHIR upstream (Tests/Tools/upstream_fhir_server.py, scripts/upstream_process.py), which records
-every PUT; each PUT waits --answer-delay once recorded, so that kills find deliveries in flight.
+every PUT; each PUT waits --answer-delay once recorded, so that kills find deliveries in flight
+(the daemon's delivery.initialBackoffSeconds 1, maxBackoffSeconds 5: a retry is soon due).
 Python threads send, paced at --rate requests/s in all, over HTTPS keep-alive with the client
 certificate, either
   - a new case: a transaction Bundle with an eligible MR ImagingStudy and its ADC Observation, each
