@@ -10,7 +10,7 @@ DESTDIR ?=
 RELEASE_BINARY := .build/release/fhir-risk-gateway
 RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product fhir-risk-gateway
 
-.PHONY: deps build release test run generate profiles ig-package check-generated check-units check-install install bench clean
+.PHONY: deps build release test run generate profiles ig-package check-generated check-units check-install check-monitoring install bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -25,7 +25,7 @@ release: deps
 
 # The high-availability tests (two gateways, PostgreSQL, load, kill -9) run on their own after the
 # rest: beside them, on two cores, the tests that time the store's writer would be starved.
-test: build release check-generated ig-package check-units check-install
+test: build release check-generated ig-package check-units check-install check-monitoring
 	$(SWIFT) test --skip-build --skip HighAvailabilityTests
 	$(SWIFT) test --skip-build --filter HighAvailabilityTests
 
@@ -70,6 +70,11 @@ check-generated:
 # --dry-run) in a temporary root, and checks that those gates can fail; see systemd/README.md.
 check-units:
 	scripts/check-units.sh .build/debug/fhir-risk-gateway
+
+# The Prometheus alert rules (promtool check rules, then their unit tests) and the Grafana
+# dashboard (valid JSON, valid PromQL) of Config/monitoring/; see Config/monitoring/README.md.
+check-monitoring: deps
+	scripts/check-monitoring.sh
 
 # make install of the shipped binary into a temporary folder, then the installed binary run with
 # the Swift toolchain hidden: it starts, checks the shipped configuration, and a crash backtrace

@@ -9,7 +9,11 @@ set -euo pipefail
 # postgresql: the server binaries (/usr/lib/postgresql/<version>/bin) and psql for the PostgreSQL
 # tests, which start their own cluster with initdb and pg_ctl; the cluster the package may create
 # and its service are not used.
-packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 python3-venv openssl curl zlib1g-dev systemd jq binutils util-linux postgresql)
+# prometheus: only promtool, for make check-monitoring (the alert rules and their unit tests).
+# Its postinst starts the Prometheus server through systemd (when systemd runs as PID 1) or
+# invoke-rc.d (when the runlevel is known): in a container or CI runner without an init it starts
+# nothing; on a machine with systemd the server installed here is stopped and disabled below.
+packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 python3-venv openssl curl zlib1g-dev systemd jq binutils util-linux postgresql prometheus)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -22,6 +26,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing Debian packages: ${missing[*]}"
     $sudo apt-get update -qq || true
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+        echo "Stopping and disabling the Prometheus server just installed (only promtool is used)"
+        $sudo systemctl disable --now prometheus.service || true
+    fi
 fi
 
 # The tests check the RiskAssessments against the R4 JSON schema with Python's jsonschema.

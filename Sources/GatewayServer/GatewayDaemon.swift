@@ -88,7 +88,7 @@ public enum GatewayDaemon {
 
         let settings = LiveSettings(.init(configuration: configuration, processor: processor(loaded), conformance: loaded.conformance, tls: ground.tls))
         let health = HealthState()
-        let metrics = GatewayMetrics()
+        let metrics = GatewayMetrics(assessmentProfiles: GatewayMetrics.assessmentProfiles(in: loaded.conformance))
         // The last delivery survives a restart: an alert on its age must not fire on every start.
         if let last = try? await store.lastDeliveredAt() { metrics.delivered(at: last) }
         let events = GatewayEvents(logger: logger, metrics: metrics, pseudonym: ground.pseudonym)

@@ -4,7 +4,7 @@ import Foundation
 /// ×10⁻³ mm²/s and b1 = ln(odds ratio); the paper's binary stratum at the cut-off; the qualitative
 /// risk; the risk relative to the cohort's rate.
 public struct ADCScore: Sendable, Hashable {
-    public enum Stratum: Sendable, Hashable {
+    public enum Stratum: Sendable, Hashable, CaseIterable {
         /// At or below the cut-off (for Sheng 2022): median PFS 5 months.
         case high
         case lower

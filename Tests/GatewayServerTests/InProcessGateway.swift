@@ -68,7 +68,7 @@ final class InProcessGateway: Sendable {
             tls: try ServerTLSMaterial.load(configuration.tls))
         store = try SQLiteStore(path: configuration.storagePath)
         try await store.migrate()
-        metrics = GatewayMetrics()
+        metrics = GatewayMetrics(assessmentProfiles: GatewayMetrics.assessmentProfiles(in: loaded.conformance))
         let events = GatewayEvents(
             logger: logger, metrics: metrics, pseudonym: try CasePseudonym.load(path: folder.appendingPathComponent("pseudonym.key").path))
         responder = GatewayDaemon.apiRouter(store: store, events: events, metrics: metrics, outbox: OutboxSignal(), logger: logger).buildResponder()

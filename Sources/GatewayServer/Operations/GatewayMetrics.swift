@@ -1,5 +1,7 @@
+import FHIRProfiles
 import Foundation
 import Prometheus
+import RiskModel
 import Storage
 import Synchronization
 
@@ -28,7 +30,9 @@ final class GatewayMetrics: Sendable {
     func requestStarted() { requestsInFlight.increment() }
     func requestEnded() { requestsInFlight.decrement() }
 
-    init() {
+    /// - Parameter assessmentProfiles: the ids of the RiskAssessment profiles the gateway holds
+    ///   (`assessmentProfiles(in:)`): the `profile` values of `assessments_withheld_total`.
+    init(assessmentProfiles: [String] = []) {
         requestsInFlight = registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: Self.namespace, metricName: "http_requests_in_flight", unitName: "", helpText: "FHIR API requests being read or answered"))
@@ -40,11 +44,17 @@ final class GatewayMetrics: Sendable {
             upstreamAuthFailures(reason.description)
         }
         gauge("last_delivery_timestamp", unit: "seconds", "When the upstream last accepted a RiskAssessment (Unix time; 0 until then)").set(to: 0.0)
-        for listener in ["api", "operations"] {
-            _ = registry.makeCounter(
-                descriptor: descriptor("connections_refused", unit: "total", "Connections closed as soon as accepted: the listener was at its cap"),
-                labels: [("listener", listener)])
-        }
+        for listener in ["api", "operations"] { connectionsRefusedCounter(listener) }
+        // The counters of rare events too: `increase()` over a series that first appears at 1
+        // misses that first event, and an alert on it would not fire.
+        for stratum in ADCScore.Stratum.allCases { casesScored(GatewayEvents.name(stratum)) }
+        casesWithdrawn()
+        for profile in assessmentProfiles { assessmentsWithheld(profile) }
+    }
+
+    /// The ids of the package's RiskAssessment profiles: the profiles an assessment can be withheld for.
+    static func assessmentProfiles(in conformance: ConformancePackage) -> [String] {
+        conformance.profiles.values.filter { $0.type == "RiskAssessment" }.map(\.name).sorted()
     }
 
     /// The request metrics met so far, by method, route and status: the registry builds its
@@ -78,11 +88,14 @@ final class GatewayMetrics: Sendable {
         metrics.1.record(duration)
     }
 
-    func caseScored(stratum: String) {
+    func caseScored(stratum: String) { casesScored(stratum).increment() }
+
+    @discardableResult
+    private func casesScored(_ stratum: String) -> Counter {
         registry.makeCounter(
             descriptor: descriptor("cases_scored", unit: "total", "RiskAssessments made or revised, by ADC stratum"),
             labels: [("stratum", stratum)]
-        ).increment()
+        )
     }
 
     /// `profile` is a profile's id from Profiles/ or `unknown`, never text from a request.
@@ -93,25 +106,34 @@ final class GatewayMetrics: Sendable {
         ).increment()
     }
 
-    func assessmentWithheld(profile: String) {
+    func assessmentWithheld(profile: String) { assessmentsWithheld(profile).increment() }
+
+    @discardableResult
+    private func assessmentsWithheld(_ profile: String) -> Counter {
         registry.makeCounter(
             descriptor: descriptor(
                 "assessments_withheld", unit: "total", "RiskAssessments made but not stored or sent: they did not conform to their profile (a defect)"),
             labels: [("profile", profile)]
-        ).increment()
+        )
     }
 
-    func connectionsRefused(listener: String) {
+    func connectionsRefused(listener: String) { connectionsRefusedCounter(listener).increment() }
+
+    @discardableResult
+    private func connectionsRefusedCounter(_ listener: String) -> Counter {
         registry.makeCounter(
             descriptor: descriptor("connections_refused", unit: "total", "Connections closed as soon as accepted: the listener was at its cap"),
             labels: [("listener", listener)]
-        ).increment()
+        )
     }
 
-    func caseWithdrawn() {
+    func caseWithdrawn() { casesWithdrawn().increment() }
+
+    @discardableResult
+    private func casesWithdrawn() -> Counter {
         registry.makeCounter(
             descriptor: descriptor("cases_withdrawn", unit: "total", "RiskAssessments sent again as entered-in-error: their case no longer yields them")
-        ).increment()
+        )
     }
 
     /// A token request the authorization server refused or that failed, by `UpstreamAuthError` code.
