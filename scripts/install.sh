@@ -59,9 +59,9 @@ if [ -n "$build_id" ]; then
     install -d -m755 "$(dirname "$D$debug_file")"
     objcopy --only-keep-debug "$BINARY" "$D$debug_file"
     chmod 644 "$D$debug_file"
-    objcopy --strip-all --add-gnu-debuglink="$D$debug_file" "$BINARY" "$D$bindir/fhir-risk-gateway.tmp"
+    objcopy --strip-all --remove-section=.comment --add-gnu-debuglink="$D$debug_file" "$BINARY" "$D$bindir/fhir-risk-gateway.tmp"
 else
-    strip --strip-all -o "$D$bindir/fhir-risk-gateway.tmp" "$BINARY"
+    strip --strip-all --remove-section=.comment -o "$D$bindir/fhir-risk-gateway.tmp" "$BINARY"
 fi
 chmod 755 "$D$bindir/fhir-risk-gateway.tmp"
 mv "$D$bindir/fhir-risk-gateway.tmp" "$D$bindir/fhir-risk-gateway"
@@ -133,7 +133,10 @@ if swift_path=$(command -v "$SWIFT" 2>/dev/null); then
     backtracer=$(dirname "$(readlink -f "$swift_path")")/../libexec/swift/linux/swift-backtrace-static
 fi
 if [ -n "$backtracer" ] && [ -x "$backtracer" ]; then
-    install -D -m755 "$backtracer" "$D$libexecdir/swift-backtrace-static"
+    # Stripped too (its symbol table is the toolchain's build, of no use to a backtrace of the gateway).
+    install -d -m755 "$D$libexecdir"
+    strip --strip-all --remove-section=.comment -o "$D$libexecdir/swift-backtrace-static" "$backtracer"
+    chmod 755 "$D$libexecdir/swift-backtrace-static"
 else
     backtracer_note="WARNING: swift-backtrace-static not found next to '$SWIFT' (expected <toolchain>/usr/libexec/swift/linux/); without $libexecdir/swift-backtrace-static a crash leaves no backtrace in the journal"
 fi
