@@ -10,6 +10,9 @@ set -euo pipefail
 # tests, which start their own cluster with initdb and pg_ctl; the cluster the package may create
 # and its service are not used.
 packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 python3-venv openssl curl zlib1g-dev systemd jq binutils util-linux postgresql)
+# The Debian package and the man pages (make deb, check-deb): dpkg-dev (dpkg-shlibdeps), lintian,
+# man-db and groff-base (man --warnings -l).
+packages+=(dpkg-dev lintian man-db groff-base)
 
 missing=()
 for p in "${packages[@]}"; do
