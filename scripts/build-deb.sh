@@ -83,12 +83,15 @@ toolchain=$("$SWIFT" --version 2>/dev/null | head -1 || echo "Swift")
         holder=$(cat "$checkout/NOTICE.txt" "$licence_file" 2>/dev/null | grep -m1 -E '^\s*Copyright (\(c\)|\(C\)|©)? ?[0-9]' | sed -E 's/^\s*Copyright (\(c\)|\(C\)|©)? ?//' || true)
         [ -n "$holder" ] || holder="the $package authors"
         tag=$(git -C "$checkout" describe --tags 2>/dev/null || echo "?")
-        printf '\nFiles: %s/*\nCopyright: %s\nLicense: %s\nComment: %s %s, linked into the executable.\n' \
+        printf '\nFiles: %s/*\nCopyright: %s\nLicense: %s\nComment: %s %s, resolved by the build; linked into the executable as far as the gateway uses it.\n' \
             "$package" "$holder" "$licence" "$package" "$tag"
         if [ "$licence" = Apache-2.0 ]; then
             printf ' .\n On Debian systems, the full text of the Apache License 2.0 is in\n /usr/share/common-licenses/Apache-2.0.\n'
         fi
     done
+    # The C libraries some of them vendor: after their packages' paragraphs, which they refine.
+    printf '\n'
+    cat "$root/packaging/deb/copyright-vendored.in"
     printf '\nLicense: Apache-2.0\n On Debian systems, the full text of the Apache License 2.0 is in\n /usr/share/common-licenses/Apache-2.0.\n'
     printf '\nLicense: Expat\n'
     sed -n '/^Permission is hereby granted/,$p' "$root/.build/checkouts/swift-nio/Sources/CNIOLLHTTP/LICENSE" \
@@ -98,7 +101,7 @@ toolchain=$("$SWIFT" --version 2>/dev/null | head -1 || echo "Swift")
 chmod 644 "$doc/copyright"
 {
     printf '%s (%s) unstable; urgency=medium\n\n' "$name" "$version"
-    printf '  * Built from commit %s of the fhir-risk-gateway repository,\n    with %s.\n\n' "$commit" "$toolchain"
+    printf '  * Built from the fhir-risk-gateway repository.\n    Commit: %s.\n    Toolchain: %s.\n\n' "$commit" "$toolchain"
     printf ' -- %s  %s\n' "$maintainer" "$(date -R -u -d "@$SOURCE_DATE_EPOCH")"
 } | gzip -9n > "$doc/changelog.Debian.gz"
 chmod 644 "$doc/changelog.Debian.gz"
