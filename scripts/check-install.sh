@@ -44,7 +44,8 @@ if [ -d "$root/Config/monitoring" ]; then
     done
 fi
 # The manual pages render without a warning.
-"$root/scripts/check-manpages.sh" "$D/usr/share/man/man8/fhir-risk-gateway.8.gz" "$D/usr/share/man/man5/fhir-risk-gateway.yaml.5.gz" >/dev/null
+man_check=$("$root/scripts/check-manpages.sh" "$D/usr/share/man/man8/fhir-risk-gateway.8.gz" "$D/usr/share/man/man5/fhir-risk-gateway.yaml.5.gz") \
+    || fail "the installed manual pages: $(grep -v '^PASS' <<<"$man_check")"
 
 # 2. Self-contained and stripped.
 toolchain=$(dirname "$(dirname "$(readlink -f "$(command -v "${SWIFT:-swift}")")")")   # /opt/swift/usr -> /opt/swift
