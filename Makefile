@@ -10,7 +10,7 @@ DESTDIR ?=
 RELEASE_BINARY := .build/release/fhir-risk-gateway
 RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product fhir-risk-gateway
 
-.PHONY: deps build release test run generate profiles ig-package check-generated check-units check-install check-monitoring install bench clean
+.PHONY: deps build release test run generate profiles ig-package check-generated check-units check-install check-monitoring install man deb check-deb bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -25,7 +25,7 @@ release: deps
 
 # The high-availability tests (two gateways, PostgreSQL, load, kill -9) run on their own after the
 # rest: beside them, on two cores, the tests that time the store's writer would be starved.
-test: build release check-generated ig-package check-units check-install check-monitoring
+test: build release check-generated ig-package check-units check-install check-deb check-monitoring
 	$(SWIFT) test --skip-build --skip HighAvailabilityTests
 	$(SWIFT) test --skip-build --filter HighAvailabilityTests
 
@@ -82,9 +82,28 @@ check-monitoring: deps
 check-install:
 	scripts/check-install.sh $(RELEASE_BINARY)
 
+# The Debian package and its -dbgsym package, from the shipped binary, in .build/deb/ (see
+# README.md, "Install from the Debian package").
+DEB_DIR := .build/deb
+deb:
+	@[ -x $(RELEASE_BINARY) ] || $(RELEASE_BUILD)
+	SWIFT="$(SWIFT)" scripts/build-deb.sh $(RELEASE_BINARY) $(DEB_DIR)
+
+# make deb, lintian (no errors), then install into a temporary root with dpkg --root, check-config
+# of the installed configuration, upgrade, remove, purge; the machine itself read-only meanwhile.
+check-deb:
+	SWIFT="$(SWIFT)" scripts/check-deb.sh $(RELEASE_BINARY)
+
+# The manual pages, fhir-risk-gateway(8) from the binary's command definitions and
+# fhir-risk-gateway.yaml(5) from Config/gateway.yaml, into .build/man/ (read one: man -l .build/man/fhir-risk-gateway.8).
+man:
+	@[ -x $(RELEASE_BINARY) ] || $(RELEASE_BUILD)
+	SWIFT="$(SWIFT)" scripts/manpages.sh $(RELEASE_BINARY) .build/man
+	scripts/check-manpages.sh .build/man/fhir-risk-gateway.8 .build/man/fhir-risk-gateway.yaml.5
+
 # Installs the binary (stripped; its symbols in $PREFIX/lib/debug/.build-id), units,
 # sysusers.d/tmpfiles.d files, configuration (never overwriting /etc/fhir-risk-gateway/gateway.yaml),
-# model, Profiles, the runbook and the static crash backtracer.
+# model, Profiles, monitoring files, man pages, the runbook and the static crash backtracer.
 # make install [DESTDIR=/staging] [PREFIX=/usr] [BINARY=path; default: the release build]
 install:
 	@[ -n "$(BINARY)" ] || [ -x $(RELEASE_BINARY) ] || $(RELEASE_BUILD)

@@ -27,13 +27,25 @@ for file in usr/bin/fhir-risk-gateway usr/lib/systemd/system/fhir-risk-gateway.s
     usr/lib/sysusers.d/fhir-risk-gateway.conf usr/lib/tmpfiles.d/fhir-risk-gateway.conf etc/fhir-risk-gateway/gateway.yaml \
     usr/share/fhir-risk-gateway/models/sheng2022.yaml usr/share/fhir-risk-gateway/Profiles/package.json \
     usr/share/doc/fhir-risk-gateway/README.md usr/share/doc/fhir-risk-gateway/OPERATIONS.md \
-    usr/libexec/fhir-risk-gateway/swift-backtrace-static; do
+    usr/libexec/fhir-risk-gateway/swift-backtrace-static \
+    usr/share/man/man8/fhir-risk-gateway.8.gz usr/share/man/man5/fhir-risk-gateway.yaml.5.gz; do
     [ -e "$D/$file" ] || fail "make install did not install /$file"
 done
 # Every path the shipped configuration names lies under what make install installs.
 for path in $(grep -oE '/usr/share/fhir-risk-gateway/[^ ]+' "$D/etc/fhir-risk-gateway/gateway.yaml"); do
     [ -e "$D$path" ] || fail "gateway.yaml names $path, which make install does not install"
 done
+
+# Every file of Config/monitoring/ (when it exists) is installed.
+if [ -d "$root/Config/monitoring" ]; then
+    for file in "$root"/Config/monitoring/*; do
+        [ ! -f "$file" ] || [ -e "$D/usr/share/fhir-risk-gateway/monitoring/$(basename "$file")" ] \
+            || fail "make install did not install Config/monitoring/$(basename "$file")"
+    done
+fi
+# The manual pages render without a warning.
+man_check=$("$root/scripts/check-manpages.sh" "$D/usr/share/man/man8/fhir-risk-gateway.8.gz" "$D/usr/share/man/man5/fhir-risk-gateway.yaml.5.gz") \
+    || fail "the installed manual pages: $(grep -v '^PASS' <<<"$man_check")"
 
 # 2. Self-contained and stripped.
 toolchain=$(dirname "$(dirname "$(readlink -f "$(command -v "${SWIFT:-swift}")")")")   # /opt/swift/usr -> /opt/swift
@@ -99,4 +111,4 @@ pid=""
 grep -q 'Program crashed' "$D/serve.log" || fail "a crash left no backtrace: $(tail -5 "$D/serve.log")"
 grep -qE 'in fhir-risk-gateway$' "$D/serve.log" || fail "the backtrace names no frame of the binary: $(grep -m5 '^ *[0-9]' "$D/serve.log")"
 grep -E ' in fhir-risk-gateway$' "$D/serve.log" | grep -qv '<unknown>' || fail "the backtrace has no function names: $(grep -m5 '^ *[0-9]' "$D/serve.log")"
-echo "PASS  make install: every file in place; the binary is stripped ($(du -m "$installed" | cut -f1) MB) and self-contained; $hidden it accepts the shipped configuration under the unit's environment, serves, and a crash backtrace names its functions"
+echo "PASS  make install: every file in place, the manual pages render without a warning; the binary is stripped ($(du -m "$installed" | cut -f1) MB) and self-contained; $hidden it accepts the shipped configuration under the unit's environment, serves, and a crash backtrace names its functions"

@@ -14,6 +14,9 @@ set -euo pipefail
 # invoke-rc.d (when the runlevel is known): in a container or CI runner without an init it starts
 # nothing; on a machine with systemd the server installed here is stopped and disabled below.
 packages=(pkg-config libxml2-dev libssl-dev libsqlite3-dev libxml2-utils python3 python3-venv openssl curl zlib1g-dev systemd jq binutils util-linux postgresql prometheus)
+# The Debian package and the man pages (make deb, check-deb): dpkg-dev (dpkg-shlibdeps), lintian,
+# man-db and groff-base (man --warnings -l).
+packages+=(dpkg-dev lintian man-db groff-base)
 
 missing=()
 for p in "${packages[@]}"; do

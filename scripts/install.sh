@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the gateway, its systemd units and its data files (`make install`).
+# Installs the gateway, its systemd units, its data files and its manual pages (`make install`).
 #
 #   DESTDIR  staging root for packaging (default: empty, i.e. the live system)
 #   PREFIX   default /usr; the units' paths to the binary, the backtracer and the
@@ -59,9 +59,9 @@ if [ -n "$build_id" ]; then
     install -d -m755 "$(dirname "$D$debug_file")"
     objcopy --only-keep-debug "$BINARY" "$D$debug_file"
     chmod 644 "$D$debug_file"
-    objcopy --strip-all --add-gnu-debuglink="$D$debug_file" "$BINARY" "$D$bindir/fhir-risk-gateway.tmp"
+    objcopy --strip-all --remove-section=.comment --add-gnu-debuglink="$D$debug_file" "$BINARY" "$D$bindir/fhir-risk-gateway.tmp"
 else
-    strip --strip-all -o "$D$bindir/fhir-risk-gateway.tmp" "$BINARY"
+    strip --strip-all --remove-section=.comment -o "$D$bindir/fhir-risk-gateway.tmp" "$BINARY"
 fi
 chmod 755 "$D$bindir/fhir-risk-gateway.tmp"
 mv "$D$bindir/fhir-risk-gateway.tmp" "$D$bindir/fhir-risk-gateway"
@@ -83,12 +83,17 @@ done
 install -D -m644 systemd/sysusers.d/fhir-risk-gateway.conf "$D$PREFIX/lib/sysusers.d/fhir-risk-gateway.conf"
 install -D -m644 systemd/tmpfiles.d/fhir-risk-gateway.conf "$D$PREFIX/lib/tmpfiles.d/fhir-risk-gateway.conf"
 
-# Models and Profiles (read-only data)
+# Models and Profiles (read-only data), and the monitoring files (Grafana dashboard, Prometheus
+# alert rules) when Config/monitoring/ exists
 install -d -m755 "$D$datadir/models"
 install -m644 Config/models/*.yaml "$D$datadir/models/"
 rm -rf "$D$datadir/Profiles"
 cp -R Profiles "$D$datadir/Profiles"
 chmod -R u=rwX,go=rX "$D$datadir/Profiles"
+if [ -d Config/monitoring ]; then
+    install -d -m755 "$D$datadir/monitoring"
+    find Config/monitoring -maxdepth 1 -type f -exec install -m644 {} "$D$datadir/monitoring/" \;
+fi
 
 # The configuration. The installed copy points at the models and Profiles installed above
 install -d -m755 "$D$confdir"
@@ -109,6 +114,17 @@ install -D -m644 README.md "$D$docdir/README.md"
 install -m644 docs/OPERATIONS.md "$D$docdir/OPERATIONS.md"
 install -m644 systemd/ip-allow.conf.example "$D$docdir/ip-allow.conf.example"
 
+# The manual pages, generated from the binary's command definitions and from Config/gateway.yaml
+# (scripts/manpages.sh), compressed as Debian ships them.
+mandir=$PREFIX/share/man
+pages=$(mktemp -d)
+trap 'rm -rf "$pages"' EXIT
+SWIFT="$SWIFT" scripts/manpages.sh "$BINARY" "$pages"
+install -d -m755 "$D$mandir/man8" "$D$mandir/man5"
+gzip -9n -c "$pages/fhir-risk-gateway.8" > "$D$mandir/man8/fhir-risk-gateway.8.gz"
+gzip -9n -c "$pages/fhir-risk-gateway.yaml.5" > "$D$mandir/man5/fhir-risk-gateway.yaml.5.gz"
+chmod 644 "$D$mandir/man8/fhir-risk-gateway.8.gz" "$D$mandir/man5/fhir-risk-gateway.yaml.5.gz"
+
 # The static crash backtracer from the toolchain (SWIFT_BACKTRACE= in the service). The
 # dynamically linked one cannot start under MemoryDenyWriteExecute=yes.
 backtracer_note=""
@@ -117,7 +133,10 @@ if swift_path=$(command -v "$SWIFT" 2>/dev/null); then
     backtracer=$(dirname "$(readlink -f "$swift_path")")/../libexec/swift/linux/swift-backtrace-static
 fi
 if [ -n "$backtracer" ] && [ -x "$backtracer" ]; then
-    install -D -m755 "$backtracer" "$D$libexecdir/swift-backtrace-static"
+    # Stripped too (its symbol table is the toolchain's build, of no use to a backtrace of the gateway).
+    install -d -m755 "$D$libexecdir"
+    strip --strip-all --remove-section=.comment -o "$D$libexecdir/swift-backtrace-static" "$backtracer"
+    chmod 755 "$D$libexecdir/swift-backtrace-static"
 else
     backtracer_note="WARNING: swift-backtrace-static not found next to '$SWIFT' (expected <toolchain>/usr/libexec/swift/linux/); without $libexecdir/swift-backtrace-static a crash leaves no backtrace in the journal"
 fi
@@ -125,7 +144,8 @@ fi
 echo "installed into ${DESTDIR:-/}:"
 for f in "$bindir/fhir-risk-gateway" "$unitdir/fhir-risk-gateway.service" "$unitdir/fhir-risk-gateway.socket" \
          "$PREFIX/lib/sysusers.d/fhir-risk-gateway.conf" "$PREFIX/lib/tmpfiles.d/fhir-risk-gateway.conf" \
-         "${config_target#"$D"}" "$datadir/models/" "$datadir/Profiles/" "$docdir/" "$libexecdir/swift-backtrace-static" "$debug_file"; do
+         "${config_target#"$D"}" "$datadir/models/" "$datadir/Profiles/" "$datadir/monitoring/" "$docdir/" \
+         "$mandir/man8/fhir-risk-gateway.8.gz" "$mandir/man5/fhir-risk-gateway.yaml.5.gz" "$libexecdir/swift-backtrace-static" "$debug_file"; do
     if [ -e "$D$f" ]; then echo "  $f"; fi
 done
 [ -z "$config_note" ] || echo "NOTE: $config_note"
