@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import TestSupport
 import Testing
@@ -59,5 +60,16 @@ import Testing
         #expect(GatewayConfiguration.environmentName("tls.privateKey") == "TLS_PRIVATE_KEY")
         #expect(GatewayConfiguration.environmentName("server.port") == "SERVER_PORT")
         #expect(GatewayConfiguration.environmentName("logging.pseudonymKeyFile") == "LOGGING_PSEUDONYM_KEY_FILE")
+        #expect(GatewayConfiguration.environmentName("upstream.baseURL") == "UPSTREAM_BASE_URL")
+        #expect(GatewayConfiguration.environmentName("upstream.clientID") == "UPSTREAM_CLIENT_ID")
+        #expect(GatewayConfiguration.environmentName("upstream.jwtKeyID") == "UPSTREAM_JWT_KEY_ID")
+    }
+
+    /// The name the gateway's messages give for every key is the one the library reads.
+    @Test func everyKnownKeyIsReadFromTheEnvironmentVariableItsMessagesName() {
+        for key in ConfigurationKeys.known.sorted() {
+            let reader = ConfigReader(provider: EnvironmentVariablesProvider(environmentVariables: [GatewayConfiguration.environmentName(key): "set"]))
+            #expect(reader.string(forKey: ConfigKey(key)) == "set", "\(key) is not read from \(GatewayConfiguration.environmentName(key))")
+        }
     }
 }

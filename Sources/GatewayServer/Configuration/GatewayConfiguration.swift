@@ -95,18 +95,21 @@ public struct GatewayConfiguration: Sendable {
         environment["STATE_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0.split(separator: ":").first.map { "\($0)/gateway.sqlite" } }
     }
 
-    /// The environment variable that overrides `key`, as swift-configuration maps it: dots and
-    /// word boundaries become underscores, `tls.privateKey` → `TLS_PRIVATE_KEY`.
+    /// The environment variable that overrides `key`, as swift-configuration's environment
+    /// provider maps it: dots become underscores, and so does each boundary where a lower-case
+    /// letter is followed by an upper-case one; `tls.privateKey` → `TLS_PRIVATE_KEY`,
+    /// `upstream.baseURL` → `UPSTREAM_BASE_URL`.
     static func environmentName(_ key: String) -> String {
         var name = ""
+        var previous: Character?
         for character in key {
             if character == "." {
                 name += "_"
-            } else if character.isUppercase {
-                name += "_" + character.uppercased()
             } else {
+                if let previous, previous.isLowercase, character.isUppercase { name += "_" }
                 name += character.uppercased()
             }
+            previous = character
         }
         return name
     }
