@@ -87,7 +87,7 @@ for target in $TARGETS; do
   set +e
   SWIFT_BACKTRACE=enable=no nice -n 19 "$BIN/$(executable "$target")" \
     "$WORK/$target/corpus" "$WORK/$target/seeds" \
-    -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$target")" -timeout=10 \
+    -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$target")" -timeout=30 \
     -rss_limit_mb=2048 -malloc_limit_mb=256 -print_final_stats=1 \
     -artifact_prefix="$crashes/" $(extra_options "$target") >"$log" 2>&1
   code=$?

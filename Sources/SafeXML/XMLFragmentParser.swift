@@ -245,6 +245,8 @@ public struct XMLFragmentParser: Sendable {
                         let start = i
                         while i + 2 < bytes.count, !(bytes[i] == 0x5D && bytes[i + 1] == 0x5D && bytes[i + 2] == 0x3E) { advance() }
                         guard i + 2 < bytes.count else { throw fail("unterminated CDATA section") }
+                        // Kept as written, CRs included: libxml2's reader does not apply end-of-line
+                        // handling inside CDATA either, and the two must read the same tree.
                         try emitText(bytes[start..<i], &textLength)
                         i += 3
                         continue
@@ -281,6 +283,14 @@ public struct XMLFragmentParser: Sendable {
                     }
                 } else {
                     if b < 0x20, !isSpace(b) { throw fail("the control character 0x\(String(b, radix: 16)) is not allowed in XML") }
+                    if b == 0x0D {
+                        // End-of-line handling (XML 1.0, 2.11): CR LF and a lone CR are read as
+                        // one LF, as libxml2 reads them.
+                        advance()
+                        if i < bytes.count, bytes[i] == 0x0A { advance() }
+                        try emitLineFeed(&textLength)
+                        continue
+                    }
                     if b == UInt8(ascii: ">"), i >= 2, bytes[i - 1] == 0x5D, bytes[i - 2] == 0x5D {
                         throw fail("']]>' is not allowed in text")
                     }
@@ -305,6 +315,15 @@ public struct XMLFragmentParser: Sendable {
                 throw fail(.limitExceeded, "a text node is longer than maxTextBytes = \(limits.maxTextBytes)")
             }
             sink.text(UnsafeBufferPointer(rebasing: run))
+        }
+
+        /// One LF, for a line end in text.
+        @inlinable
+        func emitLineFeed(_ textLength: inout Int) throws(XMLReadError) {
+            let lineFeed: UInt8 = 0x0A
+            try withUnsafeBytes(of: lineFeed) { raw throws(XMLReadError) in
+                try emitText(UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: 1)[...], &textLength)
+            }
         }
 
         /// Reads `<name attr="v" …>` or `<name …/>` (then `isEmpty` is true).
@@ -430,7 +449,12 @@ public struct XMLFragmentParser: Sendable {
                     continue
                 }
                 if b < 0x20, !isSpace(b) { throw fail("the control character 0x\(String(b, radix: 16)) is not allowed in XML") }
-                // Attribute-value normalisation: white space characters become spaces.
+                // End-of-line handling first (CR LF is one line end), then attribute-value
+                // normalisation: white space characters become spaces.
+                if b == 0x0D, i + 1 < bytes.count, bytes[i + 1] == 0x0A {
+                    advance()
+                    continue
+                }
                 value.append(isSpace(b) ? 0x20 : b)
                 advance()
             }

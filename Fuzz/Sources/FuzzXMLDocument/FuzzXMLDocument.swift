@@ -11,5 +11,6 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 /// The process's `main` (SwiftPM links an executable's `main` to `<module>_main`): libFuzzer's driver.
 @_cdecl("FuzzXMLDocument_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    FuzzInput.runDriver(argc, argv, testOneInput)
+    FuzzTarget.xmlDocument.prepare()
+    return FuzzInput.runDriver(argc, argv, testOneInput)
 }
