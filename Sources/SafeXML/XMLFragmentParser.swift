@@ -245,6 +245,10 @@ public struct XMLFragmentParser: Sendable {
                         let start = i
                         while i + 2 < bytes.count, !(bytes[i] == 0x5D && bytes[i + 1] == 0x5D && bytes[i + 2] == 0x3E) { advance() }
                         guard i + 2 < bytes.count else { throw fail("unterminated CDATA section") }
+                        // The same characters as in text: no control character but tab, LF and CR.
+                        if let control = bytes[start..<i].first(where: { $0 < 0x20 && !isSpace($0) }) {
+                            throw fail("the control character 0x\(String(control, radix: 16)) is not allowed in XML")
+                        }
                         // Kept as written, CRs included: libxml2's reader does not apply end-of-line
                         // handling inside CDATA either, and the two must read the same tree.
                         try emitText(bytes[start..<i], &textLength)

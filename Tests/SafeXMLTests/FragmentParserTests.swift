@@ -55,6 +55,7 @@ import Testing
         "<!-- unclosed <div>x</div>",
         "<p:div/>",
         "<div>\u{01}</div>",
+        "<div><![CDATA[a\u{0C}b]]></div>",
         "",
         "plain text",
     ])
