@@ -375,10 +375,11 @@ public struct XMLFragmentParser: Sendable {
                 if attributeName.elementsEqual(FragmentNames.xmlns) {
                     bindings.append(("", XMLNamespaces.interned(value)))
                 } else if attributeName.starts(with: FragmentNames.xmlnsPrefix) {
+                    _ = try split(attributeName)  // `xmlns:` alone declares no prefix: refused
                     bindings.append((String(decoding: attributeName.dropFirst(6), as: UTF8.self), XMLNamespaces.interned(value)))
                 }
             }
-            let (prefix, local) = split(qualified)
+            let (prefix, local) = try split(qualified)
             let elementNamespace = namespace(for: prefix)
             if let prefix, elementNamespace == nil {
                 throw fail("the prefix '\(String(decoding: prefix, as: UTF8.self))' is not bound to a namespace")
@@ -386,7 +387,7 @@ public struct XMLFragmentParser: Sendable {
             var attributes: [XMLAttribute] = []
             for (rawName, value) in raw {
                 if rawName.elementsEqual(FragmentNames.xmlns) || rawName.starts(with: FragmentNames.xmlnsPrefix) { continue }
-                let (attributePrefix, attributeLocal) = split(rawName)
+                let (attributePrefix, attributeLocal) = try split(rawName)
                 var attributeNamespace: String?
                 if let attributePrefix {
                     guard let bound = namespace(for: attributePrefix) else {
@@ -418,9 +419,15 @@ public struct XMLFragmentParser: Sendable {
 
         /// The prefix (nil when there is none) and local name of a qualified name, as bytes.
         @inlinable
-        func split(_ qualified: Slice<UnsafeBufferPointer<UInt8>>) -> (Slice<UnsafeBufferPointer<UInt8>>?, Slice<UnsafeBufferPointer<UInt8>>) {
+        func split(_ qualified: Slice<UnsafeBufferPointer<UInt8>>) throws(XMLReadError) -> (Slice<UnsafeBufferPointer<UInt8>>?, Slice<UnsafeBufferPointer<UInt8>>) {
             if let colon = qualified.firstIndex(of: UInt8(ascii: ":")) {
-                return (qualified[..<colon], qualified[(colon + 1)...])
+                // A qualified name is prefix:local, both non-empty, one colon (as libxml2 requires).
+                let prefix = qualified[..<colon]
+                let local = qualified[(colon + 1)...]
+                guard !prefix.isEmpty, !local.isEmpty, !local.contains(UInt8(ascii: ":")) else {
+                    throw fail("'\(String(decoding: qualified, as: UTF8.self))' is not a valid qualified name")
+                }
+                return (prefix, local)
             }
             return (nil, qualified)
         }

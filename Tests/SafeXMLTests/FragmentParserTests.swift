@@ -56,6 +56,8 @@ import Testing
         "<p:div/>",
         "<div>\u{01}</div>",
         "<div><![CDATA[a\u{0C}b]]></div>",
+        "<div xmlns:=\"urn:x\"/>",
+        "<div a:=\"1\"/>",
         "",
         "plain text",
     ])
