@@ -10,7 +10,7 @@ DESTDIR ?=
 RELEASE_BINARY := .build/release/fhir-risk-gateway
 RELEASE_BUILD := $(SWIFT) build -c release --static-swift-stdlib --product fhir-risk-gateway
 
-.PHONY: deps build release test run generate profiles ig-package check-generated check-units check-install check-monitoring install man deb check-deb bench clean
+.PHONY: deps build release test run generate profiles ig-package check-generated check-units check-install check-monitoring install man deb check-deb bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -114,5 +114,11 @@ bench: deps
 	$(SWIFT) build -c release --product FHIRCoreBenchmarks
 	.build/release/FHIRCoreBenchmarks Tests/Fixtures/fhir-examples/R4
 
+# The libFuzzer targets (Fuzz/, address sanitizer), one after the other, SECONDS each (default 60),
+# seeded from Tests/Fixtures; prints executions, exec/s and crashes per target. Outside `make test`.
+# make fuzz [SECONDS=600] [TARGETS="strict-json gzip"]; see README.md, "Fuzzing".
+fuzz: deps
+	FUZZ_SECONDS="$(or $(SECONDS),60)" FUZZ_TARGETS="$(TARGETS)" SWIFT="$(SWIFT)" scripts/fuzz.sh
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "FHIRCore", targets: ["FHIRCore"]),
         .library(name: "FHIRModels", targets: ["FHIRModels"]),
         .library(name: "FHIRPath", targets: ["FHIRPath"]),
+        // The fuzz targets' checks, for the libFuzzer executables of the package in Fuzz/.
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,6 +44,8 @@ let package = Package(
         ),
         // zlib, for gzip request bodies.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Inflating a gzip body with a cap on its inflated size; zlib only.
+        .target(name: "GzipInflate", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         // A strict JSON reader over UTF-8 bytes: exact number text, no duplicate keys, limits.
         .target(name: "StrictJSON", swiftSettings: swiftSettings),
         // A hardened XML reader on libxml2's streaming reader: no DOCTYPE, no entities, limits.
@@ -110,7 +114,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "FHIRCore", "FHIRModels", "FHIRProfiles", "RiskModel", "Storage", "PostgresStorage", "CaseProcessing", "CZlib", "SystemdSupport",
+                "FHIRCore", "FHIRModels", "FHIRProfiles", "RiskModel", "Storage", "PostgresStorage", "CaseProcessing", "GzipInflate", "SystemdSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -165,8 +169,17 @@ let package = Package(
             path: "Benchmarks/FHIRPathBenchmarks",
             swiftSettings: swiftSettings
         ),
+        // One function per fuzz target: reads the input and traps on a broken invariant (a document
+        // that reads writes and re-reads to the same tree; the gzip cap holds). Used by the
+        // libFuzzer executables in Fuzz/ and by FuzzRegressionTests.
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["StrictJSON", "SafeXML", "FHIRCore", "FHIRPath", "GzipInflate"],
+            swiftSettings: swiftSettings
+        ),
         // Locates the test corpus in Tests/Fixtures; used by the test targets only.
         .target(name: "TestSupport", dependencies: ["StrictJSON", "SafeXML"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SafeXMLTests", dependencies: ["SafeXML", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(

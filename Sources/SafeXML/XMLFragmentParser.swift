@@ -245,6 +245,12 @@ public struct XMLFragmentParser: Sendable {
                         let start = i
                         while i + 2 < bytes.count, !(bytes[i] == 0x5D && bytes[i + 1] == 0x5D && bytes[i + 2] == 0x3E) { advance() }
                         guard i + 2 < bytes.count else { throw fail("unterminated CDATA section") }
+                        // The same characters as in text: no control character but tab, LF and CR.
+                        if let control = bytes[start..<i].first(where: { $0 < 0x20 && !isSpace($0) }) {
+                            throw fail("the control character 0x\(String(control, radix: 16)) is not allowed in XML")
+                        }
+                        // Kept as written, CRs included: libxml2's reader does not apply end-of-line
+                        // handling inside CDATA either, and the two must read the same tree.
                         try emitText(bytes[start..<i], &textLength)
                         i += 3
                         continue
@@ -281,6 +287,14 @@ public struct XMLFragmentParser: Sendable {
                     }
                 } else {
                     if b < 0x20, !isSpace(b) { throw fail("the control character 0x\(String(b, radix: 16)) is not allowed in XML") }
+                    if b == 0x0D {
+                        // End-of-line handling (XML 1.0, 2.11): CR LF and a lone CR are read as
+                        // one LF, as libxml2 reads them.
+                        advance()
+                        if i < bytes.count, bytes[i] == 0x0A { advance() }
+                        try emitLineFeed(&textLength)
+                        continue
+                    }
                     if b == UInt8(ascii: ">"), i >= 2, bytes[i - 1] == 0x5D, bytes[i - 2] == 0x5D {
                         throw fail("']]>' is not allowed in text")
                     }
@@ -305,6 +319,15 @@ public struct XMLFragmentParser: Sendable {
                 throw fail(.limitExceeded, "a text node is longer than maxTextBytes = \(limits.maxTextBytes)")
             }
             sink.text(UnsafeBufferPointer(rebasing: run))
+        }
+
+        /// One LF, for a line end in text.
+        @inlinable
+        func emitLineFeed(_ textLength: inout Int) throws(XMLReadError) {
+            let lineFeed: UInt8 = 0x0A
+            try withUnsafeBytes(of: lineFeed) { raw throws(XMLReadError) in
+                try emitText(UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: 1)[...], &textLength)
+            }
         }
 
         /// Reads `<name attr="v" …>` or `<name …/>` (then `isEmpty` is true).
@@ -352,10 +375,11 @@ public struct XMLFragmentParser: Sendable {
                 if attributeName.elementsEqual(FragmentNames.xmlns) {
                     bindings.append(("", XMLNamespaces.interned(value)))
                 } else if attributeName.starts(with: FragmentNames.xmlnsPrefix) {
+                    _ = try split(attributeName)  // `xmlns:` alone declares no prefix: refused
                     bindings.append((String(decoding: attributeName.dropFirst(6), as: UTF8.self), XMLNamespaces.interned(value)))
                 }
             }
-            let (prefix, local) = split(qualified)
+            let (prefix, local) = try split(qualified)
             let elementNamespace = namespace(for: prefix)
             if let prefix, elementNamespace == nil {
                 throw fail("the prefix '\(String(decoding: prefix, as: UTF8.self))' is not bound to a namespace")
@@ -363,7 +387,7 @@ public struct XMLFragmentParser: Sendable {
             var attributes: [XMLAttribute] = []
             for (rawName, value) in raw {
                 if rawName.elementsEqual(FragmentNames.xmlns) || rawName.starts(with: FragmentNames.xmlnsPrefix) { continue }
-                let (attributePrefix, attributeLocal) = split(rawName)
+                let (attributePrefix, attributeLocal) = try split(rawName)
                 var attributeNamespace: String?
                 if let attributePrefix {
                     guard let bound = namespace(for: attributePrefix) else {
@@ -395,9 +419,15 @@ public struct XMLFragmentParser: Sendable {
 
         /// The prefix (nil when there is none) and local name of a qualified name, as bytes.
         @inlinable
-        func split(_ qualified: Slice<UnsafeBufferPointer<UInt8>>) -> (Slice<UnsafeBufferPointer<UInt8>>?, Slice<UnsafeBufferPointer<UInt8>>) {
+        func split(_ qualified: Slice<UnsafeBufferPointer<UInt8>>) throws(XMLReadError) -> (Slice<UnsafeBufferPointer<UInt8>>?, Slice<UnsafeBufferPointer<UInt8>>) {
             if let colon = qualified.firstIndex(of: UInt8(ascii: ":")) {
-                return (qualified[..<colon], qualified[(colon + 1)...])
+                // A qualified name is prefix:local, both non-empty, one colon (as libxml2 requires).
+                let prefix = qualified[..<colon]
+                let local = qualified[(colon + 1)...]
+                guard !prefix.isEmpty, !local.isEmpty, !local.contains(UInt8(ascii: ":")) else {
+                    throw fail("'\(String(decoding: qualified, as: UTF8.self))' is not a valid qualified name")
+                }
+                return (prefix, local)
             }
             return (nil, qualified)
         }
@@ -430,7 +460,12 @@ public struct XMLFragmentParser: Sendable {
                     continue
                 }
                 if b < 0x20, !isSpace(b) { throw fail("the control character 0x\(String(b, radix: 16)) is not allowed in XML") }
-                // Attribute-value normalisation: white space characters become spaces.
+                // End-of-line handling first (CR LF is one line end), then attribute-value
+                // normalisation: white space characters become spaces.
+                if b == 0x0D, i + 1 < bytes.count, bytes[i + 1] == 0x0A {
+                    advance()
+                    continue
+                }
                 value.append(isSpace(b) ? 0x20 : b)
                 advance()
             }

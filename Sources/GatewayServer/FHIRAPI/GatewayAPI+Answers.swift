@@ -3,6 +3,7 @@ import Crypto
 import FHIRCore
 import FHIRModels
 import Foundation
+import GzipInflate
 import HTTPTypes
 import Hummingbird
 import Logging

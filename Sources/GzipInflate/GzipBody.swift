@@ -1,9 +1,10 @@
 import CZlib
 
 /// Inflates a gzip request body with a cap on the decompressed size, so a small compressed body
-/// cannot expand into gigabytes (a "zip bomb").
-enum GzipBody {
-    static func inflate(_ compressed: [UInt8], limit: Int) throws(GzipBodyError) -> [UInt8] {
+/// cannot expand into gigabytes (a "zip bomb"). A module of its own (zlib only), so that the
+/// fuzz target for it links without the HTTP server.
+public enum GzipBody {
+    public static func inflate(_ compressed: [UInt8], limit: Int) throws(GzipBodyError) -> [UInt8] {
         var stream = z_stream()
         guard czlib_inflate_init_gzip(&stream) == Z_OK else { throw GzipBodyError(.corrupt) }
         defer { inflateEnd(&stream) }
@@ -37,23 +38,23 @@ enum GzipBody {
 }
 
 /// A gzip request body that cannot be inflated: corrupt, or larger than the limit once inflated.
-struct GzipBodyError: Error, Hashable {
-    struct Code: Hashable {
-        private enum Base: Hashable {
+public struct GzipBodyError: Error, Hashable, Sendable {
+    public struct Code: Hashable, Sendable {
+        private enum Base: Hashable, Sendable {
             case tooLarge, corrupt
         }
 
         private let base: Base
 
         /// Larger than the limit once inflated.
-        static let tooLarge = Code(base: .tooLarge)
+        public static let tooLarge = Code(base: .tooLarge)
         /// Not a gzip stream, or one cut short.
-        static let corrupt = Code(base: .corrupt)
+        public static let corrupt = Code(base: .corrupt)
     }
 
-    let code: Code
+    public let code: Code
 
-    init(_ code: Code) {
+    public init(_ code: Code) {
         self.code = code
     }
 }

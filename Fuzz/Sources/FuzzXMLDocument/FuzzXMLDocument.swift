@@ -1,0 +1,16 @@
+import FuzzDriver
+import FuzzTargets
+
+/// libFuzzer's entry point: one input through the `xml-document` target's checks (a trap is a crash).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzTarget.xmlDocument.run(FuzzInput.bytes(data, size))
+    return 0
+}
+
+/// The process's `main` (SwiftPM links an executable's `main` to `<module>_main`): libFuzzer's driver.
+@_cdecl("FuzzXMLDocument_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    FuzzTarget.xmlDocument.prepare()
+    return FuzzInput.runDriver(argc, argv, testOneInput)
+}

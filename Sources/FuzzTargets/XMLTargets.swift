@@ -1,0 +1,91 @@
+import SafeXML
+
+/// The XML document reader: a document that reads is serialised (`XMLWriter`, canonical) and must
+/// re-read to the same tree.
+enum XMLDocumentTarget {
+    static func check(_ bytes: [UInt8]) throws(FuzzInvariantViolation) {
+        let reader = XMLDocumentReader()
+        guard let root = try? reader.read(bytes) else { return }
+        let written = XMLWriter.serialize(root, declareNamespace: true)
+        let reread: XMLElement
+        do {
+            reread = try reader.read(Array(written.utf8))
+        } catch {
+            try invariant(false, .xmlDocument, "the serialised document does not re-read: \(error)\n\(written)")
+            return
+        }
+        try invariant(XMLTreeComparison.same(root, reread), .xmlDocument, "the re-read tree differs from the one read:\n\(written)")
+    }
+}
+
+/// The narrative parser (`XMLFragmentParser`, what FHIR JSON's `text.div` goes through): what it
+/// accepts, libxml2 (`XMLDocumentReader.readFragment`) must accept as the same tree, and the
+/// serialised tree must re-parse to it.
+enum NarrativeXHTMLTarget {
+    static func check(_ bytes: [UInt8]) throws(FuzzInvariantViolation) {
+        // A narrative arrives as a JSON string: always valid UTF-8.
+        guard let text = String(validating: bytes, as: UTF8.self) else { return }
+        let parser = XMLFragmentParser()
+        guard let root = try? parser.parse(text) else { return }
+        let byLibXML: Result<XMLElement, XMLReadError> = Result { () throws(XMLReadError) in try XMLDocumentReader().readFragment(text) }
+        switch byLibXML {
+        case .success(let byLibXML):
+            try invariant(XMLTreeComparison.same(root, byLibXML), .narrativeXHTML, "the fragment parser and libxml2 read different trees")
+        case .failure(let error):
+            // libxml2 also refuses a namespace name that is not a valid URI; the fragment parser
+            // takes it as a name, and the narrative rules then refuse a div outside XHTML's namespace.
+            // (A long URI cuts libxml2's message short, after the name.)
+            let invalidURI = error.message.contains("is not a valid URI") || (error.message.hasPrefix("libxml2: xmlns") && error.message.hasSuffix("…"))
+            try invariant(
+                invalidURI, .narrativeXHTML, "the fragment parser accepts what libxml2 refuses (\(error))")
+        }
+        let written = XMLWriter.serialize(root, declareNamespace: true)
+        let reparsed: XMLElement
+        do {
+            reparsed = try parser.parse(written)
+        } catch {
+            try invariant(false, .narrativeXHTML, "the serialised fragment does not re-parse: \(error)\n\(written)")
+            return
+        }
+        try invariant(XMLTreeComparison.same(root, reparsed), .narrativeXHTML, "the re-parsed tree differs:\n\(written)")
+    }
+}
+
+/// Tree equality without source positions and prefixes (which serialising may change): names,
+/// namespaces, attributes in order, and the children with adjacent text merged.
+enum XMLTreeComparison {
+    static func same(_ lhs: XMLElement, _ rhs: XMLElement) -> Bool {
+        guard lhs.localName == rhs.localName, lhs.namespaceURI == rhs.namespaceURI,
+            lhs.attributes.count == rhs.attributes.count,
+            zip(lhs.attributes, rhs.attributes).allSatisfy({
+                $0.localName == $1.localName && $0.namespaceURI == $1.namespaceURI && $0.value.utf8.elementsEqual($1.value.utf8)
+            })
+        else { return false }
+        let left = merged(lhs.children)
+        let right = merged(rhs.children)
+        guard left.count == right.count else { return false }
+        return zip(left, right).allSatisfy { pair in
+            switch pair {
+            case (.element(let a), .element(let b)): same(a, b)
+            case (.text(let a), .text(let b)): a.utf8.elementsEqual(b.utf8)
+            default: false
+            }
+        }
+    }
+
+    /// Adjacent text children joined, empty text dropped.
+    static func merged(_ children: [XMLContent]) -> [XMLContent] {
+        var result: [XMLContent] = []
+        for child in children {
+            if case .text(let text) = child {
+                if text.isEmpty { continue }
+                if case .text(let previous) = result.last {
+                    result[result.count - 1] = .text(previous + text)
+                    continue
+                }
+            }
+            result.append(child)
+        }
+        return result
+    }
+}
