@@ -177,6 +177,10 @@ public struct XMLFragmentParser: Sendable {
                     i += 3
                     return
                 }
+                // The same characters as in text: no control character but tab, LF and CR.
+                if bytes[i] < 0x20, !isSpace(bytes[i]) {
+                    throw fail("the control character 0x\(String(bytes[i], radix: 16)) is not allowed in XML")
+                }
                 advance()
             }
             throw fail("unterminated comment")

@@ -56,6 +56,7 @@ import Testing
         "<p:div/>",
         "<div>\u{01}</div>",
         "<div><![CDATA[a\u{0C}b]]></div>",
+        "<div><!-- a\u{1D}b --></div>",
         "<div xmlns:=\"urn:x\"/>",
         "<div a:=\"1\"/>",
         "",
