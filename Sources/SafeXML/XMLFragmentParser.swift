@@ -499,7 +499,11 @@ public struct XMLFragmentParser: Sendable {
             case "apos": return "'"
             case let name where name.hasPrefix("#"):
                 let digits = name.dropFirst()
-                let scalarValue = digits.hasPrefix("x") ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits, radix: 10)
+                let hexadecimal = digits.hasPrefix("x")
+                let number = hexadecimal ? digits.dropFirst() : digits
+                // Digits only: UInt32's parser would also take a sign (`&#+13;`), which XML refuses.
+                let allDigits = number.allSatisfy { hexadecimal ? $0.isHexDigit : $0.isASCII && $0.isNumber }
+                let scalarValue = allDigits ? UInt32(number, radix: hexadecimal ? 16 : 10) : nil
                 guard let scalarValue, let scalar = Unicode.Scalar(scalarValue),
                     scalarValue >= 0x20 || scalarValue == 0x09 || scalarValue == 0x0A || scalarValue == 0x0D,
                     scalarValue != 0xFFFE, scalarValue != 0xFFFF

@@ -57,6 +57,8 @@ import Testing
         "<div>\u{01}</div>",
         "<div><![CDATA[a\u{0C}b]]></div>",
         "<div><!-- a\u{1D}b --></div>",
+        "<div>&#+13;</div>",
+        "<div>&#x+D;</div>",
         "<div xmlns:=\"urn:x\"/>",
         "<div a:=\"1\"/>",
         "",
