@@ -116,9 +116,9 @@ bench: deps
 
 # The libFuzzer targets (Fuzz/, address sanitizer), one after the other, SECONDS each (default 60),
 # seeded from Tests/Fixtures; prints executions, exec/s and crashes per target. Outside `make test`.
-# make fuzz [SECONDS=600] [TARGETS="strict-json gzip"]; see README.md, "Fuzzing".
+# make fuzz [SECONDS=600 | RUNS=10000000] [TARGETS="strict-json gzip"]; see README.md, "Fuzzing".
 fuzz: deps
-	FUZZ_SECONDS="$(or $(SECONDS),60)" FUZZ_TARGETS="$(TARGETS)" SWIFT="$(SWIFT)" scripts/fuzz.sh
+	FUZZ_SECONDS="$(SECONDS)" FUZZ_RUNS="$(RUNS)" FUZZ_TARGETS="$(TARGETS)" SWIFT="$(SWIFT)" scripts/fuzz.sh
 
 clean:
 	rm -rf .build .build-fuzz

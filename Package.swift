@@ -179,7 +179,7 @@ let package = Package(
         ),
         // Locates the test corpus in Tests/Fixtures; used by the test targets only.
         .target(name: "TestSupport", dependencies: ["StrictJSON", "SafeXML"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "SafeXML", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SafeXMLTests", dependencies: ["SafeXML", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(

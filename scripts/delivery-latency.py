@@ -8,7 +8,14 @@ prints p50, p90, p99 and the maximum. With --background N, wrk posts whole cases
 second beside the probe (as scripts/load-test.py --client wrk --cases --rate N does), for the
 latency under load. Both times are taken on this machine's real-time clock.
 
-  scripts/delivery-latency.py [--rate 20] [--seconds 30] [--background 0] [--concurrency N] [--binary PATH] [--postgres URL]
+With --half-of-maximum, the script first finds the maximum load of this set-up: wrk posts cases as
+fast as it can for --maximum-seconds while the gateway delivers to the upstream, and the maximum is
+the lower of the rate the gateway accepted and the rate the upstream received (a rate the gateway
+accepts but cannot deliver only fills the outbox). Once the outbox is empty again, the probe runs
+with background load making up half of that maximum, probe included.
+
+  scripts/delivery-latency.py [--rate 20] [--seconds 30] [--background 0 | --half-of-maximum]
+                              [--upstream python|nginx] [--concurrency N] [--binary PATH] [--postgres URL]
 """
 import argparse
 import datetime
@@ -164,11 +171,64 @@ def nginx_records(nginx, gateway, context, answered):
     return {"received": received, "count": len(receipts)}
 
 
+def start_wrk(gateway, day, seconds, rate=None, connections=16):
+    """wrk posting whole cases (scripts/load-test.py's script): paced at about `rate` cases per
+    second, or as fast as it can when `rate` is None."""
+    if shutil.which("wrk") is None:
+        sys.exit("background load needs wrk: apt-get install wrk")
+    spec = importlib.util.spec_from_file_location("load_test", os.path.join(ROOT, "scripts/load-test.py"))
+    load_test = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(load_test)
+    script = os.path.join(gateway.work, "load.lua")
+    with open(script, "w") as f:
+        f.write(load_test.WRK_SCRIPT)
+    delay = 0 if rate is None else max(0, int(1000 * connections / rate) - 1)
+    environment = dict(os.environ, LOAD_CASES="1", LOAD_DAY=day, LOAD_DELAY_MS=str(delay))
+    return subprocess.Popen(
+        ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script, f"https://127.0.0.1:{gateway.port}/"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def wrk_accepted(process):
+    """(cases answered 2xx, seconds, p50 µs) from a finished wrk's RESULT line, or None."""
+    output, _ = process.communicate()
+    line = next((line for line in output.splitlines() if line.startswith("RESULT")), "")
+    if not line:
+        return None
+    fields = dict(item.split("=") for item in line.split()[1:])
+    return int(fields["requests"]) - int(fields["non2xx"]), int(fields["duration_us"]) / 1e6, fields["p50"]
+
+
+def maximum_load(gateway, day, seconds, received):
+    """The maximum load in cases per second: wrk as fast as it can for `seconds`, and the lower
+    of the accepted and the received (by the upstream) rates over that time. Waits until the
+    outbox is empty again before it returns."""
+    before = received()
+    started = time.monotonic()
+    accepted = wrk_accepted(start_wrk(gateway, day, seconds))
+    elapsed = time.monotonic() - started
+    delivered = received() - before
+    if accepted is None:
+        sys.exit("wrk printed no result")
+    accepted_rate = accepted[0] / accepted[1]
+    delivered_rate = delivered / elapsed
+    deadline = time.monotonic() + 300
+    while (gateway.metric("fhir_gateway_outbox_depth") or 0) > 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    maximum = min(accepted_rate, delivered_rate)
+    print(f"maximum load: accepted {accepted_rate:.0f} cases/s, upstream received {delivered_rate:.0f}/s "
+          f"over {elapsed:.1f} s; maximum {maximum:.0f} cases/s, half {maximum / 2:.0f}/s", flush=True)
+    return maximum
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--background", type=float, default=0, help="cases per second from wrk beside the probe")
+    parser.add_argument("--half-of-maximum", action="store_true",
+                        help="find the maximum load first, then run the probe with background load at half of it")
+    parser.add_argument("--maximum-seconds", type=float, default=20, help="how long wrk runs unpaced to find the maximum")
     parser.add_argument("--upstream", choices=["python", "nginx"], default="python",
                         help="nginx: Debian's nginx-light as the upstream, for loads the Python one cannot take on the same cores")
     parser.add_argument("--concurrency", type=int, help="delivery.concurrency (default: the gateway's, 4)")
@@ -200,24 +260,21 @@ def main():
     gateway = GatewayProcess(args.binary, 18943, 18964, mutual_tls=False, prefix="gateway-latency-", extra=extra, postgres=args.postgres)
     background = None
     try:
-        if args.background:
-            if shutil.which("wrk") is None:
-                sys.exit("--background needs wrk: apt-get install wrk")
-            spec = importlib.util.spec_from_file_location("load_test", os.path.join(ROOT, "scripts/load-test.py"))
-            load_test = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(load_test)
-            script = os.path.join(gateway.work, "load.lua")
-            with open(script, "w") as f:
-                f.write(load_test.WRK_SCRIPT)
-            connections = 16
-            environment = dict(os.environ, LOAD_CASES="1", LOAD_DAY=day,
-                               LOAD_DELAY_MS=str(max(0, int(1000 * connections / args.background) - 1)))
-            background = subprocess.Popen(
-                ["wrk", "-t2", f"-c{connections}", f"-d{int(args.seconds) + 2}s", "-s", script, f"https://127.0.0.1:{gateway.port}/"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
-            time.sleep(1)
         context = ssl.create_default_context(cafile=f"{gateway.tls}/ca.crt")
         upstream_context = ssl.create_default_context(cafile=f"{tls}/ca.crt")
+
+        def upstream_records(answered):
+            if nginx:
+                return nginx_records(nginx, gateway, context, answered)
+            with urllib.request.urlopen(f"https://127.0.0.1:{upstream_port}/_records", context=upstream_context, timeout=5) as answer:
+                return json.loads(answer.read())
+
+        if args.half_of_maximum:
+            received = (lambda: len(nginx.receipts())) if nginx else (lambda: upstream_records({})["count"])
+            args.background = max(0, maximum_load(gateway, day, args.maximum_seconds, received) / 2 - args.rate)
+        if args.background:
+            background = start_wrk(gateway, day, args.seconds + 2, rate=args.background)
+            time.sleep(1)
         connection = http.client.HTTPSConnection("127.0.0.1", gateway.port, context=context)
         answered = {}
         started = time.monotonic()
@@ -237,22 +294,16 @@ def main():
         # Let the last deliveries arrive.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if nginx:
-                records = nginx_records(nginx, gateway, context, answered)
-            else:
-                with urllib.request.urlopen(f"https://127.0.0.1:{upstream_port}/_records", context=upstream_context, timeout=5) as answer:
-                    records = json.loads(answer.read())
+            records = upstream_records(answered)
             if all(subject in records["received"] for subject in answered):
                 break
             time.sleep(0.2)
         if background:
-            output, _ = background.communicate()
-            line = next((line for line in output.splitlines() if line.startswith("RESULT")), "")
-            fields = dict(item.split("=") for item in line.split()[1:]) if line else {}
-            if fields:
-                seconds = int(fields["duration_us"]) / 1e6
-                print(f"background: {int(fields['requests']) - int(fields['non2xx'])} cases from wrk in {seconds:.1f} s "
-                      f"({(int(fields['requests']) - int(fields['non2xx'])) / seconds:.0f}/s), p50 {fields['p50']} µs")
+            result = wrk_accepted(background)
+            if result:
+                cases, seconds, p50 = result
+                print(f"background: {cases} cases from wrk in {seconds:.1f} s ({cases / seconds:.0f}/s, paced for "
+                      f"{args.background:.0f}/s), p50 {p50} µs")
         latencies = sorted((records["received"][s] - t) / 1e6 for s, t in answered.items() if s in records["received"])
         missing = len(answered) - len(latencies)
         if not latencies:

@@ -11,6 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
+# With FUZZ_RUNS, each target runs until it has made that many executions (and FUZZ_SECONDS, if
+# not given, no longer bounds it): a paused fuzzer (kill -STOP) then loses nothing of its count.
+RUNS="${FUZZ_RUNS:-}"
+if [ -n "$RUNS" ] && [ -z "${FUZZ_SECONDS:-}" ]; then SECONDS_PER_TARGET=0; fi
 ALL_TARGETS="strict-json xml-document narrative-xhtml fhir-json fhir-xml gzip fhirpath"
 TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 SWIFT="${SWIFT:-swift}"
@@ -85,7 +89,11 @@ for target in $TARGETS; do
   mkdir -p "$crashes" "$SCRATCH/logs"
   log="$SCRATCH/logs/$target.log"
   before=$(find "$crashes" -type f | wc -l)
-  echo "fuzzing $target for ${SECONDS_PER_TARGET}s (log: $log)" >&2
+  if [ -n "$RUNS" ]; then
+    echo "fuzzing $target for $RUNS executions (log: $log)" >&2
+  else
+    echo "fuzzing $target for ${SECONDS_PER_TARGET}s (log: $log)" >&2
+  fi
   # SWIFT_BACKTRACE off: libFuzzer and the sanitizer report the crash and write its input.
   # -malloc_limit_mb / -rss_limit_mb: one allocation over 256 MiB, or 2 GiB in all, is a crash
   # (the no-unbounded-allocation invariant).
@@ -94,7 +102,7 @@ for target in $TARGETS; do
     "$WORK/$target/corpus" "$WORK/$target/seeds" \
     -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$target")" -timeout=30 \
     -rss_limit_mb=2048 -malloc_limit_mb=256 -print_final_stats=1 \
-    -artifact_prefix="$crashes/" $(extra_options "$target") >"$log" 2>&1
+    ${RUNS:+-runs="$RUNS"} -artifact_prefix="$crashes/" $(extra_options "$target") >"$log" 2>&1
   code=$?
   set -e
   after=$(find "$crashes" -type f | wc -l)

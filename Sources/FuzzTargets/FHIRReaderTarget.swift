@@ -21,11 +21,11 @@ enum FHIRReaderTarget {
 
         let other: FHIRFormat = format == .json ? .xml : .json
         let crossed = reader.read(write(resource, other), format: other, validate: true)
-        try invariant(crossed.isValid, target, "the resource written as \(other) does not read without errors: \(diagnostics(crossed))")
-        if let crossedResource = crossed.resource {
-            try invariant(
-                sameResource(crossedResource, resource), target, "the resource read back from \(other) differs from the one read")
+        guard crossed.isValid, let crossedResource = crossed.resource else {
+            try invariant(false, target, "the resource written as \(other) does not read without errors: \(diagnostics(crossed))")
+            return
         }
+        try invariant(sameResource(crossedResource, resource), target, "the resource read back from \(other) differs from the one read")
     }
 
     /// Tree equality, with narrative `div`s compared as XHTML trees rather than as text.

@@ -1,5 +1,6 @@
 import Foundation
-import FuzzTargets
+@testable import FuzzTargets
+import SafeXML
 import TestSupport
 import Testing
 
@@ -24,6 +25,20 @@ struct FuzzRegressionTests {
             let violation = target.violation(input.bytes)
             #expect(violation == nil, "\(target.rawValue)/\(input.name): \(violation?.description ?? "")")
         }
+    }
+
+    @Test("The narrative target excuses only libxml2's invalid-URI refusal of a namespace name its tree uses")
+    func narrativeTargetExcusesOnlyANamespaceNameItsTreeUses() {
+        let tree = XMLElement(
+            localName: "div", namespaceURI: "http://www.w3.org/1999/xhtml",
+            children: [.element(XMLElement(localName: "p", namespaceURI: "http://a b/c"))])
+        #expect(NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns: 'http://a b/c' is not a valid URI", tree))
+        #expect(NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns:p: 'http://a b/c' is not a valid URI", tree))
+        #expect(NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns: 'http://a b…", tree))
+        #expect(NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns: 'http://a b/c' is no…", tree))
+        #expect(!NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns: 'http://x y' is not a valid URI", tree))
+        #expect(!NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns: 'http://x…", tree))
+        #expect(!NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: Opening and ending tag mismatch: p and div", tree))
     }
 
     @Test("Every regression folder is named after a fuzz target")
