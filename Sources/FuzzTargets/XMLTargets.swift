@@ -55,12 +55,12 @@ extension NarrativeXHTMLTarget {
     /// refusal, or one naming a namespace the tree does not use, is a violation. libxml2 says
     /// `xmlns: 'NAME' is not a valid URI` (or `xmlns:p: 'NAME' …`); a long name cuts the message
     /// short (`…`, anywhere after the quote), and then what is shown must begin that message for a
-    /// name in the tree.
+    /// name in the tree. The message has the name on one line, so the names are compared so too.
     static func refusesNamespaceNameInTree(_ message: String, _ root: XMLElement) -> Bool {
         guard message.hasPrefix("libxml2: xmlns"), let open = message.firstRange(of: ": '") else { return false }
         let quoted = message[open.upperBound...]
         let ending = "' is not a valid URI"
-        let names = namespaceNames(root)
+        let names = namespaceNames(root).map(LibXMLErrorCapture.oneLine)
         if quoted.hasSuffix("…") {
             let shown = quoted.dropLast()
             return names.contains { ($0 + ending).hasPrefix(shown) }

@@ -2,7 +2,7 @@ import CLibXML2
 
 /// The first error libxml2 raised for one reader, captured by a per-reader structured error handler
 /// (so nothing is printed to stderr and no process-global handler is changed).
-final class LibXMLErrorCapture {
+package final class LibXMLErrorCapture {
     struct CapturedError {
         var domain: Int32
         var code: Int32
@@ -35,10 +35,15 @@ final class LibXMLErrorCapture {
         var scalars = Substring(text).unicodeScalars
         while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
         while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
-        // libxml2 sometimes adds a second line with a copy of the offending bytes; keep it on one line.
-        let oneLine = String(String.UnicodeScalarView(scalars)).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        let line = oneLine(String(String.UnicodeScalarView(scalars)))
         // Messages quote names from the document, which may be up to 50,000 bytes long.
-        return oneLine.count > maxMessageLength ? oneLine.prefix(maxMessageLength) + "…" : oneLine
+        return line.count > maxMessageLength ? line.prefix(maxMessageLength) + "…" : line
+    }
+
+    /// The text on one line, as messages carry it: libxml2 sometimes adds a second line with a copy
+    /// of the offending bytes, and a quoted name or value may hold line ends.
+    package static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
     }
 
     private static let maxMessageLength = 300
