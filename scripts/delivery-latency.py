@@ -8,11 +8,12 @@ prints p50, p90, p99 and the maximum. With --background N, wrk posts whole cases
 second beside the probe (as scripts/load-test.py --client wrk --cases --rate N does), for the
 latency under load. Both times are taken on this machine's real-time clock.
 
-With --half-of-maximum, the script first finds the maximum load of this set-up: wrk posts cases as
-fast as it can for --maximum-seconds while the gateway delivers to the upstream, and the maximum is
-the lower of the rate the gateway accepted and the rate the upstream received (a rate the gateway
-accepts but cannot deliver only fills the outbox). Once the outbox is empty again, the probe runs
-with background load making up half of that maximum, probe included.
+With --half-of-maximum, the script first finds the maximum load of this set-up: the highest rate of
+cases the gateway both accepts and delivers to the upstream as fast as they come (a rate it accepts
+but cannot deliver only fills the outbox). wrk posts cases unpaced for --maximum-seconds, then paced
+a tenth lower at each step until the upstream receives at least 97 % of what was accepted. Once the
+outbox is empty again, the probe runs with background load making up half of that maximum, probe
+included.
 
   scripts/delivery-latency.py [--rate 20] [--seconds 30] [--background 0 | --half-of-maximum]
                               [--upstream python|nginx] [--concurrency N] [--binary PATH] [--postgres URL]
@@ -171,9 +172,20 @@ def nginx_records(nginx, gateway, context, answered):
     return {"received": received, "count": len(receipts)}
 
 
-def start_wrk(gateway, day, seconds, rate=None, connections=16):
-    """wrk posting whole cases (scripts/load-test.py's script): paced at about `rate` cases per
-    second, or as fast as it can when `rate` is None."""
+runs = [0]
+
+
+CONNECTIONS = 16
+
+
+def delay_for(rate):
+    """wrk's pause (ms) before each request of a connection for about `rate` cases per second."""
+    return max(0, int(1000 * CONNECTIONS / rate) - 1)
+
+
+def start_wrk(gateway, day, seconds, delay=0):
+    """wrk posting whole cases (scripts/load-test.py's script) over CONNECTIONS connections, each
+    pausing `delay` ms before each request (0: as fast as it can)."""
     if shutil.which("wrk") is None:
         sys.exit("background load needs wrk: apt-get install wrk")
     spec = importlib.util.spec_from_file_location("load_test", os.path.join(ROOT, "scripts/load-test.py"))
@@ -182,10 +194,12 @@ def start_wrk(gateway, day, seconds, rate=None, connections=16):
     script = os.path.join(gateway.work, "load.lua")
     with open(script, "w") as f:
         f.write(load_test.WRK_SCRIPT)
-    delay = 0 if rate is None else max(0, int(1000 * connections / rate) - 1)
-    environment = dict(os.environ, LOAD_CASES="1", LOAD_DAY=day, LOAD_DELAY_MS=str(delay))
+    # New patients and studies in each run: a case already scored makes no new assessment.
+    runs[0] += 1
+    environment = dict(os.environ, LOAD_CASES="1", LOAD_DAY=day, LOAD_DELAY_MS=str(delay),
+                       LOAD_PREFIX=f"r{runs[0]}-", LOAD_ARC=str(10 + runs[0]))
     return subprocess.Popen(
-        ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script, f"https://127.0.0.1:{gateway.port}/"],
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{int(seconds)}s", "-s", script, f"https://127.0.0.1:{gateway.port}/"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
 
 
@@ -199,26 +213,40 @@ def wrk_accepted(process):
     return int(fields["requests"]) - int(fields["non2xx"]), int(fields["duration_us"]) / 1e6, fields["p50"]
 
 
-def maximum_load(gateway, day, seconds, received):
-    """The maximum load in cases per second: wrk as fast as it can for `seconds`, and the lower
-    of the accepted and the received (by the upstream) rates over that time. Waits until the
-    outbox is empty again before it returns."""
-    before = received()
-    started = time.monotonic()
-    accepted = wrk_accepted(start_wrk(gateway, day, seconds))
-    elapsed = time.monotonic() - started
-    delivered = received() - before
-    if accepted is None:
-        sys.exit("wrk printed no result")
-    accepted_rate = accepted[0] / accepted[1]
-    delivered_rate = delivered / elapsed
-    deadline = time.monotonic() + 300
+def drain(gateway, timeout=300):
+    """Waits until the gateway's outbox is empty."""
+    deadline = time.monotonic() + timeout
     while (gateway.metric("fhir_gateway_outbox_depth") or 0) > 0 and time.monotonic() < deadline:
         time.sleep(0.5)
-    maximum = min(accepted_rate, delivered_rate)
-    print(f"maximum load: accepted {accepted_rate:.0f} cases/s, upstream received {delivered_rate:.0f}/s "
-          f"over {elapsed:.1f} s; maximum {maximum:.0f} cases/s, half {maximum / 2:.0f}/s", flush=True)
-    return maximum
+
+
+def loaded_run(gateway, day, seconds, received, delay=0):
+    """(accepted/s, received by the upstream/s) while wrk posts cases for `seconds` with `delay`;
+    then waits for the outbox to empty."""
+    before = received()
+    started = time.monotonic()
+    accepted = wrk_accepted(start_wrk(gateway, day, seconds, delay=delay))
+    elapsed = time.monotonic() - started
+    delivered = received() - before
+    drain(gateway)
+    if accepted is None:
+        sys.exit("wrk printed no result")
+    return accepted[0] / accepted[1], delivered / elapsed
+
+
+def maximum_load(gateway, day, seconds, received):
+    """The maximum load in cases per second: the highest rate the gateway both accepts and delivers
+    as fast as it comes. wrk first posts unpaced; the intake then takes the cores from the
+    deliveries and the outbox grows, so that rate is not sustained. Each following step lengthens
+    the pause of wrk's connections between requests until the upstream receives at least 97 % of
+    what the gateway accepted over the same time (the rest is in flight)."""
+    for delay in (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 70, 100):
+        accepted, delivered = loaded_run(gateway, day, seconds, received, delay=delay)
+        print(f"wrk pausing {delay} ms: accepted {accepted:.0f} cases/s, upstream received {delivered:.0f}/s", flush=True)
+        if delivered >= 0.97 * accepted:
+            break
+    print(f"maximum load: {accepted:.0f} cases/s accepted and delivered; half {accepted / 2:.0f}/s", flush=True)
+    return accepted
 
 
 def main():
@@ -228,7 +256,7 @@ def main():
     parser.add_argument("--background", type=float, default=0, help="cases per second from wrk beside the probe")
     parser.add_argument("--half-of-maximum", action="store_true",
                         help="find the maximum load first, then run the probe with background load at half of it")
-    parser.add_argument("--maximum-seconds", type=float, default=20, help="how long wrk runs unpaced to find the maximum")
+    parser.add_argument("--maximum-seconds", type=float, default=15, help="how long each step of the search for the maximum runs")
     parser.add_argument("--upstream", choices=["python", "nginx"], default="python",
                         help="nginx: Debian's nginx-light as the upstream, for loads the Python one cannot take on the same cores")
     parser.add_argument("--concurrency", type=int, help="delivery.concurrency (default: the gateway's, 4)")
@@ -273,7 +301,7 @@ def main():
             received = (lambda: len(nginx.receipts())) if nginx else (lambda: upstream_records({})["count"])
             args.background = max(0, maximum_load(gateway, day, args.maximum_seconds, received) / 2 - args.rate)
         if args.background:
-            background = start_wrk(gateway, day, args.seconds + 2, rate=args.background)
+            background = start_wrk(gateway, day, args.seconds + 2, delay=delay_for(args.background))
             time.sleep(1)
         connection = http.client.HTTPSConnection("127.0.0.1", gateway.port, context=context)
         answered = {}

@@ -186,9 +186,10 @@ function setup(thread)
     thread:set("thread_id", started)
 end
 local cases = os.getenv("LOAD_CASES") == "1"
--- Distinct patients per wrk process (two gateways, each with its own wrk).
+-- Distinct patients per wrk process (two gateways, each with its own wrk), and distinct study UIDs
+-- (LOAD_ARC) for runs one after the other against the same store.
 local prefix = os.getenv("LOAD_PREFIX") or "w"
-local arc = (prefix == "w") and 2 or 3
+local arc = tonumber(os.getenv("LOAD_ARC") or "") or ((prefix == "w") and 2 or 3)
 local day = os.getenv("LOAD_DAY") or "2026-01-01"
 function case_request(i)
     -- A transaction with a whole case of a new patient: an eligible MR study and its ADC.
