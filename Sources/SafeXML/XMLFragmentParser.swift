@@ -425,10 +425,11 @@ public struct XMLFragmentParser: Sendable {
         @inlinable
         func split(_ qualified: Slice<UnsafeBufferPointer<UInt8>>) throws(XMLReadError) -> (Slice<UnsafeBufferPointer<UInt8>>?, Slice<UnsafeBufferPointer<UInt8>>) {
             if let colon = qualified.firstIndex(of: UInt8(ascii: ":")) {
-                // A qualified name is prefix:local, both non-empty, one colon (as libxml2 requires).
+                // A qualified name is prefix:local, both names (the local part starts as a name
+                // does, so not with a digit, '-' or '.'), one colon (as libxml2 requires).
                 let prefix = qualified[..<colon]
                 let local = qualified[(colon + 1)...]
-                guard !prefix.isEmpty, !local.isEmpty, !local.contains(UInt8(ascii: ":")) else {
+                guard !prefix.isEmpty, let first = local.first, isNameStart(first), !local.contains(UInt8(ascii: ":")) else {
                     throw fail("'\(String(decoding: qualified, as: UTF8.self))' is not a valid qualified name")
                 }
                 return (prefix, local)

@@ -61,6 +61,9 @@ import Testing
         "<div>&#x+D;</div>",
         "<div xmlns:=\"urn:x\"/>",
         "<div a:=\"1\"/>",
+        "<div xmlns:0p=\"urn:x\"/>",
+        "<div xmlns:p=\"urn:x\" p:-a=\"1\"/>",
+        "<div xmlns:p=\"urn:x\"><p:.b/></div>",
         "",
         "plain text",
     ])
