@@ -55,17 +55,18 @@ extension NarrativeXHTMLTarget {
     /// refusal, or one naming a namespace the tree does not use, is a violation. libxml2 says
     /// `xmlns: 'NAME' is not a valid URI` (or `xmlns:p: 'NAME' …`); a long name cuts the message
     /// short (`…`, anywhere after the quote), and then what is shown must begin that message for a
-    /// name in the tree. The message has the name on one line, so the names are compared so too.
+    /// name in the tree. libxml2's message is put on one line (line ends as spaces), so each name's
+    /// message is made the same way before it is compared.
     static func refusesNamespaceNameInTree(_ message: String, _ root: XMLElement) -> Bool {
         guard message.hasPrefix("libxml2: xmlns"), let open = message.firstRange(of: ": '") else { return false }
-        let quoted = message[open.upperBound...]
-        let ending = "' is not a valid URI"
-        let names = namespaceNames(root).map(LibXMLErrorCapture.oneLine)
-        if quoted.hasSuffix("…") {
-            let shown = quoted.dropLast()
-            return names.contains { ($0 + ending).hasPrefix(shown) }
+        // The message each name would give, put on one line as the whole message was.
+        let head = message[..<open.upperBound]
+        let messages = namespaceNames(root).map { LibXMLErrorCapture.oneLine(head + $0 + "' is not a valid URI") }
+        if message.hasSuffix("…") {
+            let shown = message.dropLast()
+            return messages.contains { $0.hasPrefix(shown) }
         }
-        return names.contains { $0 + ending == quoted }
+        return messages.contains(message)
     }
 
     static func namespaceNames(_ element: XMLElement) -> Set<String> {
