@@ -30,7 +30,9 @@ enum NarrativeXHTMLTarget {
         let byLibXML: Result<XMLElement, XMLReadError> = Result { () throws(XMLReadError) in try XMLDocumentReader().readFragment(text) }
         switch byLibXML {
         case .success(let byLibXML):
-            try invariant(XMLTreeComparison.same(root, byLibXML), .narrativeXHTML, "the fragment parser and libxml2 read different trees")
+            try invariant(
+                XMLTreeComparison.same(root, byLibXML) || XMLTreeComparison.same(root, ampersandsUnescaped(byLibXML)), .narrativeXHTML,
+                "the fragment parser and libxml2 read different trees")
         case .failure(let error):
             try invariant(
                 refusesNamespaceNameInTree(error.message, root), .narrativeXHTML,
@@ -67,6 +69,25 @@ extension NarrativeXHTMLTarget {
             return messages.contains { $0.hasPrefix(shown) }
         }
         return messages.contains(message)
+    }
+
+    /// libxml2 keeps an ampersand written as a character reference in a namespace declaration
+    /// (`xmlns="a&#38;b"`) as `&#38;` in the namespace name, where the fragment parser reads `&`.
+    /// Such a name is not XHTML's, so the narrative rules refuse the div either way; the trees are
+    /// compared once more with libxml2's `&#38;` read as `&`.
+    static func ampersandsUnescaped(_ element: XMLElement) -> XMLElement {
+        var element = element
+        element.namespaceURI = element.namespaceURI.map { $0.replacing("&#38;", with: "&") }
+        element.attributes = element.attributes.map { attribute in
+            var attribute = attribute
+            attribute.namespaceURI = attribute.namespaceURI.map { $0.replacing("&#38;", with: "&") }
+            return attribute
+        }
+        element.children = element.children.map { child in
+            if case .element(let inner) = child { return .element(ampersandsUnescaped(inner)) }
+            return child
+        }
+        return element
     }
 
     static func namespaceNames(_ element: XMLElement) -> Set<String> {
