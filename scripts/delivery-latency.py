@@ -10,10 +10,10 @@ latency under load. Both times are taken on this machine's real-time clock.
 
 With --half-of-maximum, the script first finds the maximum load of this set-up: the highest rate of
 cases the gateway both accepts and delivers to the upstream as fast as they come (a rate it accepts
-but cannot deliver only fills the outbox). wrk posts cases unpaced for --maximum-seconds, then paced
-a tenth lower at each step until the upstream receives at least 97 % of what was accepted. Once the
-outbox is empty again, the probe runs with background load making up half of that maximum, probe
-included.
+but cannot deliver only fills the outbox). wrk posts cases unpaced for --maximum-seconds, then with
+a longer pause between each connection's requests at each step, until the upstream receives at
+least 97 % of what was accepted. Once the outbox is empty again, the probe runs with background
+load making up half of that maximum, probe included.
 
   scripts/delivery-latency.py [--rate 20] [--seconds 30] [--background 0 | --half-of-maximum]
                               [--upstream python|nginx] [--concurrency N] [--binary PATH] [--postgres URL]
@@ -172,10 +172,9 @@ def nginx_records(nginx, gateway, context, answered):
     return {"received": received, "count": len(receipts)}
 
 
-runs = [0]
-
-
 CONNECTIONS = 16
+# How many wrk runs this process started: each gets its own patients and study UIDs.
+runs = [0]
 
 
 def delay_for(rate):
@@ -188,12 +187,13 @@ def start_wrk(gateway, day, seconds, delay=0):
     pausing `delay` ms before each request (0: as fast as it can)."""
     if shutil.which("wrk") is None:
         sys.exit("background load needs wrk: apt-get install wrk")
-    spec = importlib.util.spec_from_file_location("load_test", os.path.join(ROOT, "scripts/load-test.py"))
-    load_test = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(load_test)
     script = os.path.join(gateway.work, "load.lua")
-    with open(script, "w") as f:
-        f.write(load_test.WRK_SCRIPT)
+    if not os.path.exists(script):
+        spec = importlib.util.spec_from_file_location("load_test", os.path.join(ROOT, "scripts/load-test.py"))
+        load_test = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(load_test)
+        with open(script, "w") as f:
+            f.write(load_test.WRK_SCRIPT)
     # New patients and studies in each run: a case already scored makes no new assessment.
     runs[0] += 1
     environment = dict(os.environ, LOAD_CASES="1", LOAD_DAY=day, LOAD_DELAY_MS=str(delay),
@@ -245,6 +245,8 @@ def maximum_load(gateway, day, seconds, received):
         print(f"wrk pausing {delay} ms: accepted {accepted:.0f} cases/s, upstream received {delivered:.0f}/s", flush=True)
         if delivered >= 0.97 * accepted:
             break
+    else:
+        print("the deliveries kept up at no step: the last step's rate is taken, and it overstates the maximum", flush=True)
     print(f"maximum load: {accepted:.0f} cases/s accepted and delivered; half {accepted / 2:.0f}/s", flush=True)
     return accepted
 
