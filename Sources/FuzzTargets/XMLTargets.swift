@@ -97,9 +97,10 @@ extension NarrativeXHTMLTarget {
     /// 2.9's reader (a push parser, fed in chunks) looks for the comment's end from its `<!--`,
     /// takes the `-->` overlapping that opening for the end, and refuses the comment outside the
     /// root element when its real end lies beyond the chunk in hand. The fragment parser reads the
-    /// comment as XML says; libxml2 refuses nothing else with that message.
+    /// comment as XML says; libxml2 refuses nothing else with that message (which goes on with the
+    /// start of the comment, when it has read any of it).
     static func refusesCommentOpeningWithAngle(_ message: String, _ text: String) -> Bool {
-        message == "libxml2: Comment not terminated" && (text.contains("<!-->") || text.contains("<!--->"))
+        message.hasPrefix("libxml2: Comment not terminated") && (text.contains("<!-->") || text.contains("<!--->"))
     }
 
     static func ampersandAsLibXML2Keeps(_ name: String) -> String { name.replacing("&", with: "&#38;") }

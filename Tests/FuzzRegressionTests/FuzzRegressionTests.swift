@@ -46,6 +46,7 @@ struct FuzzRegressionTests {
         let comment = "<!-->" + String(repeating: "x", count: 600) + "--><div xmlns=\"http://www.w3.org/1999/xhtml\"/>"
         #expect(NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Comment not terminated", comment))
         #expect(NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Comment not terminated", "<!--->x--><div/>"))
+        #expect(NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Comment not terminated  <!-->>>>", "<!-->>>>x--><div/>"))
         #expect(!NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Comment not terminated", "<!-- >x--><div/>"))
         #expect(!NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Opening and ending tag mismatch: p and div", comment))
         // The reader's refusal the rule stands for: when libxml2 reads this comment, the rule can go.
