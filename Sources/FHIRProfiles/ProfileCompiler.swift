@@ -61,6 +61,12 @@ struct ProfileCompiler {
         let segment = entry.path.split(separator: ".").last.map(String.init) ?? ownName
         let typeCodes = node.children(named: "type").compactMap { $0.value(of: "code") }
         let placement = Self.placement(segment: segment, typeCodes: typeCodes, parentTypes: parentTypes, rootType: entry.path)
+        // An element no type of its parent has (`valueQuantity` where R4 names `value[x]`) would
+        // match nothing in an instance, and its rules would silently never apply.
+        if !parentTypes.isEmpty, placement.indexes.isEmpty {
+            throw ProfileDefinitionError(
+                "StructureDefinition \(profile): \(entry.id) is not an element of \(parentTypes.map(\.name).joined(separator: " or ")) (a choice is written as value[x], with its type)")
+        }
         var children: [ProfileElement] = []
         var slicesOf: [String: [ProfileElement]] = [:]
         for childIndex in childrenOf[entry.id] ?? [] {

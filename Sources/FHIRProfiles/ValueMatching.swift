@@ -116,8 +116,26 @@ enum Slices {
                 }
                 depth -= 1
             }
-            return false
+            // The value may be fixed inside a slice of an element along the path, as the R4
+            // blood-pressure profile discriminates its components by `code.coding.code`, fixed at
+            // `component:SystolicBP.code.coding:SBPCode.code`.
+            let expected = valuesInSlices(slice, steps[...])
+            return targets.contains { target in expected.contains { ValueMatching.conforms(target, to: $0) } }
         }
+    }
+
+    /// The fixed or pattern values at a dotted path below `element`, following at each step the
+    /// element and each of its slices: the first fixed or pattern value met on a way is what the
+    /// rest of the path is looked up in.
+    static func valuesInSlices(_ element: ProfileElement, _ steps: ArraySlice<String>) -> [FHIRNode] {
+        if let wanted = element.fixed ?? element.pattern { return navigate(wanted, steps) }
+        guard let step = steps.first else { return [] }
+        var found: [FHIRNode] = []
+        for child in element.children where child.sliceName == nil && (child.segment == step || child.choiceBase == step) {
+            found += valuesInSlices(child, steps.dropFirst())
+            for slice in child.slicing?.slices ?? [] { found += valuesInSlices(slice, steps.dropFirst()) }
+        }
+        return found
     }
 
     /// The nodes at a dotted path below `node` (`coding.system`), a choice element matched by its
