@@ -55,7 +55,7 @@ ig-package:
 	python3 Generator/check_package.py $(IG_DIR)
 
 # Fails when the committed generated code (or a profile's snapshot) differs from what the
-# generators make of the schemas and the differentials.
+# generators make of the schemas and the differentials; then the snapshot generator's own tests.
 check-generated:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	python3 Generator/generate_definitions.py $(SCHEMAS) $$tmp/definitions.swift && \
@@ -65,6 +65,7 @@ check-generated:
 	  diff -rq $$tmp/models Sources/FHIRModels/Generated >/dev/null || { echo "Sources/FHIRModels/Generated is stale: run make generate"; exit 1; }; \
 	fi; echo "generated code is current"
 	@python3 Generator/generate_snapshots.py --check --schemas $(SCHEMAS)
+	@python3 Generator/test_generate_snapshots.py
 
 # Lints the systemd units offline (systemd-analyze verify and security, systemd-sysusers
 # --dry-run) in a temporary root, and checks that those gates can fail; see systemd/README.md.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Generates the snapshot of each StructureDefinition in Profiles/ from its differential and the
-FHIR R4 (4.0.1) base definitions.
+"""Generates the snapshot of each StructureDefinition in Profiles/ from its differential (and
+those of the profiles it is based on) and the FHIR R4 (4.0.1) base definitions.
 
 Inputs:
   - the R4 schemas (Tests/Fixtures/fhir-examples/R4/schema), read with generate_definitions.py:
@@ -17,6 +17,10 @@ What the snapshot holds (https://hl7.org/fhir/R4/profiling.html#snapshot):
     definition, the base invariants that apply to it and the base's required binding of a code
     element; a backbone element used a second time (Observation.component.referenceRange) is a
     contentReference to its first use, without children, as in the R4 definitions;
+  - for a profile based on another profile (R4's `bp` on `vitalsigns`), the differentials from
+    the resource's down to its own, merged by id: a later one's values replace an earlier one's,
+    its invariants are added, and it may narrow a cardinality but not loosen it; the base profile
+    is found among the files given and Profiles/ (its differential is used, not its snapshot);
   - the differential merged into the element of the same id: what the differential states
     replaces the base's (cardinality, types, short, definition, comment, fixed and pattern values,
     binding, mustSupport, slicing), invariants are added to the base's;
@@ -155,20 +159,66 @@ class R4Base:
         return t in self.types and self.types[t][0] == "complex"
 
 
+def differential_layers(sd, name, resolve, seen=()):
+    """The differentials from the R4 core resource down to this profile: one for a constraint on
+    the resource itself, the base profile's layers first for a constraint on another profile
+    (`resolve` finds a profile by canonical URL)."""
+    rtype = sd.get("type")
+    if sd.get("derivation") != "constraint":
+        raise SnapshotError(f"{name}: only constraints are supported")
+    layer = sd["differential"]["element"]
+    base_url = sd.get("baseDefinition")
+    if base_url == f"http://hl7.org/fhir/StructureDefinition/{rtype}":
+        return [layer]
+    if base_url in seen:
+        raise SnapshotError(f"{name}: its baseDefinition {base_url} derives from itself")
+    parent = resolve(base_url)
+    if parent is None:
+        raise SnapshotError(f"{name}: its baseDefinition {base_url} is neither the R4 {rtype} nor a profile given to the generator")
+    if parent.get("type") != rtype:
+        raise SnapshotError(f"{name}: its baseDefinition {base_url} constrains {parent.get('type')}, not {rtype}")
+    return differential_layers(parent, parent.get("id", base_url), resolve, seen + (base_url,)) + [layer]
+
+
+def merge_layers(layers, name):
+    """The differentials merged by element id: a later layer's values replace an earlier one's,
+    its invariants are added; it may narrow a cardinality, never loosen it."""
+    order, by_id = [], {}
+    for layer in layers:
+        ids = set()
+        for e in layer:
+            if e["id"] in ids:
+                raise SnapshotError(f"{name}: the differential names {e['id']} twice")
+            ids.add(e["id"])
+            if e["id"] not in by_id:
+                by_id[e["id"]] = dict(e)
+                order.append(e["id"])
+                continue
+            merged = by_id[e["id"]]
+            for key, value in e.items():
+                if key == "constraint":
+                    keys = {c["key"] for c in merged.get("constraint", [])}
+                    for c in value:
+                        if c["key"] in keys:
+                            raise SnapshotError(f"{name}: {e['id']}: invariant {c['key']} is already defined by the base profile")
+                    merged["constraint"] = merged.get("constraint", []) + value
+                elif key == "min" and "sliceName" not in e and value < merged.get("min", 0):
+                    raise SnapshotError(f"{name}: {e['id']}: min {value} loosens the base profile's {merged['min']}")
+                elif key == "max" and "max" in merged and max_value(value) > max_value(merged["max"]):
+                    raise SnapshotError(f"{name}: {e['id']}: max {value} loosens the base profile's {merged['max']}")
+                else:
+                    merged[key] = value
+    return [by_id[i] for i in order], by_id
+
+
 class Generator:
-    def __init__(self, base, sd, name):
+    def __init__(self, base, sd, name, resolve=lambda url: None):
         self.base = base
         self.sd = sd
         self.name = name
         self.rtype = sd["type"]
-        if sd.get("derivation") != "constraint" or sd.get("baseDefinition") != f"http://hl7.org/fhir/StructureDefinition/{self.rtype}":
-            raise SnapshotError(f"{name}: only constraints on an R4 core resource are supported")
-        self.diff = sd["differential"]["element"]
-        self.by_id = {}
-        for e in self.diff:
-            if e["id"] in self.by_id:
-                raise SnapshotError(f"{name}: the differential names {e['id']} twice")
-            self.by_id[e["id"]] = e
+        self.layers = differential_layers(sd, name, resolve)
+        self.diff, self.by_id = merge_layers(self.layers, name)
         self.used = set()
         self.out = []
         self.backbone_paths = {}
@@ -210,10 +260,11 @@ class Generator:
         unused = [e["id"] for e in self.diff if e["id"] not in self.used]
         if unused:
             self.fail(f"the differential names elements the base does not have (or inside an element not expanded): {', '.join(unused)}")
-        positions = [next(i for i, el in enumerate(self.out) if el["id"] == e["id"]) for e in self.diff]
-        for (a, pa), (b, pb) in zip(zip(self.diff, positions), zip(self.diff[1:], positions[1:])):
-            if pb <= pa:
-                self.fail(f"the differential is not in the base's order: {b['id']} comes after {a['id']}")
+        for layer in self.layers:
+            positions = [next(i for i, el in enumerate(self.out) if el["id"] == e["id"]) for e in layer]
+            for (a, pa), (b, pb) in zip(zip(layer, positions), zip(layer[1:], positions[1:])):
+                if pb <= pa:
+                    self.fail(f"the differential is not in the base's order: {b['id']} comes after {a['id']}")
         expected = {c["key"] for c in self.base.constraints
                     if c["context"] in ("Element", "Extension", "DomainResource", rtype) or c["context"].startswith(rtype + ".")}
         missing = sorted(expected - self.placed)
@@ -346,13 +397,20 @@ def main():
         print("no StructureDefinition files", file=sys.stderr)
         return 1
     base = R4Base(args.schemas, args.constraints)
+    # The profiles a profile may be based on: those given and every one under Profiles/.
+    profiles = {}
+    for path in sorted(set(files) | set(glob.glob(os.path.join(ROOT, "Profiles", "**", "StructureDefinition-*.json"), recursive=True))):
+        with open(path, encoding="utf-8") as f:
+            sd = json.load(f)
+        if "url" in sd:
+            profiles[sd["url"]] = sd
     stale = []
     for path in files:
         with open(path, encoding="utf-8") as f:
             current = f.read()
         sd = json.loads(current)
         try:
-            elements = Generator(base, sd, os.path.basename(path)).generate()
+            elements = Generator(base, sd, os.path.basename(path), profiles.get).generate()
         except SnapshotError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
