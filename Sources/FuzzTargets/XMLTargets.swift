@@ -92,15 +92,16 @@ extension NarrativeXHTMLTarget {
         return element
     }
 
-    /// Whether libxml2's refusal is its reader's "Comment not terminated" for a comment whose text
-    /// opens with `>` or `->` (`<!-->…-->`, `<!--->…-->`). XML allows such a comment, but libxml2
-    /// 2.9's reader (a push parser, fed in chunks) looks for the comment's end from its `<!--`,
-    /// takes the `-->` overlapping that opening for the end, and refuses the comment outside the
-    /// root element when its real end lies beyond the chunk in hand. The fragment parser reads the
-    /// comment as XML says; libxml2 refuses nothing else with that message (which goes on with the
-    /// start of the comment, when it has read any of it).
+    /// Whether libxml2's refusal is its reader's "Comment not terminated" or "Double hyphen within
+    /// comment" for a text with a comment that opens with `>` or `->` (`<!-->…-->`, `<!--->…-->`).
+    /// XML allows such a comment, but libxml2 2.9's reader (a push parser, fed in chunks) looks for
+    /// the comment's end from its `<!--`, takes the `-->` overlapping that opening for the end, and
+    /// then misreads the comment outside the root element when its real end lies beyond the chunk
+    /// in hand. The fragment parser reads the comment as XML says. Either message goes on with
+    /// the start of the comment, when libxml2 has read some.
     static func refusesCommentOpeningWithAngle(_ message: String, _ text: String) -> Bool {
-        message.hasPrefix("libxml2: Comment not terminated") && (text.contains("<!-->") || text.contains("<!--->"))
+        (message.hasPrefix("libxml2: Comment not terminated") || message.hasPrefix("libxml2: Double hyphen within comment"))
+            && (text.contains("<!-->") || text.contains("<!--->"))
     }
 
     static func ampersandAsLibXML2Keeps(_ name: String) -> String { name.replacing("&", with: "&#38;") }

@@ -41,13 +41,15 @@ struct FuzzRegressionTests {
         #expect(!NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: Opening and ending tag mismatch: p and div", tree))
     }
 
-    @Test("The narrative target excuses libxml2's 'Comment not terminated' only for a comment opening with '>' or '->'")
+    @Test("The narrative target excuses libxml2's comment refusals only for a comment opening with '>' or '->'")
     func narrativeTargetExcusesOnlyLibxml2sCommentOpeningWithAngle() {
         let comment = "<!-->" + String(repeating: "x", count: 600) + "--><div xmlns=\"http://www.w3.org/1999/xhtml\"/>"
         #expect(NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Comment not terminated", comment))
         #expect(NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Comment not terminated", "<!--->x--><div/>"))
         #expect(NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Comment not terminated  <!-->>>>", "<!-->>>>x--><div/>"))
+        #expect(NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Double hyphen within comment: <!-->>", "<!-->>x<--><div/>"))
         #expect(!NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Comment not terminated", "<!-- >x--><div/>"))
+        #expect(!NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Double hyphen within comment: <!-- a", "<!-- a -- b --><div/>"))
         #expect(!NarrativeXHTMLTarget.refusesCommentOpeningWithAngle("libxml2: Opening and ending tag mismatch: p and div", comment))
         // The reader's refusal the rule stands for: when libxml2 reads this comment, the rule can go.
         #expect(throws: XMLReadError.self) { try XMLDocumentReader().readFragment(comment) }
