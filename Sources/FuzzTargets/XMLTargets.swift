@@ -60,16 +60,21 @@ extension NarrativeXHTMLTarget {
     /// name in the tree. libxml2's message is put on one line (line ends as spaces), so each name's
     /// message is made the same way before it is compared.
     static func refusesNamespaceNameInTree(_ message: String, _ root: XMLElement) -> Bool {
-        guard message.hasPrefix("libxml2: xmlns"), let open = message.firstRange(of: ": '") else { return false }
+        // Compared as Unicode scalars, not Characters: a name may start with a combining mark
+        // (U+064B), which joins the quote before it into one Character.
+        let scalars = Array(message.unicodeScalars)
+        guard message.hasPrefix("libxml2: xmlns"), let open = scalars.firstRange(of: Array(": '".unicodeScalars)) else { return false }
         // The message each name would give, put on one line as the whole message was.
-        let head = message[..<open.upperBound]
+        let head = String(String.UnicodeScalarView(scalars[..<open.upperBound]))
         let names = namespaceNames(root)
-        let messages = names.union(names.map(ampersandAsLibXML2Keeps)).map { LibXMLErrorCapture.oneLine(head + $0 + "' is not a valid URI") }
-        if message.hasSuffix("…") {
-            let shown = message.dropLast()
-            return messages.contains { $0.hasPrefix(shown) }
+        let messages = names.union(names.map(ampersandAsLibXML2Keeps)).map {
+            Array(LibXMLErrorCapture.oneLine(head + $0 + "' is not a valid URI").unicodeScalars)
         }
-        return messages.contains(message)
+        if scalars.last == "…" {
+            let shown = scalars.dropLast()
+            return messages.contains { $0.starts(with: shown) }
+        }
+        return messages.contains(scalars)
     }
 
     /// libxml2 keeps an ampersand in a namespace declaration as `&#38;` in the namespace name

@@ -39,6 +39,10 @@ struct FuzzRegressionTests {
         #expect(!NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns: 'http://x y' is not a valid URI", tree))
         #expect(!NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns: 'http://x…", tree))
         #expect(!NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: Opening and ending tag mismatch: p and div", tree))
+        // A name starting with a combining mark, which joins the quote before it into one Character.
+        let combining = XMLElement(localName: "div", namespaceURI: "\u{64B}ml")
+        #expect(NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns: '\u{64B}ml' is not a valid URI", combining))
+        #expect(!NarrativeXHTMLTarget.refusesNamespaceNameInTree("libxml2: xmlns: '\u{64B}mx' is not a valid URI", combining))
     }
 
     @Test("The narrative target excuses libxml2's comment refusals only for a comment opening with '>' or '->'")
