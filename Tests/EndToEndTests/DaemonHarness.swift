@@ -163,7 +163,7 @@ final class DaemonHarness: @unchecked Sendable {
     /// The gateway's exit status after SIGTERM.
     func terminateGateway() -> Int32? {
         guard let process = gateway else { return nil }
-        Self.terminate(process)
+        Self.terminate(process) { self.gatewayLog }
         gateway = nil
         return process.terminationStatus
     }
@@ -289,17 +289,18 @@ final class DaemonHarness: @unchecked Sendable {
     /// SIGTERM: a graceful stop (SIGKILL if it has not stopped within 15 seconds).
     func stopGateway() {
         guard let process = gateway else { return }
-        Self.terminate(process)
+        Self.terminate(process) { self.gatewayLog }
         gateway = nil
     }
 
-    static func terminate(_ process: some ChildProcess) {
+    /// - Parameter log: the process's log, whose end is reported when it does not stop.
+    static func terminate(_ process: some ChildProcess, log: () -> String = { "" }) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(15)
         while process.isRunning, Date() < deadline { usleep(50_000) }
         if process.isRunning {
-            Issue.record("process \(process.processIdentifier) did not stop on SIGTERM; killed")
+            Issue.record("process \(process.processIdentifier) did not stop on SIGTERM; killed\n\(log().suffix(3000))")
             kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
