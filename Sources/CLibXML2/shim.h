@@ -12,6 +12,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/parser.h>
 #include <libxml/xmlmemory.h>
+#include <libxml/uri.h>
 
 /// `xmlFree` is a global function-pointer variable in libxml2's headers, which Swift 6 rejects as
 /// not concurrency-safe; call it through this inline function instead.

@@ -35,7 +35,7 @@ enum NarrativeXHTMLTarget {
                 "the fragment parser and libxml2 read different trees")
         case .failure(let error):
             try invariant(
-                refusesNamespaceNameInTree(error.message, root) || refusesCommentOpeningWithAngle(error.message, text), .narrativeXHTML,
+                refusesCommentOpeningWithAngle(error.message, text), .narrativeXHTML,
                 "the fragment parser accepts what libxml2 refuses (\(error))")
         }
         let written = XMLWriter.serialize(root, declareNamespace: true)
@@ -51,37 +51,11 @@ enum NarrativeXHTMLTarget {
 }
 
 extension NarrativeXHTMLTarget {
-    /// Whether libxml2's refusal is "a namespace name is not a valid URI" for a name the fragment
-    /// parser's tree uses. The fragment parser takes any namespace name, and the narrative rules then
-    /// refuse a div or element outside XHTML's namespace, so that difference is allowed; any other
-    /// refusal, or one naming a namespace the tree does not use, is a violation. libxml2 says
-    /// `xmlns: 'NAME' is not a valid URI` (or `xmlns:p: 'NAME' …`); a long name cuts the message
-    /// short (`…`, anywhere after the quote), and then what is shown must begin that message for a
-    /// name in the tree. libxml2's message is put on one line (line ends as spaces), so each name's
-    /// message is made the same way before it is compared.
-    static func refusesNamespaceNameInTree(_ message: String, _ root: XMLElement) -> Bool {
-        // Compared as Unicode scalars, not Characters: a name may start with a combining mark
-        // (U+064B), which joins the quote before it into one Character.
-        let scalars = Array(message.unicodeScalars)
-        guard message.hasPrefix("libxml2: xmlns"), let open = scalars.firstRange(of: Array(": '".unicodeScalars)) else { return false }
-        // The message each name would give, put on one line as the whole message was.
-        let head = String(String.UnicodeScalarView(scalars[..<open.upperBound]))
-        let names = namespaceNames(root)
-        let messages = names.union(names.map(ampersandAsLibXML2Keeps)).map {
-            Array(LibXMLErrorCapture.oneLine(head + $0 + "' is not a valid URI").unicodeScalars)
-        }
-        if scalars.last == "…" {
-            let shown = scalars.dropLast()
-            return messages.contains { $0.starts(with: shown) }
-        }
-        return messages.contains(scalars)
-    }
-
     /// libxml2 keeps an ampersand in a namespace declaration as `&#38;` in the namespace name
     /// (`xmlns="a&#38;b"` or `xmlns="a&amp;b"` gives `a&#38;b`), where the fragment parser reads `&`,
     /// as XML says. Such a name is not XHTML's, so the narrative rules refuse the div either way;
-    /// the trees (and the names in libxml2's messages) are compared once more with the fragment
-    /// parser's ampersands in namespace names written as libxml2 keeps them.
+    /// the trees are compared once more with the fragment parser's ampersands in namespace names
+    /// written as libxml2 keeps them.
     static func ampersandsAsLibXML2Keeps(_ element: XMLElement) -> XMLElement {
         var element = element
         element.namespaceURI = element.namespaceURI.map(ampersandAsLibXML2Keeps)
@@ -110,13 +84,6 @@ extension NarrativeXHTMLTarget {
     }
 
     static func ampersandAsLibXML2Keeps(_ name: String) -> String { name.replacing("&", with: "&#38;") }
-
-    static func namespaceNames(_ element: XMLElement) -> Set<String> {
-        var names = Set(element.attributes.compactMap(\.namespaceURI))
-        if let name = element.namespaceURI { names.insert(name) }
-        for case .element(let child) in element.children { names.formUnion(namespaceNames(child)) }
-        return names
-    }
 }
 
 /// Tree equality without source positions and prefixes (which serialising may change): names,

@@ -376,6 +376,9 @@ public struct XMLFragmentParser: Sendable {
                     throw fail(.limitExceeded, "more than maxAttributes = \(limits.maxAttributes) attributes on one element")
                 }
                 raw.append((attributeName, value))
+                if attributeName.elementsEqual(FragmentNames.xmlns) || attributeName.starts(with: FragmentNames.xmlnsPrefix), !NamespaceName.isValid(value) {
+                    throw fail("\(String(decoding: attributeName, as: UTF8.self)): '\(value)' is not a valid URI")
+                }
                 if attributeName.elementsEqual(FragmentNames.xmlns) {
                     bindings.append(("", XMLNamespaces.interned(value)))
                 } else if attributeName.starts(with: FragmentNames.xmlnsPrefix) {

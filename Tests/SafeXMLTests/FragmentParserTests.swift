@@ -64,6 +64,10 @@ import Testing
         "<div xmlns:0p=\"urn:x\"/>",
         "<div xmlns:p=\"urn:x\" p:-a=\"1\"/>",
         "<div xmlns:p=\"urn:x\"><p:.b/></div>",
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:t=\"/tph/wc&#13;d\"/>",
+        "<div xmlns=\"http://a b/c\"/>",
+        "<div xmlns=\"\u{64B}ml\"/>",
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:t=\"a#b&amp;c\"/>",
         "",
         "plain text",
     ])
@@ -91,6 +95,17 @@ import Testing
         let div = try XMLFragmentParser().parse("<div xmlns=\"http://www.w3.org/1999/xhtml\" title=\"a\r\nb\">a\r\nb\rc</div>")
         #expect(div.textContent == "a\nb\nc")
         #expect(div.attribute("title") == "a b")
+    }
+
+    /// A namespace name libxml2's URI parser reads is taken, relative ones and ones with an
+    /// ampersand included, as libxml2 takes them.
+    @Test(arguments: [
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:t=\"relative/name\"/>",
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:t=\"urn:x?a&amp;b\"/>",
+    ])
+    func takesTheNamespaceNamesLibxml2Takes(_ fragment: String) throws {
+        _ = try XMLFragmentParser().parse(fragment)
+        _ = try XMLDocumentReader().readFragment(fragment)
     }
 
     @Test func refusesProcessingInstructions() {
