@@ -131,11 +131,23 @@ public struct XMLFragmentParser: Sendable {
             isNameStart(b) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2E
         }
 
+        /// A name: ASCII bytes by the tests above, a character beyond ASCII by XML's ranges
+        /// (`XMLNameCharacters`), which the byte tests let through as any byte from 0x80.
         @inlinable
         mutating func name() throws(XMLReadError) -> Slice<UnsafeBufferPointer<UInt8>> {
-            guard i < bytes.count, isNameStart(bytes[i]) else { throw fail("expected a name") }
             let start = i
-            while i < bytes.count, isNameChar(bytes[i]) { i += 1 }
+            while i < bytes.count {
+                let b = bytes[i]
+                if b < 0x80 {
+                    guard i == start ? isNameStart(b) : isNameChar(b) else { break }
+                    i += 1
+                } else {
+                    let (c, length) = XMLNameCharacters.scalar(in: bytes, at: i)
+                    guard i == start ? XMLNameCharacters.isNameStart(c) : XMLNameCharacters.isNameChar(c) else { break }
+                    i += length
+                }
+            }
+            guard i > start else { throw fail("expected a name") }
             return bytes[start..<i]
         }
 
@@ -432,7 +444,9 @@ public struct XMLFragmentParser: Sendable {
                 // does, so not with a digit, '-' or '.'), one colon (as libxml2 requires).
                 let prefix = qualified[..<colon]
                 let local = qualified[(colon + 1)...]
-                guard !prefix.isEmpty, let first = local.first, isNameStart(first), !local.contains(UInt8(ascii: ":")) else {
+                guard !prefix.isEmpty, let first = local.first, isNameStart(first), !local.contains(UInt8(ascii: ":")),
+                    first < 0x80 || XMLNameCharacters.isNameStart(XMLNameCharacters.scalar(in: bytes, at: local.startIndex).value)
+                else {
                     throw fail("'\(String(decoding: qualified, as: UTF8.self))' is not a valid qualified name")
                 }
                 return (prefix, local)
