@@ -136,19 +136,32 @@ public struct XMLFragmentParser: Sendable {
         @inlinable
         mutating func name() throws(XMLReadError) -> Slice<UnsafeBufferPointer<UInt8>> {
             let start = i
-            while i < bytes.count {
-                let b = bytes[i]
-                if b < 0x80 {
-                    guard i == start ? isNameStart(b) : isNameChar(b) else { break }
+            guard i < bytes.count, isNameStart(bytes[i]) else { throw fail("expected a name") }
+            if bytes[i] < 0x80 {
+                i += 1
+            } else {
+                let (c, length) = XMLNameCharacters.scalar(in: bytes, at: i)
+                guard XMLNameCharacters.isNameStart(c) else { throw fail("expected a name") }
+                i += length
+            }
+            while i < bytes.count, isNameChar(bytes[i]) {
+                if bytes[i] < 0x80 {
                     i += 1
                 } else {
                     let (c, length) = XMLNameCharacters.scalar(in: bytes, at: i)
-                    guard i == start ? XMLNameCharacters.isNameStart(c) : XMLNameCharacters.isNameChar(c) else { break }
+                    guard XMLNameCharacters.isNameChar(c) else { break }
                     i += length
                 }
             }
-            guard i > start else { throw fail("expected a name") }
             return bytes[start..<i]
+        }
+
+        /// A namespace declaration's name, refused where libxml2 refuses it.
+        @inlinable
+        func checkNamespaceName(_ attributeName: Slice<UnsafeBufferPointer<UInt8>>, _ value: String) throws(XMLReadError) {
+            guard NamespaceName.isValid(value) else {
+                throw fail("\(String(decoding: attributeName, as: UTF8.self)): '\(value)' is not a valid URI")
+            }
         }
 
         @inlinable
@@ -388,13 +401,12 @@ public struct XMLFragmentParser: Sendable {
                     throw fail(.limitExceeded, "more than maxAttributes = \(limits.maxAttributes) attributes on one element")
                 }
                 raw.append((attributeName, value))
-                if attributeName.elementsEqual(FragmentNames.xmlns) || attributeName.starts(with: FragmentNames.xmlnsPrefix), !NamespaceName.isValid(value) {
-                    throw fail("\(String(decoding: attributeName, as: UTF8.self)): '\(value)' is not a valid URI")
-                }
                 if attributeName.elementsEqual(FragmentNames.xmlns) {
+                    try checkNamespaceName(attributeName, value)
                     bindings.append(("", XMLNamespaces.interned(value)))
                 } else if attributeName.starts(with: FragmentNames.xmlnsPrefix) {
                     _ = try split(attributeName)  // `xmlns:` alone declares no prefix: refused
+                    try checkNamespaceName(attributeName, value)
                     bindings.append((String(decoding: attributeName.dropFirst(6), as: UTF8.self), XMLNamespaces.interned(value)))
                 }
             }
