@@ -42,7 +42,7 @@ package final class LibXMLErrorCapture {
 
     /// The text on one line, as messages carry it: libxml2 sometimes adds a second line with a copy
     /// of the offending bytes, and a quoted name or value may hold line ends.
-    package static func oneLine(_ text: String) -> String {
+    static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
     }
 
