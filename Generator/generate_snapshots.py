@@ -398,17 +398,16 @@ def main():
         return 1
     base = R4Base(args.schemas, args.constraints)
     # The profiles a profile may be based on: those given and every one under Profiles/.
-    profiles = {}
+    # Each file read once: its text (to compare with the output) and the profile it holds.
+    texts = {}
     for path in sorted(set(files) | set(glob.glob(os.path.join(ROOT, "Profiles", "**", "StructureDefinition-*.json"), recursive=True))):
         with open(path, encoding="utf-8") as f:
-            sd = json.load(f)
-        if "url" in sd:
-            profiles[sd["url"]] = sd
+            texts[path] = f.read()
+    parsed = {path: json.loads(text) for path, text in texts.items()}
+    profiles = {sd["url"]: sd for sd in parsed.values() if "url" in sd}
     stale = []
     for path in files:
-        with open(path, encoding="utf-8") as f:
-            current = f.read()
-        sd = json.loads(current)
+        current, sd = texts[path], parsed[path]
         try:
             elements = Generator(base, sd, os.path.basename(path), profiles.get).generate()
         except SnapshotError as error:

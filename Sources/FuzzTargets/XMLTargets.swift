@@ -58,10 +58,10 @@ extension NarrativeXHTMLTarget {
     /// written as libxml2 keeps them.
     static func ampersandsAsLibXML2Keeps(_ element: XMLElement) -> XMLElement {
         var element = element
-        element.namespaceURI = element.namespaceURI.map(ampersandAsLibXML2Keeps)
+        element.namespaceURI = element.namespaceURI.map(NamespaceName.asLibXML2Sees)
         element.attributes = element.attributes.map { attribute in
             var attribute = attribute
-            attribute.namespaceURI = attribute.namespaceURI.map(ampersandAsLibXML2Keeps)
+            attribute.namespaceURI = attribute.namespaceURI.map(NamespaceName.asLibXML2Sees)
             return attribute
         }
         element.children = element.children.map { child in
@@ -83,7 +83,6 @@ extension NarrativeXHTMLTarget {
             && (text.contains("<!-->") || text.contains("<!--->"))
     }
 
-    static func ampersandAsLibXML2Keeps(_ name: String) -> String { name.replacing("&", with: "&#38;") }
 }
 
 /// Tree equality without source positions and prefixes (which serialising may change): names,

@@ -131,19 +131,23 @@ public struct XMLFragmentParser: Sendable {
             isNameStart(b) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2E
         }
 
-        /// A name: ASCII bytes by the tests above, a character beyond ASCII by XML's ranges
+        /// The length in bytes of the name-start character at `index`, or nil when none starts
+        /// there: an ASCII byte by the test above, a character beyond ASCII by XML's ranges
         /// (`XMLNameCharacters`), which the byte tests let through as any byte from 0x80.
+        @inlinable
+        func nameStartLength(at index: Int) -> Int? {
+            guard index < bytes.count, isNameStart(bytes[index]) else { return nil }
+            if bytes[index] < 0x80 { return 1 }
+            let (c, length) = XMLNameCharacters.scalar(in: bytes, at: index)
+            return XMLNameCharacters.isNameStart(c) ? length : nil
+        }
+
+        /// A name: its first character by `nameStartLength`, the others as name characters.
         @inlinable
         mutating func name() throws(XMLReadError) -> Slice<UnsafeBufferPointer<UInt8>> {
             let start = i
-            guard i < bytes.count, isNameStart(bytes[i]) else { throw fail("expected a name") }
-            if bytes[i] < 0x80 {
-                i += 1
-            } else {
-                let (c, length) = XMLNameCharacters.scalar(in: bytes, at: i)
-                guard XMLNameCharacters.isNameStart(c) else { throw fail("expected a name") }
-                i += length
-            }
+            guard let first = nameStartLength(at: i) else { throw fail("expected a name") }
+            i += first
             while i < bytes.count, isNameChar(bytes[i]) {
                 if bytes[i] < 0x80 {
                     i += 1
@@ -456,9 +460,7 @@ public struct XMLFragmentParser: Sendable {
                 // does, so not with a digit, '-' or '.'), one colon (as libxml2 requires).
                 let prefix = qualified[..<colon]
                 let local = qualified[(colon + 1)...]
-                guard !prefix.isEmpty, let first = local.first, isNameStart(first), !local.contains(UInt8(ascii: ":")),
-                    first < 0x80 || XMLNameCharacters.isNameStart(XMLNameCharacters.scalar(in: bytes, at: local.startIndex).value)
-                else {
+                guard !prefix.isEmpty, !local.isEmpty, nameStartLength(at: local.startIndex) != nil, !local.contains(UInt8(ascii: ":")) else {
                     throw fail("'\(String(decoding: qualified, as: UTF8.self))' is not a valid qualified name")
                 }
                 return (prefix, local)

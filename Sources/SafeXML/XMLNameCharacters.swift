@@ -20,16 +20,14 @@ enum XMLNameCharacters {
         isNameStart(c) || c == 0xB7 || (0x300...0x36F).contains(c) || c == 0x203F || c == 0x2040
     }
 
-    /// The scalar whose UTF-8 encoding starts at `index`, and its length in bytes. The parser
-    /// reads Swift strings, so the bytes are valid UTF-8; the length never runs past the end.
+    /// The scalar whose UTF-8 encoding starts at `index`, and its length in bytes (the standard
+    /// library's UTF-8 parser; the parser reads Swift strings, so the bytes are valid UTF-8, and
+    /// anything else reads as U+0000 over one byte, no name character).
     @inlinable
     static func scalar(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> (value: UInt32, length: Int) {
-        let lead = UInt32(bytes[index])
-        func continuation(_ k: Int) -> UInt32 { index + k < bytes.count ? UInt32(bytes[index + k] & 0x3F) : 0 }
-        let left = bytes.count - index
-        if lead < 0x80 { return (lead, 1) }
-        if lead < 0xE0 { return ((lead & 0x1F) << 6 | continuation(1), Swift.min(2, left)) }
-        if lead < 0xF0 { return ((lead & 0x0F) << 12 | continuation(1) << 6 | continuation(2), Swift.min(3, left)) }
-        return ((lead & 0x07) << 18 | continuation(1) << 12 | continuation(2) << 6 | continuation(3), Swift.min(4, left))
+        var input = bytes[index...].makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        guard case .valid(let encoded) = parser.parseScalar(from: &input) else { return (0, 1) }
+        return (Unicode.UTF8.decode(encoded).value, encoded.count)
     }
 }

@@ -20,42 +20,35 @@ import Testing
            "base": {"path": "Observation.component", "min": 0, "max": "*"},
            "slicing": {"discriminator": [{"type": "value", "path": "code.coding.code"}, {"type": "value", "path": "code.coding.system"}],
                        "ordered": false, "rules": "open"}},
-          {"id": "Observation.component:SystolicBP", "path": "Observation.component", "sliceName": "SystolicBP", "min": 1, "max": "1",
-           "base": {"path": "Observation.component", "min": 0, "max": "*"}},
-          {"id": "Observation.component:SystolicBP.code", "path": "Observation.component.code", "min": 1, "max": "1",
-           "base": {"path": "Observation.component.code", "min": 1, "max": "1"}},
-          {"id": "Observation.component:SystolicBP.code.coding", "path": "Observation.component.code.coding", "min": 0, "max": "*",
-           "base": {"path": "CodeableConcept.coding", "min": 0, "max": "*"},
-           "slicing": {"discriminator": [{"type": "value", "path": "code"}, {"type": "value", "path": "system"}], "ordered": false, "rules": "open"}},
-          {"id": "Observation.component:SystolicBP.code.coding:SBPCode", "path": "Observation.component.code.coding", "sliceName": "SBPCode",
-           "min": 1, "max": "1", "base": {"path": "CodeableConcept.coding", "min": 0, "max": "*"}},
-          {"id": "Observation.component:SystolicBP.code.coding:SBPCode.system", "path": "Observation.component.code.coding.system",
-           "min": 1, "max": "1", "base": {"path": "Coding.system", "min": 0, "max": "1"}, "fixedUri": "http://loinc.org"},
-          {"id": "Observation.component:SystolicBP.code.coding:SBPCode.code", "path": "Observation.component.code.coding.code",
-           "min": 1, "max": "1", "base": {"path": "Coding.code", "min": 0, "max": "1"}, "fixedCode": "8480-6"},
-          {"id": "Observation.component:SystolicBP.value[x]", "path": "Observation.component.value[x]", "min": 0, "max": "1",
-           "base": {"path": "Observation.component.value[x]", "min": 0, "max": "1"}, "type": [{"code": "Quantity"}]},
-          {"id": "Observation.component:SystolicBP.value[x].code", "path": "Observation.component.value[x].code",
-           "min": 1, "max": "1", "base": {"path": "Quantity.code", "min": 0, "max": "1"}, "fixedCode": "mm[Hg]"},
-          {"id": "Observation.component:DiastolicBP", "path": "Observation.component", "sliceName": "DiastolicBP", "min": 1, "max": "1",
-           "base": {"path": "Observation.component", "min": 0, "max": "*"}},
-          {"id": "Observation.component:DiastolicBP.code", "path": "Observation.component.code", "min": 1, "max": "1",
-           "base": {"path": "Observation.component.code", "min": 1, "max": "1"}},
-          {"id": "Observation.component:DiastolicBP.code.coding", "path": "Observation.component.code.coding", "min": 0, "max": "*",
-           "base": {"path": "CodeableConcept.coding", "min": 0, "max": "*"},
-           "slicing": {"discriminator": [{"type": "value", "path": "code"}, {"type": "value", "path": "system"}], "ordered": false, "rules": "open"}},
-          {"id": "Observation.component:DiastolicBP.code.coding:DBPCode", "path": "Observation.component.code.coding", "sliceName": "DBPCode",
-           "min": 1, "max": "1", "base": {"path": "CodeableConcept.coding", "min": 0, "max": "*"}},
-          {"id": "Observation.component:DiastolicBP.code.coding:DBPCode.system", "path": "Observation.component.code.coding.system",
-           "min": 1, "max": "1", "base": {"path": "Coding.system", "min": 0, "max": "1"}, "fixedUri": "http://loinc.org"},
-          {"id": "Observation.component:DiastolicBP.code.coding:DBPCode.code", "path": "Observation.component.code.coding.code",
-           "min": 1, "max": "1", "base": {"path": "Coding.code", "min": 0, "max": "1"}, "fixedCode": "8462-4"},
-          {"id": "Observation.component:DiastolicBP.value[x]", "path": "Observation.component.value[x]", "min": 0, "max": "1",
-           "base": {"path": "Observation.component.value[x]", "min": 0, "max": "1"}, "type": [{"code": "Quantity"}]},
-          {"id": "Observation.component:DiastolicBP.value[x].code", "path": "Observation.component.value[x].code",
-           "min": 1, "max": "1", "base": {"path": "Quantity.code", "min": 0, "max": "1"}, "fixedCode": "mm[Hg]"}
+          \(slice("SystolicBP", coding: "SBPCode", code: "8480-6")),
+          \(slice("DiastolicBP", coding: "DBPCode", code: "8462-4"))
          ]}}
         """
+
+    /// A component slice as `bp` writes it: its `code.coding` sliced, the slice `coding` fixed to
+    /// LOINC `code`, and its quantity's unit fixed to mm[Hg].
+    static func slice(_ name: String, coding: String, code: String) -> String {
+        let id = "Observation.component:\(name)"
+        return """
+            {"id": "\(id)", "path": "Observation.component", "sliceName": "\(name)", "min": 1, "max": "1",
+             "base": {"path": "Observation.component", "min": 0, "max": "*"}},
+            {"id": "\(id).code", "path": "Observation.component.code", "min": 1, "max": "1",
+             "base": {"path": "Observation.component.code", "min": 1, "max": "1"}},
+            {"id": "\(id).code.coding", "path": "Observation.component.code.coding", "min": 0, "max": "*",
+             "base": {"path": "CodeableConcept.coding", "min": 0, "max": "*"},
+             "slicing": {"discriminator": [{"type": "value", "path": "code"}, {"type": "value", "path": "system"}], "ordered": false, "rules": "open"}},
+            {"id": "\(id).code.coding:\(coding)", "path": "Observation.component.code.coding", "sliceName": "\(coding)",
+             "min": 1, "max": "1", "base": {"path": "CodeableConcept.coding", "min": 0, "max": "*"}},
+            {"id": "\(id).code.coding:\(coding).system", "path": "Observation.component.code.coding.system",
+             "min": 1, "max": "1", "base": {"path": "Coding.system", "min": 0, "max": "1"}, "fixedUri": "http://loinc.org"},
+            {"id": "\(id).code.coding:\(coding).code", "path": "Observation.component.code.coding.code",
+             "min": 1, "max": "1", "base": {"path": "Coding.code", "min": 0, "max": "1"}, "fixedCode": "\(code)"},
+            {"id": "\(id).value[x]", "path": "Observation.component.value[x]", "min": 0, "max": "1",
+             "base": {"path": "Observation.component.value[x]", "min": 0, "max": "1"}, "type": [{"code": "Quantity"}]},
+            {"id": "\(id).value[x].code", "path": "Observation.component.value[x].code",
+             "min": 1, "max": "1", "base": {"path": "Quantity.code", "min": 0, "max": "1"}, "fixedCode": "mm[Hg]"}
+            """
+    }
 
     static func observation(systolicUnit: String = "mm[Hg]", diastolicCode: String = "8462-4") -> String {
         """
