@@ -62,7 +62,7 @@ let package = Package(
         // Profiles as data: StructureDefinitions, ValueSets and CodeSystems compiled from
         // Profiles/, and an instance validated against a profile's snapshot (invariants in
         // FHIRPath). No I/O.
-        .target(name: "FHIRProfiles", dependencies: ["FHIRCore", "FHIRPath"], swiftSettings: swiftSettings),
+        .target(name: "FHIRProfiles", dependencies: ["FHIRCore", "FHIRPath", "StrictJSON"], swiftSettings: swiftSettings),
         // Typed Sendable value types for the resources the gateway works with (generated).
         .target(
             name: "FHIRModels",
@@ -190,7 +190,7 @@ let package = Package(
         .testTarget(name: "FHIRPathTests", dependencies: ["FHIRPath", "FHIRCore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FHIRProfilesTests",
-            dependencies: ["FHIRProfiles", "FHIRCore", "TestSupport"],
+            dependencies: ["FHIRProfiles", "FHIRCore", "GatewayServer", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

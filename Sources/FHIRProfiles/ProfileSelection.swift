@@ -1,10 +1,11 @@
 import FHIRCore
 
 /// Which of the package's profiles an incoming resource is validated against: every profile it
-/// claims in `meta.profile` that the package holds, and every profile of its type whose key
+/// claims in `meta.profile` that the package holds; every guide profile of its type whose key
 /// element it carries — the code of an Observation or Condition (`code`), the modality of an
 /// ImagingStudy (`modality`) — as that element's pattern, required binding or required slice
-/// says. A resource of a type the package profiles without a key element takes the profile.
+/// says (a resource of a type the guide profiles without a key element takes the profile); and
+/// the R4 core profile the first selection rule it meets names (a vital sign's).
 extension ConformancePackage {
     /// The elements, in order of preference, that say which profile of a type a resource is for.
     static let keyElements = ["code", "modality"]
@@ -13,6 +14,9 @@ extension ConformancePackage {
         public var profiles: [Profile]
         /// The canonical URLs it claims that the package does not hold (not checked).
         public var unknownClaims: [String]
+        /// The selection rule the resource meets, whose profile is in `profiles` when the
+        /// package holds it.
+        public var rule: ProfileSelectionRules.Match?
     }
 
     public func selection(for resource: FHIRNode) -> Selection {
@@ -28,7 +32,11 @@ extension ConformancePackage {
         for profile in profilesByType[resource.type.name] ?? [] where !chosen.contains(where: { $0.url == profile.url }) {
             if selects(profile, resource) { chosen.append(profile) }
         }
-        return Selection(profiles: chosen, unknownClaims: unknown)
+        let rule = selectionRules.match(resource)
+        if let rule, let profile = profiles[rule.rule.profile], !chosen.contains(where: { $0.url == profile.url }) {
+            chosen.append(profile)
+        }
+        return Selection(profiles: chosen, unknownClaims: unknown, rule: rule)
     }
 
     private func selects(_ profile: Profile, _ resource: FHIRNode) -> Bool {

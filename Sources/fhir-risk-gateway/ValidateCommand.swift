@@ -4,18 +4,20 @@ import FHIRProfiles
 import GatewayServer
 
 /// `validate FILE [--profile URL]`: reads a FHIR resource in JSON or XML (told apart by its
-/// content), validates it against R4 and, with `--profile`, against that profile of the Profiles
-/// folder, and prints an OperationOutcome as JSON. Exit 0 valid, 1 invalid, 2 unreadable.
+/// content), validates it against R4 and against every profile of the Profiles folder that
+/// applies to it, as the daemon does at the door (the guide's by its code or a claim, R4 core's by
+/// R4's own rule: a vital sign's), and, with `--profile`, against that profile too; prints an
+/// OperationOutcome as JSON. Exit 0 valid, 1 invalid, 2 unreadable.
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Validate a FHIR R4 resource (JSON or XML), optionally against a profile, and print an OperationOutcome."
+        abstract: "Validate a FHIR R4 resource (JSON or XML) against R4 and the profiles that apply to it, and print an OperationOutcome."
     )
 
     @Argument(help: "The file to validate, or - for standard input.")
     var file: String
 
-    @Option(help: "The canonical URL of a profile in the Profiles folder to validate against as well.")
+    @Option(help: "The canonical URL of a profile in the Profiles folder to validate against as well, whether it applies or not.")
     var profile: String?
 
     @Option(help: "The Profiles folder (default: Profiles, found as the other commands find it).")
@@ -29,15 +31,26 @@ struct ValidateCommand: ParsableCommand {
         let bytes = try InputFile.readForCommand(file, limit: reader.limits.maxBytes)
         let result = reader.read(bytes)
         var issues = result.issues
+        let conformance = try Self.conformance(profiles)
+        var explicit: ConformancePackage.Profile?
         if let url = profile {
-            let conformance = try Self.conformance(profiles)
             guard let found = conformance.profile(url) else {
                 let known = conformance.profiles.keys.sorted().joined(separator: "\n  ")
                 writeToStandardError("No profile \(url) in the Profiles folder; it holds:\n  \(known)\n")
                 throw ExitCode(2)
             }
-            if let resource = result.resource {
-                issues += ProfileValidator(package: conformance).validate(resource, against: found)
+            explicit = found
+        }
+        if let resource = result.resource {
+            issues += conformance.validate(resource, at: resource.type.name).map(\.issue)
+            // A Bundle's entries, as the daemon validates them one by one.
+            for (index, entry) in resource.children(named: "entry").enumerated() where resource.type.name == "Bundle" {
+                if let inner = entry.child(named: "resource") {
+                    issues += conformance.validate(inner, at: "Bundle.entry[\(index)].resource").map(\.issue)
+                }
+            }
+            if let explicit, !conformance.selection(for: resource).profiles.contains(where: { $0.url == explicit.url }) {
+                issues += ProfileValidator(package: conformance).validate(resource, against: explicit)
             }
         }
         writeToStandardOutput(FHIRJSONWriter(style: compact ? .compact : .pretty).write(.operationOutcome(issues)))

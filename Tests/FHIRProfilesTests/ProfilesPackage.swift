@@ -1,14 +1,16 @@
 import FHIRCore
 import FHIRProfiles
 import Foundation
+import GatewayServer
 import TestSupport
 
-/// The shipped Profiles folder, compiled once for the suite's tests, and its examples.
+/// The shipped Profiles folder, read as the gateway reads it and compiled once for the suite's
+/// tests (the guide's profiles and R4 core's, with the selection rules), and its examples.
 enum ProfilesPackage {
     static let folder = Fixtures.packageRoot.appendingPathComponent("Profiles")
 
     static let package: Result<ConformancePackage, any Error> = Result {
-        try ConformancePackage(resources: Fixtures.profileFiles().compactMap { FHIRReader().read($0).resource }, compile: FHIRPathInvariants.compile)
+        try ProfilesFolder(path: folder.path).conformance()
     }
 
     struct Unreadable: Error, CustomStringConvertible {

@@ -83,7 +83,7 @@ struct OperationsPiecesTests {
             tls: .init(certificate: "a", privateKey: "b", clientCA: nil, allowedClientNames: []),
             storagePath: "/s", retentionDays: 7, upstream: nil, metrics: .init(host: "127.0.0.1", port: 9464),
             connections: .init(apiMax: nil, operationsMax: 16, tlsHandshakeTimeoutSeconds: 10, requestHeaderTimeoutSeconds: 30), modelPath: "m", profilesPath: "p",
-            limits: .init(maxBodyBytes: 1, maxResourceBytes: 1, maxBundleEntries: 1), profileValidation: .enforce,
+            limits: .init(maxBodyBytes: 1, maxResourceBytes: 1, maxBundleEntries: 1), profileValidation: .enforce, coreProfileValidation: .warn,
             delivery: .init(maxAttempts: 1, initialBackoffSeconds: 1, maxBackoffSeconds: 1, timeoutSeconds: 1, drainSeconds: 1, concurrency: 4),
             cases: CasePolicy(), pseudonymKeyFile: "/k", drainSeconds: 30)
         var changed = base

@@ -18,7 +18,7 @@ enum ConfigurationKeys {
         "delivery.drainSeconds", "delivery.concurrency",
         "cases.eligibility", "cases.requireBodySite", "cases.baseline", "cases.maxStudyAgeDays", "cases.scoreWithoutStudy",
         "logging.pseudonymKeyFile",
-        "validation.profiles",
+        "validation.profiles", "validation.coreProfiles",
         "shutdown.drainSeconds",
     ]
 

@@ -22,6 +22,7 @@ extension GatewayConfiguration {
         profilesPath = reader.required("profiles.path")
         limits = Limits(reader: reader)
         profileValidation = reader.choice("validation.profiles", default: ProfileValidation.enforce)
+        coreProfileValidation = reader.choice("validation.coreProfiles", default: ProfileValidation.warn)
         delivery = Delivery(reader: reader)
         cases = CasePolicy(reader: reader)
         let keyFile = reader.string("logging.pseudonymKeyFile")

@@ -24,6 +24,9 @@ public struct GatewayConfiguration: Sendable {
     public var limits: Limits
     /// What an incoming resource that fails its profile gets (`validation.profiles`).
     public var profileValidation: ProfileValidation
+    /// What an incoming resource that fails the R4 core profile R4 requires of it gets (a vital
+    /// sign's, `validation.coreProfiles`).
+    public var coreProfileValidation: ProfileValidation
     public var delivery: Delivery
     /// The clinical rules of who and what is scored (`cases.*`).
     public var cases: CasePolicy

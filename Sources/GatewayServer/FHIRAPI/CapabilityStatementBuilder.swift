@@ -8,7 +8,7 @@ import RiskModel
 enum CapabilityStatementBuilder {
     static func statement(profiles conformance: ConformancePackage) -> CapabilityStatement {
         func profiles(_ type: String) -> [FHIRPrimitive<String>] {
-            conformance.profiles.values.filter { $0.type == type }.map(\.url).sorted().map { FHIRPrimitive($0) }
+            conformance.profiles.values.filter { $0.type == type && $0.origin == .guide }.map(\.url).sorted().map { FHIRPrimitive($0) }
         }
         func interactions(_ codes: [String]) -> [CapabilityStatement.Interaction] {
             codes.map { CapabilityStatement.Interaction(code: FHIRPrimitive($0)) }
