@@ -6,8 +6,9 @@ Layout (https://confluence.hl7.org/display/FHIR/NPM+Package+Specification):
   package/package.json          Profiles/package.json, the manifest
   package/.index.json           index-version 1: every resource of package/ with its filename,
                                 resourceType, id, and url, version, kind, type where it has them
-  package/<Type>-<id>.json      every resource of Profiles/ (StructureDefinitions, ValueSets, the
-                                CodeSystem, the ImplementationGuide)
+  package/<Type>-<id>.json      every resource at the top of Profiles/ (StructureDefinitions,
+                                ValueSets, the CodeSystem, the ImplementationGuide); not those of
+                                Profiles/r4-core/, which are R4 core's own (hl7.fhir.r4.core)
   package/example/.index.json   the same index for the examples
   package/example/<Type>-<id>.json   Profiles/examples/
 

@@ -42,7 +42,7 @@ extensions; the FHIRPath System.String type of the id elements (they keep the sc
 string). Output is deterministic: the same inputs give byte-identical files.
 
 Usage: generate_snapshots.py [--check] [--schemas DIR] [--constraints FILE] [FILE ...]
-  default FILEs: Profiles/StructureDefinition-*.json
+  default FILEs: Profiles/StructureDefinition-*.json and Profiles/r4-core/StructureDefinition-*.json
   --check: write nothing; exit 1 naming every file whose committed snapshot is stale.
 """
 
@@ -59,7 +59,7 @@ import generate_definitions as r4  # noqa: E402  (the R4 schema reader)
 ROOT = os.path.dirname(HERE)
 DEFAULT_SCHEMAS = os.path.join(ROOT, "Tests/Fixtures/fhir-examples/R4/schema")
 DEFAULT_CONSTRAINTS = os.path.join(HERE, "r4-constraints.json")
-DEFAULT_FILES = os.path.join(ROOT, "Profiles/StructureDefinition-*.json")
+DEFAULT_FILES = [os.path.join(ROOT, "Profiles/StructureDefinition-*.json"), os.path.join(ROOT, "Profiles/r4-core/StructureDefinition-*.json")]
 
 # ElementDefinition's elements in specification order; a choice by its prefix.
 ELEMENT_ORDER = [
@@ -392,7 +392,7 @@ def main():
     parser.add_argument("--schemas", default=DEFAULT_SCHEMAS)
     parser.add_argument("--constraints", default=DEFAULT_CONSTRAINTS)
     args = parser.parse_args()
-    files = sorted(args.files or glob.glob(DEFAULT_FILES))
+    files = sorted(args.files or [path for pattern in DEFAULT_FILES for path in glob.glob(pattern)])
     if not files:
         print("no StructureDefinition files", file=sys.stderr)
         return 1
