@@ -150,8 +150,8 @@ public struct FHIRPathTemporal: Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
-    /// The value as FHIR and `toString()` write it: `2015-02-04`, `2015-02-04T14:34:28.123+10:00`,
-    /// `14:34`.
+    /// The value as FHIR and `toString()` write it: `2015-02`, `2015-02-04`,
+    /// `2015-02-04T14:34:28.123+10:00`, `14:34`.
     public var description: String {
         if kind == .time { return timeText }
         var text = Self.pad(year, 4)
@@ -166,14 +166,16 @@ public struct FHIRPathTemporal: Sendable, Hashable, CustomStringConvertible {
                     text += (offset < 0 ? "-" : "+") + Self.pad(abs(offset) / 60, 2) + ":" + Self.pad(abs(offset) % 60, 2)
                 }
             }
-        } else if kind == .dateTime, precision < .day {
-            text += "T"
         }
         return text
     }
 
-    /// The literal notation: `@2015-02-04`, `@2015-02-04T14:34`, `@T14:34`.
-    public var literal: String { kind == .time ? "@T" + description : "@" + description }
+    /// The literal notation: `@2015-02-04`, `@2015-02-04T14:34`, `@T14:34`; a dateTime precise
+    /// to the year or month ends in `T` (`@2015-02T`), which tells it from a date.
+    public var literal: String {
+        if kind == .time { return "@T" + description }
+        return "@" + description + (kind == .dateTime && precision < .day ? "T" : "")
+    }
 
     // MARK: Calendar arithmetic
 

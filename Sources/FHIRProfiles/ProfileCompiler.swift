@@ -92,9 +92,10 @@ struct ProfileCompiler {
         let types = node.children(named: "type")
         var invariants: [Invariant] = []
         for constraint in node.children(named: "constraint") {
-            // The R4 base invariants stay with base validation (FHIRValidator); the profile's
-            // own are evaluated here.
-            if let source = constraint.value(of: "source"), source.hasPrefix("http://hl7.org/fhir/StructureDefinition/") { continue }
+            // The invariants of the R4 base types stay with base validation (FHIRValidator); the
+            // profile's own, and those of the R4 core profiles it derives from (vitalsigns' vs-1),
+            // are evaluated here.
+            if let source = constraint.value(of: "source"), Self.isBaseTypeDefinition(source) { continue }
             guard let key = constraint.value(of: "key"), let expression = constraint.value(of: "expression") else {
                 throw ProfileDefinitionError("StructureDefinition \(profile): a constraint on \(entry.id) without key or expression")
             }
@@ -159,6 +160,14 @@ struct ProfileCompiler {
             for type in names.compactMap({ R4Definitions.r4.type($0) }) where !types.contains(where: { $0 === type }) { types.append(type) }
         }
         return (indexes, types)
+    }
+
+    /// Whether a constraint's source is the definition of an R4 type (`…/Observation`,
+    /// `…/Element`), not of a profile.
+    static func isBaseTypeDefinition(_ source: String) -> Bool {
+        let prefix = "http://hl7.org/fhir/StructureDefinition/"
+        guard source.hasPrefix(prefix) else { return false }
+        return R4Definitions.r4.type(String(source.dropFirst(prefix.count))) != nil
     }
 
     static func maximum(_ text: String?) -> Int {

@@ -28,6 +28,18 @@ import Testing
         #expect(issues.contains { $0.value(of: "severity") == "error" && $0.value(of: "expression") == "Observation.dataAbsentReason" })
     }
 
+    /// R4's vital-signs rule, as HL7's validator applies it: a body temperature coded only in
+    /// SNOMED CT lacks the LOINC code `bodytemp` requires.
+    @Test func validateAppliesR4sVitalSignsProfileByTheCode() throws {
+        let run = try GatewayBinary.run(["validate", Fixtures.invalid.appendingPathComponent("obs-temp-bad.json").path])
+        #expect(run.status == 1, "\(run.output)")
+        let issues = try outcome(run).resource?.children(named: "issue") ?? []
+        #expect(issues.contains { $0.value(of: "severity") == "error" && $0.value(of: "expression") == "Observation.code.coding" && $0.value(of: "diagnostics")?.contains("(profile bodytemp)") == true }, "\(run.output)")
+        #expect(issues.contains { $0.value(of: "severity") == "information" && $0.value(of: "diagnostics")?.contains("http://snomed.info/sct|276885007") == true }, "\(run.output)")
+        let conforming = try GatewayBinary.run(["validate", Fixtures.r4.appendingPathComponent("Observation-body-temperature.xml").path])
+        #expect(conforming.status == 0, "\(conforming.output)")
+    }
+
     @Test func validateExitsOneForBrokenJSON() throws {
         let run = try GatewayBinary.run(["validate", Fixtures.invalid.appendingPathComponent("bad-json-close-1.json").path])
         #expect(run.status == 1)

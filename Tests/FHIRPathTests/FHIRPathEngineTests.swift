@@ -148,6 +148,17 @@ import Testing
         #expect(try evaluate("value > 80 'kg'") == [.boolean(true)])
     }
 
+    /// `toString()` gives a dateTime as FHIR writes it, at its precision; only the literal notation
+    /// marks a year or month dateTime with `T` (R4's vs-1 measures the string's length).
+    @Test func aPartialDateTimeConvertsToItsFHIRText() throws {
+        #expect(try evaluate("@2020-03T.toString()") == [.string("2020-03")])
+        #expect(try evaluate("@2020T.toString()") == [.string("2020")])
+        #expect(try evaluate("@2020-03-01T10:00Z.toString()") == [.string("2020-03-01T10:00Z")])
+        #expect(try evaluate("@2020-03T").first?.suiteValue == "@2020-03T")
+        #expect(try evaluate("('2020-03' as dateTime).toString().length()").isEmpty)
+        #expect(try evaluate("'2020-03'.toDateTime().toString().length()") == [.integer(7)])
+    }
+
     @Test func theEnvironmentGivesVariablesTheClockAndTerminology() throws {
         let environment = FHIRPathEnvironment(
             variables: ["limit": [.integer(100)]],

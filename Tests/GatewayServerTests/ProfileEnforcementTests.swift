@@ -81,5 +81,58 @@ import Testing
         #expect(profiles.contains("http://fhir-risk-gateway.org/fhir/StructureDefinition/icca-adc-observation"), "\(profiles)")
         let assessment = resources.first { $0["type"] as? String == "RiskAssessment" }
         #expect(assessment?["supportedProfile"] as? [String] == ["http://fhir-risk-gateway.org/fhir/StructureDefinition/icca-early-progression-risk"])
+        // R4's vital-signs profiles are enforced by R4's rule, not offered as the gateway's own.
+        #expect(!profiles.contains { $0.hasPrefix("http://hl7.org/fhir/StructureDefinition/") }, "\(profiles)")
+    }
+
+    // MARK: R4's vital-signs profiles (`validation.coreProfiles`)
+
+    /// A systolic pressure sent alone with LOINC 8480-6, as many EHRs send it: R4's rule makes it
+    /// subject to `bp`, which wants the panel code 85354-9 and both components.
+    static func systolicAlone(_ id: String) -> String {
+        #"""
+        {"resourceType":"Observation","id":"\#(id)","status":"final",
+         "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],
+         "code":{"coding":[{"system":"http://loinc.org","code":"8480-6"}]},"subject":{"reference":"Patient/pv"},
+         "effectiveDateTime":"2026-03-01T08:00:00Z","valueQuantity":{"value":128,"unit":"mmHg","system":"http://unitsofmeasure.org","code":"mm[Hg]"}}
+        """#
+    }
+
+    @Test func aVitalSignBreakingItsR4ProfileIsAcceptedAndCountedByDefault() async throws {
+        let gateway = try await InProcessGateway()
+        let accepted = try await gateway.request(.put, "/fhir/Observation/v1", json: Self.systolicAlone("v1"))
+        #expect(accepted.status == .created, "\(accepted.text)")
+        #expect(issueCount(gateway, profile: "bp", severity: "error") == 4)
+        #expect(issueCount(gateway, profile: "bp", severity: "information") == 1)
+    }
+
+    @Test func coreProfilesEnforceRefusesTheVitalSignAtTheElement() async throws {
+        let gateway = try await InProcessGateway(settings: "validation: {coreProfiles: enforce}")
+        let refused = try await gateway.request(.put, "/fhir/Observation/v2", json: Self.systolicAlone("v2"))
+        #expect(refused.status == .unprocessableContent, "\(refused.text)")
+        let issues = (refused.json?["issue"] as? [[String: Any]]) ?? []
+        let errors = issues.filter { $0["severity"] as? String == "error" }
+        #expect(errors.contains { ($0["expression"] as? [String]) == ["Observation.code.coding"] && ($0["diagnostics"] as? String)?.contains("BPCode") == true }, "\(refused.text)")
+        #expect(errors.contains { ($0["expression"] as? [String]) == ["Observation.component"] && ($0["diagnostics"] as? String)?.contains("(profile bp)") == true }, "\(refused.text)")
+        // Only the errors are in the refusal, not the information that says why bp applies.
+        #expect(issues.count == errors.count)
+    }
+
+    @Test func coreProfilesEnforceAcceptsAConformingBloodPressure() async throws {
+        let gateway = try await InProcessGateway(settings: "validation: {coreProfiles: enforce}")
+        let example = try String(contentsOf: Fixtures.r4.appendingPathComponent("Observation-blood-pressure.json"), encoding: .utf8)
+        let accepted = try await gateway.request(.put, "/fhir/Observation/blood-pressure", json: example)
+        #expect(accepted.status == .created, "\(accepted.text)")
+        #expect(issueCount(gateway, profile: "bp", severity: "error") == 0)
+    }
+
+    @Test func coreProfilesOffNeitherRefusesNorCountsWhileTheGuideIsStillEnforced() async throws {
+        let gateway = try await InProcessGateway(settings: "validation: {coreProfiles: off}")
+        let accepted = try await gateway.request(.put, "/fhir/Observation/v3", json: Self.systolicAlone("v3"))
+        #expect(accepted.status == .created, "\(accepted.text)")
+        #expect(issueCount(gateway, profile: "bp", severity: "error") == 0)
+        #expect(issueCount(gateway, profile: "bp", severity: "information") == 0)
+        let refused = try await gateway.request(.put, "/fhir/Observation/e3", json: Self.adcWithWrongBValueUnit("e3", patient: "pe3"))
+        #expect(refused.status == .unprocessableContent, "\(refused.text)")
     }
 }
