@@ -158,7 +158,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "FHIRCoreBenchmarks",
-            dependencies: ["FHIRCore", "FHIRModels", "FHIRProfiles"],
+            dependencies: ["FHIRCore", "FHIRModels", "FHIRProfiles", "GatewayServer"],
             path: "Benchmarks/FHIRCoreBenchmarks",
             swiftSettings: swiftSettings
         ),

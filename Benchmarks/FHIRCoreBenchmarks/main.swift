@@ -5,6 +5,7 @@ import FHIRCore
 import FHIRModels
 import FHIRProfiles
 import Foundation
+import GatewayServer
 import SafeXML
 import StrictJSON
 
@@ -150,16 +151,12 @@ if let typical = json.min(by: { abs($0.bytes.count - 2048) < abs($1.bytes.count 
 // validation, against read + base validation + its profile (icca-adc-observation, invariants in
 // FHIRPath), in alternating rounds. The Profiles folder is the second argument (default Profiles).
 let profilesFolder = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "Profiles"
-let profileResources = ((try? FileManager.default.contentsOfDirectory(atPath: profilesFolder)) ?? []).filter {
-    $0.hasSuffix(".json") && $0 != "package.json"
-}.sorted().compactMap { name in
-    FileManager.default.contents(atPath: profilesFolder + "/" + name).flatMap { reader.read(Array($0)).resource }
-}
+let folder = try? ProfilesFolder(path: profilesFolder)
 /// An ADC as interface engines send it (the load script's: no narrative), beside the guide's example.
 let engineADC = Array(
     #"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"113041"}]},"subject":{"reference":"Patient/case-1"},"effectiveDateTime":"2026-03-02T09:15:00Z","bodySite":{"coding":[{"system":"http://snomed.info/sct","code":"10200004"}]},"valueQuantity":{"value":0.92,"system":"http://unitsofmeasure.org","code":"10*-3.mm2/s"},"derivedFrom":[{"reference":"ImagingStudy/mri-1"}]}"#
         .utf8)
-if let conformance = try? ConformancePackage(resources: profileResources, compile: FHIRPathInvariants.compile),
+if let folder, let conformance = try? folder.conformance(),
     let profile = conformance.profile("http://fhir-risk-gateway.org/fhir/StructureDefinition/icca-adc-observation"),
     let example = FileManager.default.contents(atPath: profilesFolder + "/examples/Observation-example-adc.json").map(Array.init)
 {
@@ -202,4 +199,44 @@ if let conformance = try? ConformancePackage(resources: profileResources, compil
 } else {
     print("")
     print("No Profiles folder with the ADC profile and its example at \(profilesFolder): the profile figure is skipped")
+}
+
+// The door's path, `ConformancePackage.validate(_:at:)`: the profiles that apply chosen and
+// checked, with the guide alone against the guide with R4's vital-signs profiles and their
+// selection rules, in alternating rounds: what the rules cost an ADC, and what a vital sign costs.
+if let folder, let full = try? folder.conformance(),
+    let guideOnly = try? ConformancePackage(resources: folder.resources, compile: FHIRPathInvariants.compile),
+    let bloodPressure = FileManager.default.contents(atPath: directory + "/Observation-blood-pressure.json").map(Array.init)
+{
+    let many = 2_000
+    let doorRounds = 41
+    func time(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<many { body() }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(many)
+    }
+    for (label, bytes) in [("an ADC as the load script sends it", engineADC), ("R4's Observation-blood-pressure.json", bloodPressure)] {
+        guard let node = reader.read(bytes, format: .json).resource else { continue }
+        var guide: [Double] = []
+        var both: [Double] = []
+        var findings = (guide: 0, both: 0)
+        for round in 0..<doorRounds {
+            let guideOnce = { time { findings.guide += guideOnly.validate(node, at: "Observation").count } }
+            let bothOnce = { time { findings.both += full.validate(node, at: "Observation").count } }
+            if round % 2 == 0 {
+                guide.append(guideOnce())
+                both.append(bothOnce())
+            } else {
+                both.append(bothOnce())
+                guide.append(guideOnce())
+            }
+        }
+        guide.sort()
+        both.sort()
+        let per = doorRounds * many
+        print("")
+        print("The door's profile check of \(label) (already read), \(doorRounds) alternating rounds of \(many):")
+        print(String(format: "  the guide's profiles           median %6.2f µs   minimum %6.2f µs   %d findings", guide[doorRounds / 2], guide[0], findings.guide / per))
+        print(String(format: "  + R4's vital-signs profiles    median %6.2f µs   minimum %6.2f µs   %d findings", both[doorRounds / 2], both[0], findings.both / per))
+    }
 }

@@ -32,9 +32,32 @@ public struct ProfileSelectionRules: Sendable {
     }
 
     public let rules: [Rule]
+    /// The elements the rules look in, by resource type.
+    private let elementsByType: [String: Set<String>]
+    /// For each code a rule lists, the position of the first rule that lists it: a resource is
+    /// matched by looking its codings up, not by trying every rule in turn.
+    private let firstRule: [Key: Int]
+
+    private struct Key: Hashable {
+        var resourceType: String
+        var element: String
+        var system: String
+        var code: String
+    }
 
     public init(rules: [Rule] = []) {
         self.rules = rules
+        var elements: [String: Set<String>] = [:]
+        var first: [Key: Int] = [:]
+        for (position, rule) in rules.enumerated() {
+            elements[rule.resourceType, default: []].insert(rule.element)
+            for code in rule.codes {
+                let key = Key(resourceType: rule.resourceType, element: rule.element, system: rule.system, code: code)
+                if first[key] == nil { first[key] = position }
+            }
+        }
+        elementsByType = elements
+        firstRule = first
     }
 
     /// The file's members, every one required; any other member is refused, so that a misspelt
@@ -83,19 +106,24 @@ public struct ProfileSelectionRules: Sendable {
                     profile: try text("profile"), resourceType: try text("resourceType"), element: try text("element"),
                     system: try text("system"), codes: Set(codes)))
         }
-        self.rules = rules
+        self.init(rules: rules)
     }
 
-    /// The first rule the resource meets.
+    /// The first rule, in the file's order, the resource meets.
     public func match(_ resource: FHIRNode) -> Match? {
-        for rule in rules where rule.resourceType == resource.type.name {
-            for concept in resource.children(named: rule.element) {
-                for coding in concept.children(named: "coding") where coding.value(of: "system") == rule.system {
-                    if let code = coding.value(of: "code"), rule.codes.contains(code) { return Match(rule: rule, code: code) }
-                }
+        let type = resource.type.name
+        guard let elements = elementsByType[type] else { return nil }
+        var best: (position: Int, code: String)?
+        for concept in resource.children where elements.contains(concept.name) {
+            for coding in concept.children where coding.name == "coding" {
+                guard let system = coding.value(of: "system"), let code = coding.value(of: "code"),
+                    let position = firstRule[Key(resourceType: type, element: concept.name, system: system, code: code)],
+                    position < best?.position ?? Int.max
+                else { continue }
+                best = (position, code)
             }
         }
-        return nil
+        return best.map { Match(rule: rules[$0.position], code: $0.code) }
     }
 
     private static func members(_ value: JSONValue, keys: Set<String>, at place: String) throws(ProfileDefinitionError) -> [String: JSONValue] {
