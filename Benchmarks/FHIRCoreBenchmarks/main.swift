@@ -45,6 +45,29 @@ func report(_ label: String, seconds: Double, bytes: Int, documents: Int, baseli
     print(line)
 }
 
+/// Times two bodies side by side: `rounds` rounds of `many` calls each, alternating which goes
+/// first, so that both see the same load on a shared machine. Returns each one's microseconds per
+/// call, sorted: the median is `[rounds / 2]`, the minimum (a quiet machine's figure) `[0]`.
+func alternate(rounds: Int = 41, many: Int = 2_000, _ first: () -> Void, _ second: () -> Void) -> (first: [Double], second: [Double]) {
+    func time(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<many { body() }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(many)
+    }
+    var a: [Double] = []
+    var b: [Double] = []
+    for round in 0..<rounds {
+        if round % 2 == 0 {
+            a.append(time(first))
+            b.append(time(second))
+        } else {
+            b.append(time(second))
+            a.append(time(first))
+        }
+    }
+    return (a.sorted(), b.sorted())
+}
+
 let json = load(".json")
 let xml = load(".xml")
 guard !json.isEmpty, !xml.isEmpty else {
@@ -115,26 +138,10 @@ report("XML   read + validate", seconds: xmlFull, bytes: xmlBytes, documents: xm
 if let typical = json.min(by: { abs($0.bytes.count - 2048) < abs($1.bytes.count - 2048) }) {
     let many = 2_000
     let typicalRounds = 41
-    func time(_ body: ([UInt8]) -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<many { body(typical.bytes) }
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(many)
-    }
-    var ours: [Double] = []
-    var theirs: [Double] = []
-    for round in 0..<typicalRounds {
-        let readOnce = { () -> Double in time { bytes in _ = reader.read(bytes, format: .json) } }
-        let foundationOnce = { () -> Double in time { bytes in _ = try? JSONSerialization.jsonObject(with: Data(bytes)) } }
-        if round % 2 == 0 {
-            ours.append(readOnce())
-            theirs.append(foundationOnce())
-        } else {
-            theirs.append(foundationOnce())
-            ours.append(readOnce())
-        }
-    }
-    ours.sort()
-    theirs.sort()
+    let (ours, theirs) = alternate(
+        rounds: typicalRounds, many: many,
+        { _ = reader.read(typical.bytes, format: .json) },
+        { _ = try? JSONSerialization.jsonObject(with: Data(typical.bytes)) })
     print("")
     print(
         String(
@@ -160,42 +167,22 @@ if let folder, let conformance = try? folder.conformance(),
     let profile = conformance.profile("http://fhir-risk-gateway.org/fhir/StructureDefinition/icca-adc-observation"),
     let example = FileManager.default.contents(atPath: profilesFolder + "/examples/Observation-example-adc.json").map(Array.init)
 {
-  for (label, adc) in [("Profiles/examples/Observation-example-adc.json, with its narrative", example), ("as the load script sends it", engineADC)] {
-    let many = 2_000
-    let adcRounds = 41
-    func time(_ body: () -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<many { body() }
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(many)
+    for (label, adc) in [("Profiles/examples/Observation-example-adc.json, with its narrative", example), ("as the load script sends it", engineADC)] {
+      let many = 2_000
+      let adcRounds = 41
+      let validator = ProfileValidator(package: conformance)
+      var issues = 0
+      let (base, profiled) = alternate(
+          rounds: adcRounds, many: many,
+          { _ = reader.read(adc, format: .json) },
+          { if let node = reader.read(adc, format: .json).resource { issues += validator.validate(node, against: profile).count } })
+      print("")
+      print("ADC Observation (\(label), \(adc.count) bytes), \(adcRounds) alternating rounds of \(many):")
+      print(String(format: "  read + validate              median %6.2f µs   minimum %6.2f µs", base[adcRounds / 2], base[0]))
+      print(String(format: "  read + validate + profile    median %6.2f µs   minimum %6.2f µs", profiled[adcRounds / 2], profiled[0]))
+      print(String(format: "  the profile's share          %6.2f µs (median difference)", profiled[adcRounds / 2] - base[adcRounds / 2]))
+      if issues > 0 { print("  the document gave \(issues / (adcRounds * many)) profile issues per validation") }
     }
-    let validator = ProfileValidator(package: conformance)
-    var base: [Double] = []
-    var profiled: [Double] = []
-    var issues = 0
-    for round in 0..<adcRounds {
-        let baseOnce = { time { _ = reader.read(adc, format: .json) } }
-        let profiledOnce = {
-            time {
-                if let node = reader.read(adc, format: .json).resource { issues += validator.validate(node, against: profile).count }
-            }
-        }
-        if round % 2 == 0 {
-            base.append(baseOnce())
-            profiled.append(profiledOnce())
-        } else {
-            profiled.append(profiledOnce())
-            base.append(baseOnce())
-        }
-    }
-    base.sort()
-    profiled.sort()
-    print("")
-    print("ADC Observation (\(label), \(adc.count) bytes), \(adcRounds) alternating rounds of \(many):")
-    print(String(format: "  read + validate              median %6.2f µs   minimum %6.2f µs", base[adcRounds / 2], base[0]))
-    print(String(format: "  read + validate + profile    median %6.2f µs   minimum %6.2f µs", profiled[adcRounds / 2], profiled[0]))
-    print(String(format: "  the profile's share          %6.2f µs (median difference)", profiled[adcRounds / 2] - base[adcRounds / 2]))
-    if issues > 0 { print("  the document gave \(issues / (adcRounds * many)) profile issues per validation") }
-  }
 } else {
     print("")
     print("No Profiles folder with the ADC profile and its example at \(profilesFolder): the profile figure is skipped")
@@ -210,29 +197,13 @@ if let folder, let full = try? folder.conformance(),
 {
     let many = 2_000
     let doorRounds = 41
-    func time(_ body: () -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<many { body() }
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(many)
-    }
     for (label, bytes) in [("an ADC as the load script sends it", engineADC), ("R4's Observation-blood-pressure.json", bloodPressure)] {
         guard let node = reader.read(bytes, format: .json).resource else { continue }
-        var guide: [Double] = []
-        var both: [Double] = []
         var findings = (guide: 0, both: 0)
-        for round in 0..<doorRounds {
-            let guideOnce = { time { findings.guide += guideOnly.validate(node, at: "Observation").count } }
-            let bothOnce = { time { findings.both += full.validate(node, at: "Observation").count } }
-            if round % 2 == 0 {
-                guide.append(guideOnce())
-                both.append(bothOnce())
-            } else {
-                both.append(bothOnce())
-                guide.append(guideOnce())
-            }
-        }
-        guide.sort()
-        both.sort()
+        let (guide, both) = alternate(
+            rounds: doorRounds, many: many,
+            { findings.guide += guideOnly.validate(node, at: "Observation").count },
+            { findings.both += full.validate(node, at: "Observation").count })
         let per = doorRounds * many
         print("")
         print("The door's profile check of \(label) (already read), \(doorRounds) alternating rounds of \(many):")
