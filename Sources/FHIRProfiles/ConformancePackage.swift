@@ -21,6 +21,8 @@ public struct ConformancePackage: Sendable {
         public let name: String
         /// The resource type it constrains.
         public let type: String
+        /// The canonical URL of the profile or type it derives from (`bp` from `vitalsigns`).
+        public let baseDefinition: String?
         let root: ProfileElement
         /// Whose profile it is, which decides when it applies.
         public internal(set) var origin: Origin = .guide

@@ -37,7 +37,7 @@ struct ProfileCompiler {
             throw ProfileDefinitionError("StructureDefinition \(url): the snapshot does not start with the element \(type)")
         }
         let root = try build(0, entries: entries, childrenOf: childrenOf, profile: url, parentTypes: [])
-        return ConformancePackage.Profile(url: url, name: name, type: type, root: root)
+        return ConformancePackage.Profile(url: url, name: name, type: type, baseDefinition: definition.value(of: "baseDefinition"), root: root)
     }
 
     /// The id of the element an element belongs to: `Observation.component:adc.code` →

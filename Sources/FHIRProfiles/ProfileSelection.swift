@@ -5,7 +5,8 @@ import FHIRCore
 /// element it carries — the code of an Observation or Condition (`code`), the modality of an
 /// ImagingStudy (`modality`) — as that element's pattern, required binding or required slice
 /// says (a resource of a type the guide profiles without a key element takes the profile); and
-/// the R4 core profile the first selection rule it meets names (a vital sign's).
+/// the R4 core profile the first selection rule it meets names (a vital sign's). Of a profile and
+/// one derived from it, only the derived one is kept.
 extension ConformancePackage {
     /// The elements, in order of preference, that say which profile of a type a resource is for.
     static let keyElements = ["code", "modality"]
@@ -36,7 +37,25 @@ extension ConformancePackage {
         if let rule, let profile = profiles[rule.rule.profile], !chosen.contains(where: { $0.url == profile.url }) {
             chosen.append(profile)
         }
+        // A profile another chosen one derives from is checked through it (a blood pressure that
+        // claims `vitalsigns` is checked against `bp`): its constraints are in the derived
+        // profile's snapshot, and checking both would report each fault twice.
+        let all = chosen
+        chosen.removeAll { ancestor in all.contains { derives($0, from: ancestor.url) } }
         return Selection(profiles: chosen, unknownClaims: unknown, rule: rule)
+    }
+
+    /// Whether `profile` derives, through profiles the package holds, from the profile at
+    /// `ancestor` (`bp` from `vitalsigns`).
+    public func derives(_ profile: Profile, from ancestor: String) -> Bool {
+        var base = profile.baseDefinition
+        var steps = 0
+        while let url = base, steps <= profiles.count {
+            if url == ancestor { return true }
+            base = profiles[url]?.baseDefinition
+            steps += 1
+        }
+        return false
     }
 
     private func selects(_ profile: Profile, _ resource: FHIRNode) -> Bool {

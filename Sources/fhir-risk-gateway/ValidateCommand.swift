@@ -49,7 +49,9 @@ struct ValidateCommand: ParsableCommand {
                     issues += conformance.validate(inner, at: "Bundle.entry[\(index)].resource").map(\.issue)
                 }
             }
-            if let explicit, !conformance.selection(for: resource).profiles.contains(where: { $0.url == explicit.url }) {
+            if let explicit,
+                !conformance.selection(for: resource).profiles.contains(where: { $0.url == explicit.url || conformance.derives($0, from: explicit.url) })
+            {
                 issues += ProfileValidator(package: conformance).validate(resource, against: explicit)
             }
         }

@@ -87,6 +87,20 @@ import Testing
         #expect(errors.first?.profile == "bodytemp")
     }
 
+    /// R4's examples claim `vitalsigns`; a blood pressure is also selected for `bp`, which derives
+    /// from it and holds its constraints: it is checked against `bp` alone, each fault once.
+    @Test func aBloodPressureClaimingVitalsignsIsCheckedOnceThroughBp() throws {
+        let example = try #require(
+            try JSONSerialization.jsonObject(with: Data(try Fixtures.bytes("Observation-blood-pressure.json"))) as? [String: Any])
+        let withoutSubject = try JSONSerialization.data(withJSONObject: example.filter { $0.key != "subject" })
+        let resource = try #require(FHIRReader().read(Array(withoutSubject)).resource)
+        let package = try ProfilesPackage.load()
+        #expect(package.selection(for: resource).profiles.map(\.name) == ["bp"])
+        let errors = package.validate(resource, at: "Observation").filter(\.issue.isError)
+        #expect(errors.map(\.issue.expression) == ["Observation.subject"], "\(errors.map(\.issue.description))")
+        #expect(errors.first?.profile == "bp")
+    }
+
     /// The transcription holds R4's vital-signs invariants: vs-1 (a dateTime precise to the day),
     /// vs-2 (a value, members or a data-absent reason), vs-3 (each component's value or reason).
     @Test(arguments: [
@@ -166,7 +180,7 @@ import Testing
     }
 
     @Test func aRuleSelectingAGuideProfileIsRefused() throws {
-        let resources = try Fixtures.profileFiles().compactMap { FHIRReader().read($0).resource }
+        let resources = Fixtures.profileFiles().compactMap { FHIRReader().read($0).resource }
         let rules = ProfileSelectionRules(rules: [
             .init(
                 profile: "http://fhir-risk-gateway.org/fhir/StructureDefinition/icca-adc-observation", resourceType: "Observation", element: "code",
