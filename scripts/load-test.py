@@ -91,7 +91,8 @@ def main():
                         help="2: a second gateway on the same --postgres database, with a wrk of its own (--client wrk)")
     parser.add_argument("--client", choices=["python", "wrk"], default="python")
     parser.add_argument("--profiles", choices=["enforce", "warn", "off"], default="enforce",
-                        help="validation.profiles of the gateway(s): enforce (the default) validates every resource against its profile")
+                        help="validation.profiles and validation.coreProfiles of the gateway(s): enforce (the default) validates "
+                             "every resource against the profiles that apply; off looks at none")
     # A real case is a handful of resources per patient; with few patients each request would
     # re-correlate a patient holding hundreds of ADC Observations.
     parser.add_argument("--patients", type=int, default=20000)
@@ -107,7 +108,7 @@ def main():
 
     if args.gateways == 2 and (not args.postgres or args.client != "wrk"):
         sys.exit("--gateways 2 needs --postgres URL and --client wrk")
-    extra = f"validation: {{profiles: {args.profiles}}}"
+    extra = f"validation: {{profiles: {args.profiles}, coreProfiles: {args.profiles}}}"
     gateway = GatewayProcess(args.binary, 18843, 18864, mutual_tls=args.client != "wrk", prefix="gateway-load-", postgres=args.postgres, extra=extra)
     port, metrics, tls, work, daemon = gateway.port, gateway.metrics, gateway.tls, gateway.work, gateway.process
     args.second = None
